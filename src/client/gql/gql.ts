@@ -1,0 +1,148 @@
+/* eslint-disable */
+import * as types from './graphql.js';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "\n  query Me {\n    me {\n      id\n      displayName\n      active\n      createdAt\n      unreadCount\n      preferences {\n        mutedTypes\n        channels {\n          type\n          channels\n        }\n      }\n    }\n  }\n": typeof types.MeDocument,
+    "\n  query User($id: ID!) {\n    user(id: $id) {\n      id\n      displayName\n      active\n      unreadCount\n    }\n  }\n": typeof types.UserDocument,
+    "\n  fragment NotificationFields on Notification {\n    id\n    type\n    title\n    body\n    data\n    priority\n    createdAt\n    expiresAt\n    readAt\n    read\n    broadcastId\n  }\n": typeof types.NotificationFieldsFragmentDoc,
+    "\n  query Notifications($first: Int, $after: String, $filter: NotificationFilter) {\n    notifications(first: $first, after: $after, filter: $filter) {\n      totalCount\n      unreadCount\n      pageInfo {\n        hasNextPage\n        hasPreviousPage\n        startCursor\n        endCursor\n      }\n      edges {\n        cursor\n        node {\n          ...NotificationFields\n          recipient {\n            id\n            displayName\n          }\n        }\n      }\n    }\n  }\n": typeof types.NotificationsDocument,
+    "\n  query Notification($id: ID!) {\n    notification(id: $id) {\n      ...NotificationFields\n    }\n  }\n": typeof types.NotificationDocument,
+    "\n  query Node($id: ID!) {\n    node(id: $id) {\n      id\n      __typename\n    }\n  }\n": typeof types.NodeDocument,
+    "\n  query NotificationTypes {\n    notificationTypes {\n      type\n      ttlSeconds\n      defaultPriority\n      dedupWindowSeconds\n      description\n    }\n  }\n": typeof types.NotificationTypesDocument,
+    "\n  query Templates {\n    templates {\n      name\n      type\n      title\n      body\n    }\n  }\n": typeof types.TemplatesDocument,
+    "\n  mutation SendNotification($input: SendNotificationInput!) {\n    sendNotification(input: $input) {\n      notifications {\n        ...NotificationFields\n        recipient {\n          id\n        }\n      }\n      deduplicated\n      muted\n      scheduledId\n    }\n  }\n": typeof types.SendNotificationDocument,
+    "\n  mutation Broadcast($input: BroadcastInput!) {\n    broadcast(input: $input) {\n      id\n      type\n      title\n      createdAt\n      saveOffline\n      recipients\n      deduplicated\n      muted\n    }\n  }\n": typeof types.BroadcastDocument,
+    "\n  mutation MarkRead($ids: [ID!]!) {\n    markRead(ids: $ids) {\n      id\n      read\n      readAt\n    }\n  }\n": typeof types.MarkReadDocument,
+    "\n  mutation MarkUnread($ids: [ID!]!) {\n    markUnread(ids: $ids) {\n      id\n      read\n      readAt\n    }\n  }\n": typeof types.MarkUnreadDocument,
+    "\n  mutation MarkAllRead {\n    markAllRead\n  }\n": typeof types.MarkAllReadDocument,
+    "\n  mutation DeleteNotifications($ids: [ID!]!) {\n    deleteNotifications(ids: $ids)\n  }\n": typeof types.DeleteNotificationsDocument,
+    "\n  mutation UpdatePreferences($input: PreferencesInput!) {\n    updatePreferences(input: $input) {\n      mutedTypes\n      channels {\n        type\n        channels\n      }\n    }\n  }\n": typeof types.UpdatePreferencesDocument,
+    "\n  mutation UpsertUser($id: ID!, $displayName: String, $active: Boolean) {\n    upsertUser(id: $id, displayName: $displayName, active: $active) {\n      id\n      displayName\n      active\n    }\n  }\n": typeof types.UpsertUserDocument,
+    "\n  mutation SetNotificationTypePolicy($type: String!, $ttlSeconds: Int!, $defaultPriority: Priority, $dedupWindowSeconds: Int, $description: String) {\n    setNotificationTypePolicy(\n      type: $type\n      ttlSeconds: $ttlSeconds\n      defaultPriority: $defaultPriority\n      dedupWindowSeconds: $dedupWindowSeconds\n      description: $description\n    ) {\n      type\n      ttlSeconds\n      defaultPriority\n      dedupWindowSeconds\n      description\n    }\n  }\n": typeof types.SetNotificationTypePolicyDocument,
+    "\n  mutation UpsertTemplate($input: TemplateInput!) {\n    upsertTemplate(input: $input) {\n      name\n      type\n      title\n      body\n    }\n  }\n": typeof types.UpsertTemplateDocument,
+};
+const documents: Documents = {
+    "\n  query Me {\n    me {\n      id\n      displayName\n      active\n      createdAt\n      unreadCount\n      preferences {\n        mutedTypes\n        channels {\n          type\n          channels\n        }\n      }\n    }\n  }\n": types.MeDocument,
+    "\n  query User($id: ID!) {\n    user(id: $id) {\n      id\n      displayName\n      active\n      unreadCount\n    }\n  }\n": types.UserDocument,
+    "\n  fragment NotificationFields on Notification {\n    id\n    type\n    title\n    body\n    data\n    priority\n    createdAt\n    expiresAt\n    readAt\n    read\n    broadcastId\n  }\n": types.NotificationFieldsFragmentDoc,
+    "\n  query Notifications($first: Int, $after: String, $filter: NotificationFilter) {\n    notifications(first: $first, after: $after, filter: $filter) {\n      totalCount\n      unreadCount\n      pageInfo {\n        hasNextPage\n        hasPreviousPage\n        startCursor\n        endCursor\n      }\n      edges {\n        cursor\n        node {\n          ...NotificationFields\n          recipient {\n            id\n            displayName\n          }\n        }\n      }\n    }\n  }\n": types.NotificationsDocument,
+    "\n  query Notification($id: ID!) {\n    notification(id: $id) {\n      ...NotificationFields\n    }\n  }\n": types.NotificationDocument,
+    "\n  query Node($id: ID!) {\n    node(id: $id) {\n      id\n      __typename\n    }\n  }\n": types.NodeDocument,
+    "\n  query NotificationTypes {\n    notificationTypes {\n      type\n      ttlSeconds\n      defaultPriority\n      dedupWindowSeconds\n      description\n    }\n  }\n": types.NotificationTypesDocument,
+    "\n  query Templates {\n    templates {\n      name\n      type\n      title\n      body\n    }\n  }\n": types.TemplatesDocument,
+    "\n  mutation SendNotification($input: SendNotificationInput!) {\n    sendNotification(input: $input) {\n      notifications {\n        ...NotificationFields\n        recipient {\n          id\n        }\n      }\n      deduplicated\n      muted\n      scheduledId\n    }\n  }\n": types.SendNotificationDocument,
+    "\n  mutation Broadcast($input: BroadcastInput!) {\n    broadcast(input: $input) {\n      id\n      type\n      title\n      createdAt\n      saveOffline\n      recipients\n      deduplicated\n      muted\n    }\n  }\n": types.BroadcastDocument,
+    "\n  mutation MarkRead($ids: [ID!]!) {\n    markRead(ids: $ids) {\n      id\n      read\n      readAt\n    }\n  }\n": types.MarkReadDocument,
+    "\n  mutation MarkUnread($ids: [ID!]!) {\n    markUnread(ids: $ids) {\n      id\n      read\n      readAt\n    }\n  }\n": types.MarkUnreadDocument,
+    "\n  mutation MarkAllRead {\n    markAllRead\n  }\n": types.MarkAllReadDocument,
+    "\n  mutation DeleteNotifications($ids: [ID!]!) {\n    deleteNotifications(ids: $ids)\n  }\n": types.DeleteNotificationsDocument,
+    "\n  mutation UpdatePreferences($input: PreferencesInput!) {\n    updatePreferences(input: $input) {\n      mutedTypes\n      channels {\n        type\n        channels\n      }\n    }\n  }\n": types.UpdatePreferencesDocument,
+    "\n  mutation UpsertUser($id: ID!, $displayName: String, $active: Boolean) {\n    upsertUser(id: $id, displayName: $displayName, active: $active) {\n      id\n      displayName\n      active\n    }\n  }\n": types.UpsertUserDocument,
+    "\n  mutation SetNotificationTypePolicy($type: String!, $ttlSeconds: Int!, $defaultPriority: Priority, $dedupWindowSeconds: Int, $description: String) {\n    setNotificationTypePolicy(\n      type: $type\n      ttlSeconds: $ttlSeconds\n      defaultPriority: $defaultPriority\n      dedupWindowSeconds: $dedupWindowSeconds\n      description: $description\n    ) {\n      type\n      ttlSeconds\n      defaultPriority\n      dedupWindowSeconds\n      description\n    }\n  }\n": types.SetNotificationTypePolicyDocument,
+    "\n  mutation UpsertTemplate($input: TemplateInput!) {\n    upsertTemplate(input: $input) {\n      name\n      type\n      title\n      body\n    }\n  }\n": types.UpsertTemplateDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Me {\n    me {\n      id\n      displayName\n      active\n      createdAt\n      unreadCount\n      preferences {\n        mutedTypes\n        channels {\n          type\n          channels\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Me {\n    me {\n      id\n      displayName\n      active\n      createdAt\n      unreadCount\n      preferences {\n        mutedTypes\n        channels {\n          type\n          channels\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query User($id: ID!) {\n    user(id: $id) {\n      id\n      displayName\n      active\n      unreadCount\n    }\n  }\n"): (typeof documents)["\n  query User($id: ID!) {\n    user(id: $id) {\n      id\n      displayName\n      active\n      unreadCount\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment NotificationFields on Notification {\n    id\n    type\n    title\n    body\n    data\n    priority\n    createdAt\n    expiresAt\n    readAt\n    read\n    broadcastId\n  }\n"): (typeof documents)["\n  fragment NotificationFields on Notification {\n    id\n    type\n    title\n    body\n    data\n    priority\n    createdAt\n    expiresAt\n    readAt\n    read\n    broadcastId\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Notifications($first: Int, $after: String, $filter: NotificationFilter) {\n    notifications(first: $first, after: $after, filter: $filter) {\n      totalCount\n      unreadCount\n      pageInfo {\n        hasNextPage\n        hasPreviousPage\n        startCursor\n        endCursor\n      }\n      edges {\n        cursor\n        node {\n          ...NotificationFields\n          recipient {\n            id\n            displayName\n          }\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query Notifications($first: Int, $after: String, $filter: NotificationFilter) {\n    notifications(first: $first, after: $after, filter: $filter) {\n      totalCount\n      unreadCount\n      pageInfo {\n        hasNextPage\n        hasPreviousPage\n        startCursor\n        endCursor\n      }\n      edges {\n        cursor\n        node {\n          ...NotificationFields\n          recipient {\n            id\n            displayName\n          }\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Notification($id: ID!) {\n    notification(id: $id) {\n      ...NotificationFields\n    }\n  }\n"): (typeof documents)["\n  query Notification($id: ID!) {\n    notification(id: $id) {\n      ...NotificationFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Node($id: ID!) {\n    node(id: $id) {\n      id\n      __typename\n    }\n  }\n"): (typeof documents)["\n  query Node($id: ID!) {\n    node(id: $id) {\n      id\n      __typename\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query NotificationTypes {\n    notificationTypes {\n      type\n      ttlSeconds\n      defaultPriority\n      dedupWindowSeconds\n      description\n    }\n  }\n"): (typeof documents)["\n  query NotificationTypes {\n    notificationTypes {\n      type\n      ttlSeconds\n      defaultPriority\n      dedupWindowSeconds\n      description\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Templates {\n    templates {\n      name\n      type\n      title\n      body\n    }\n  }\n"): (typeof documents)["\n  query Templates {\n    templates {\n      name\n      type\n      title\n      body\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SendNotification($input: SendNotificationInput!) {\n    sendNotification(input: $input) {\n      notifications {\n        ...NotificationFields\n        recipient {\n          id\n        }\n      }\n      deduplicated\n      muted\n      scheduledId\n    }\n  }\n"): (typeof documents)["\n  mutation SendNotification($input: SendNotificationInput!) {\n    sendNotification(input: $input) {\n      notifications {\n        ...NotificationFields\n        recipient {\n          id\n        }\n      }\n      deduplicated\n      muted\n      scheduledId\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Broadcast($input: BroadcastInput!) {\n    broadcast(input: $input) {\n      id\n      type\n      title\n      createdAt\n      saveOffline\n      recipients\n      deduplicated\n      muted\n    }\n  }\n"): (typeof documents)["\n  mutation Broadcast($input: BroadcastInput!) {\n    broadcast(input: $input) {\n      id\n      type\n      title\n      createdAt\n      saveOffline\n      recipients\n      deduplicated\n      muted\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation MarkRead($ids: [ID!]!) {\n    markRead(ids: $ids) {\n      id\n      read\n      readAt\n    }\n  }\n"): (typeof documents)["\n  mutation MarkRead($ids: [ID!]!) {\n    markRead(ids: $ids) {\n      id\n      read\n      readAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation MarkUnread($ids: [ID!]!) {\n    markUnread(ids: $ids) {\n      id\n      read\n      readAt\n    }\n  }\n"): (typeof documents)["\n  mutation MarkUnread($ids: [ID!]!) {\n    markUnread(ids: $ids) {\n      id\n      read\n      readAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation MarkAllRead {\n    markAllRead\n  }\n"): (typeof documents)["\n  mutation MarkAllRead {\n    markAllRead\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteNotifications($ids: [ID!]!) {\n    deleteNotifications(ids: $ids)\n  }\n"): (typeof documents)["\n  mutation DeleteNotifications($ids: [ID!]!) {\n    deleteNotifications(ids: $ids)\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdatePreferences($input: PreferencesInput!) {\n    updatePreferences(input: $input) {\n      mutedTypes\n      channels {\n        type\n        channels\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation UpdatePreferences($input: PreferencesInput!) {\n    updatePreferences(input: $input) {\n      mutedTypes\n      channels {\n        type\n        channels\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpsertUser($id: ID!, $displayName: String, $active: Boolean) {\n    upsertUser(id: $id, displayName: $displayName, active: $active) {\n      id\n      displayName\n      active\n    }\n  }\n"): (typeof documents)["\n  mutation UpsertUser($id: ID!, $displayName: String, $active: Boolean) {\n    upsertUser(id: $id, displayName: $displayName, active: $active) {\n      id\n      displayName\n      active\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SetNotificationTypePolicy($type: String!, $ttlSeconds: Int!, $defaultPriority: Priority, $dedupWindowSeconds: Int, $description: String) {\n    setNotificationTypePolicy(\n      type: $type\n      ttlSeconds: $ttlSeconds\n      defaultPriority: $defaultPriority\n      dedupWindowSeconds: $dedupWindowSeconds\n      description: $description\n    ) {\n      type\n      ttlSeconds\n      defaultPriority\n      dedupWindowSeconds\n      description\n    }\n  }\n"): (typeof documents)["\n  mutation SetNotificationTypePolicy($type: String!, $ttlSeconds: Int!, $defaultPriority: Priority, $dedupWindowSeconds: Int, $description: String) {\n    setNotificationTypePolicy(\n      type: $type\n      ttlSeconds: $ttlSeconds\n      defaultPriority: $defaultPriority\n      dedupWindowSeconds: $dedupWindowSeconds\n      description: $description\n    ) {\n      type\n      ttlSeconds\n      defaultPriority\n      dedupWindowSeconds\n      description\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpsertTemplate($input: TemplateInput!) {\n    upsertTemplate(input: $input) {\n      name\n      type\n      title\n      body\n    }\n  }\n"): (typeof documents)["\n  mutation UpsertTemplate($input: TemplateInput!) {\n    upsertTemplate(input: $input) {\n      name\n      type\n      title\n      body\n    }\n  }\n"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;

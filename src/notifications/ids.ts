@@ -1,0 +1,26 @@
+/**
+ * Ids. Notification and broadcast ids are the backend's sequence number in fixed-width
+ * base36, so string order equals creation order and an id doubles as a connection cursor.
+ * Ids that callers choose (users, templates) become parts of Redis keys and hash tags,
+ * hence the narrow charset.
+ */
+
+export const SEQ_ID_WIDTH = 11;
+const SEQ_ID = /^[0-9a-z]{11}$/;
+
+export function encodeSeq(seq: number): string {
+  return seq.toString(36).padStart(SEQ_ID_WIDTH, '0');
+}
+
+/** The sequence number of an issued id, or null when the string is not one. */
+export function decodeSeq(id: string): number | null {
+  return SEQ_ID.test(id) ? parseInt(id, 36) : null;
+}
+
+/** User ids, template names and other ids chosen by callers. */
+export const EXTERNAL_ID = /^[A-Za-z0-9_.@-]{1,128}$/;
+export const isExternalId = (s: string): boolean => EXTERNAL_ID.test(s);
+
+/** Notification types and dedup keys: no separators that our storage formats use (tab, colon is fine). */
+export const TYPE_NAME = /^[a-z][a-z0-9_.-]{0,63}$/;
+export const DEDUP_KEY = /^[A-Za-z0-9_.:@/-]{1,200}$/;

@@ -1,0 +1,241 @@
+import type { SendOutcome, Store } from '../store/store.js';
+import { DomainError, badInput } from './errors.js';
+import { defaultPolicy, mergePolicies } from './policies.js';
+import { renderTemplate } from './templates.js';
+import type {
+  BroadcastRecord,
+  Channel,
+  ChannelPreference,
+  Notification,
+  NotificationContent,
+  NotificationFilter,
+  NotificationTypePolicy,
+  Priority,
+  Template,
+  UserRecord,
+} from './types.js';
+import * as v from './validate.js';
+
+/** What sendNotification and broadcast have in common. */
+export interface ContentInput {
+  type: string;
+  title?: string | null;
+  body?: string | null;
+  template?: string | null;
+  variables?: unknown;
+  data?: unknown;
+  priority?: Priority | null;
+  ttlSeconds?: number | null;
+  dedupKey?: string | null;
+}
+
+export interface SendInput extends ContentInput {
+  userIds: readonly string[];
+  sendAt?: Date | null;
+  channels?: readonly Channel[] | null;
+}
+
+export interface BroadcastInput extends ContentInput {
+  saveOffline: boolean;
+}
+
+export interface SendResult {
+  notifications: Notification[];
+  deduplicated: string[];
+  muted: string[];
+  scheduledId: string | null;
+}
+
+export interface ListArgs {
+  first: number;
+  after?: string | null;
+  filter?: NotificationFilter | null;
+}
+
+/**
+ * The inbox rules: validation, TTL policies, templates, then one store call.
+ * Knows nothing of GraphQL or Redis; `clock` is a parameter so tests control time.
+ */
+export class NotificationService {
+  /** Users known to exist on this instance: saves a round trip per request (users are never deleted). */
+  private readonly known = new Set<string>();
+
+  constructor(
+    readonly store: Store,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  now(): number {
+    return this.clock();
+  }
+
+  /** First contact of a user-role caller makes the user exist (active). */
+  async ensureUser(userId: string): Promise<void> {
+    if (this.known.has(userId)) return;
+    await this.store.ensureUser(userId, this.clock());
+    if (this.known.size > 100_000) this.known.clear();
+    this.known.add(userId);
+  }
+
+  getUsers(ids: readonly string[]): Promise<(UserRecord | null)[]> {
+    return this.store.getUsers(ids);
+  }
+
+  unreadCounts(ids: readonly string[]): Promise<number[]> {
+    return this.store.unreadCounts(ids, this.clock());
+  }
+
+  upsertUser(id: string, displayName: string | null | undefined, active: boolean | null | undefined): Promise<UserRecord> {
+    v.externalId('id', id);
+    if (displayName) v.text('displayName', displayName, v.LIMITS.displayName);
+    return this.store.upsertUser(id, { displayName, active: active ?? undefined }, this.clock());
+  }
+
+  async updatePreferences(userId: string, input: { mutedTypes?: readonly string[] | null; channels?: readonly ChannelPreference[] | null }): Promise<UserRecord> {
+    const mutedTypes = input.mutedTypes ?? undefined;
+    if (mutedTypes) {
+      if (mutedTypes.length > v.LIMITS.mutedTypes) throw badInput('mutedTypes', `at most ${v.LIMITS.mutedTypes} types`);
+      for (const t of mutedTypes) v.typeName('mutedTypes', t);
+    }
+    const channels = input.channels ?? undefined;
+    if (channels) {
+      if (channels.length > v.LIMITS.mutedTypes) throw badInput('channels', `at most ${v.LIMITS.mutedTypes} entries`);
+      for (const c of channels) if (c.type !== '*') v.typeName('channels.type', c.type);
+    }
+    return this.store.updatePreferences(
+      userId,
+      { mutedTypes: mutedTypes ? [...mutedTypes] : undefined, channels: channels?.map((c) => ({ type: c.type, channels: [...new Set(c.channels)] })) },
+      this.clock(),
+    );
+  }
+
+  list(userId: string, args: ListArgs) {
+    const first = v.pageSize('first', args.first);
+    if (args.after) v.notificationId('after', args.after);
+    const f = args.filter;
+    if (f?.types) for (const t of f.types) v.typeName('filter.types', t);
+    return this.store.list(userId, { first, after: args.after, filter: f }, this.clock());
+  }
+
+  async get(userId: string, id: string): Promise<Notification | null> {
+    // An id that isn't ours can't be in anyone's inbox: not found, not an error.
+    if (!/^[0-9a-z]{11}$/.test(id)) return null;
+    const [n] = await this.store.get(userId, [id], this.clock());
+    return n ?? null;
+  }
+
+  markRead(userId: string, ids: readonly string[]) {
+    return this.store.markRead(userId, v.notificationIds('ids', ids), this.clock());
+  }
+
+  markUnread(userId: string, ids: readonly string[]) {
+    return this.store.markUnread(userId, v.notificationIds('ids', ids), this.clock());
+  }
+
+  markAllRead(userId: string) {
+    return this.store.markAllRead(userId, this.clock());
+  }
+
+  delete(userId: string, ids: readonly string[]) {
+    return this.store.delete(userId, v.notificationIds('ids', ids), this.clock());
+  }
+
+  async send(input: SendInput): Promise<SendResult> {
+    const userIds = v.userIds('userIds', input.userIds);
+    const extra = (input.channels ?? []).filter((c) => c !== 'IN_APP');
+    if (extra.length > 0) throw badInput('channels', `${extra.join(', ')} delivery is not available on this server; only IN_APP`);
+    const now = this.clock();
+    if (input.sendAt && input.sendAt.getTime() > now + 1000) {
+      throw badInput('sendAt', 'scheduled delivery is not available on this server yet; omit sendAt to deliver now');
+    }
+    const { content, dedupKey, dedupWindowMs } = await this.resolveContent(input, now);
+    const outcomes = await this.store.send(userIds, { content, dedupKey, dedupWindowMs }, now);
+    for (const id of userIds) this.known.add(id);
+    return summarize(outcomes);
+  }
+
+  async broadcast(input: BroadcastInput): Promise<BroadcastRecord> {
+    const now = this.clock();
+    const { content, dedupKey, dedupWindowMs } = await this.resolveContent(input, now);
+    return this.store.broadcast({ content, dedupKey, dedupWindowMs, saveOffline: input.saveOffline }, now);
+  }
+
+  async policies(): Promise<NotificationTypePolicy[]> {
+    return mergePolicies(await this.store.getPolicies());
+  }
+
+  async setPolicy(input: {
+    type: string;
+    ttlSeconds: number;
+    defaultPriority?: Priority | null;
+    dedupWindowSeconds?: number | null;
+    description?: string | null;
+  }): Promise<NotificationTypePolicy> {
+    const type = v.typeName('type', input.type);
+    const current = (await this.policies()).find((p) => p.type === type) ?? defaultPolicy(type);
+    const policy: NotificationTypePolicy = {
+      type,
+      ttlSeconds: v.seconds('ttlSeconds', input.ttlSeconds),
+      defaultPriority: input.defaultPriority ?? current.defaultPriority,
+      dedupWindowSeconds: input.dedupWindowSeconds == null ? current.dedupWindowSeconds : v.seconds('dedupWindowSeconds', input.dedupWindowSeconds),
+      description: input.description == null ? current.description : v.text('description', input.description, v.LIMITS.description),
+    };
+    await this.store.setPolicy(policy);
+    return policy;
+  }
+
+  async templates(): Promise<Template[]> {
+    return (await this.store.getTemplates()).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async upsertTemplate(t: Template): Promise<Template> {
+    const template: Template = {
+      name: v.externalId('name', t.name),
+      type: v.typeName('type', t.type),
+      title: v.nonEmptyText('title', t.title, v.LIMITS.title),
+      body: v.text('body', t.body, v.LIMITS.body),
+    };
+    await this.store.upsertTemplate(template);
+    return template;
+  }
+
+  private async resolveContent(input: ContentInput, now: number) {
+    const type = v.typeName('type', input.type);
+    const policy = (await this.store.getPolicies()).find((p) => p.type === type) ?? defaultPolicy(type);
+    let title: string;
+    let body: string;
+    if (input.template) {
+      const name = v.externalId('template', input.template);
+      const t = (await this.store.getTemplates()).find((x) => x.name === name);
+      if (!t) throw new DomainError('NOT_FOUND', `template: no template named "${name}"`, 'template');
+      const vars = v.objectOf('variables', input.variables);
+      title = v.text('title', renderTemplate(input.title ?? t.title, vars, 'variables'), v.LIMITS.title);
+      body = v.text('body', renderTemplate(input.body ?? t.body, vars, 'variables'), v.LIMITS.body);
+    } else {
+      title = v.nonEmptyText('title', input.title, v.LIMITS.title);
+      if (input.body === undefined || input.body === null) throw badInput('body', 'is required unless template is given');
+      body = v.text('body', input.body, v.LIMITS.body);
+    }
+    const ttlSeconds = input.ttlSeconds == null ? policy.ttlSeconds : v.seconds('ttlSeconds', input.ttlSeconds);
+    const content: NotificationContent = {
+      type,
+      title,
+      body,
+      data: v.json('data', input.data),
+      priority: input.priority ?? policy.defaultPriority,
+      createdAt: now,
+      expiresAt: now + ttlSeconds * 1000,
+    };
+    return { content, dedupKey: v.dedupKey('dedupKey', input.dedupKey), dedupWindowMs: policy.dedupWindowSeconds * 1000 };
+  }
+}
+
+function summarize(outcomes: SendOutcome[]): SendResult {
+  const r: SendResult = { notifications: [], deduplicated: [], muted: [], scheduledId: null };
+  for (const o of outcomes) {
+    if (o.status === 'stored') r.notifications.push(o.notification);
+    else if (o.status === 'deduplicated') r.deduplicated.push(o.userId);
+    else r.muted.push(o.userId);
+  }
+  return r;
+}

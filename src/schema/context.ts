@@ -1,0 +1,25 @@
+import DataLoader from 'dataloader';
+import type { NotificationService } from '../notifications/service.js';
+import type { UserRecord } from '../notifications/types.js';
+import type { Principal } from '../server/auth.js';
+
+/** Per-request loaders: a page of 50 notifications loads its recipients in one round trip. */
+export interface Loaders {
+  users: DataLoader<string, UserRecord | null>;
+  unreadCounts: DataLoader<string, number>;
+}
+
+export interface Context {
+  principal: Principal | null;
+  /** The inbox this caller owns: the token's sub when it has the user role. */
+  inboxUserId: string | null;
+  service: NotificationService;
+  loaders: Loaders;
+}
+
+export function createLoaders(service: NotificationService): Loaders {
+  return {
+    users: new DataLoader((ids) => service.getUsers(ids)),
+    unreadCounts: new DataLoader((ids) => service.unreadCounts(ids)),
+  };
+}

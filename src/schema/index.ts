@@ -1,0 +1,20 @@
+import type { GraphQLSchema } from 'graphql';
+import { builder } from './builder.js';
+import './scalars.js';
+import './enums.js';
+import './node.js';
+import './users.js';
+import './inbox.js';
+import './broadcasts.js';
+import './admin.js';
+
+builder.queryType({});
+builder.mutationType({});
+
+let schema: GraphQLSchema | undefined;
+
+/** The whole schema (built once; Pothos builders can't be built twice). Sorted lexicographically. */
+export function buildSchema(): GraphQLSchema {
+  schema ??= builder.toSchema();
+  return schema;
+}

@@ -1,0 +1,339 @@
+import { decodeSeq, encodeSeq } from '../../notifications/ids.js';
+import {
+  priorityRank,
+  type Notification,
+  type NotificationContent,
+  type NotificationTypePolicy,
+  type Preferences,
+  type Template,
+  type UserRecord,
+} from '../../notifications/types.js';
+import type { Store } from '../store.js';
+
+/**
+ * The embedded backend: the same algorithm as the Redis scripts (settle on touch, cap, expiry,
+ * dedup) on plain maps, for `npm start` on a bare machine and for tests. State lives and dies
+ * with the process. Single-threaded JS makes each method atomic, as a Lua script is.
+ */
+
+interface Item {
+  seq: number;
+  /** null for a settled broadcast: the body is shared in `bodies` */
+  content: NotificationContent | null;
+  expiresAt: number;
+  readAt: number | null;
+}
+
+interface UserState {
+  displayName: string | null;
+  active: boolean;
+  createdAt: number;
+  /** the sequence this user is settled up to */
+  wm: number;
+  prefs: Preferences;
+  /** insertion order is sequence order (settling always precedes an insert) */
+  inbox: Map<string, Item>;
+  dedup: Map<string, number>;
+}
+
+interface LogEntry {
+  id: string;
+  seq: number;
+  type: string;
+  createdAt: number;
+  expiresAt: number;
+  dropAt: number;
+}
+
+export function createMemoryStore({ cap }: { cap: number }): Store {
+  let seq = 0;
+  let maxExp = 0;
+  const log: LogEntry[] = [];
+  const bodies = new Map<string, NotificationContent>();
+  const broadcastDedup = new Map<string, number>();
+  const users = new Map<string, UserState>();
+  const muteCount = new Map<string, number>();
+  const policies = new Map<string, NotificationTypePolicy>();
+  const templates = new Map<string, Template>();
+
+  const removeExpired = (u: UserState, t: number) => {
+    for (const [id, it] of u.inbox) if (it.expiresAt <= t) u.inbox.delete(id);
+  };
+  const trim = (u: UserState) => {
+    for (const id of u.inbox.keys()) {
+      if (u.inbox.size <= cap) break;
+      u.inbox.delete(id);
+    }
+  };
+  const bumpMuteCount = (type: string, delta: number) => {
+    const n = (muteCount.get(type) ?? 0) + delta;
+    if (n <= 0) muteCount.delete(type);
+    else muteCount.set(type, n);
+  };
+
+  // See user-common.lua settle(): the two must stay the same algorithm.
+  const settle = (u: UserState, now: number) => {
+    if (seq > u.wm) {
+      if (u.active) {
+        const muted = new Set(u.prefs.mutedTypes);
+        for (const e of log) {
+          if (e.seq <= u.wm || muted.has(e.type)) continue;
+          removeExpired(u, e.createdAt);
+          u.inbox.set(e.id, { seq: e.seq, content: null, expiresAt: e.expiresAt, readAt: null });
+          trim(u);
+        }
+      }
+      u.wm = seq;
+    }
+    removeExpired(u, now);
+    for (const [k, until] of u.dedup) if (until <= now) u.dedup.delete(k);
+  };
+
+  const ensure = (userId: string, now: number): { u: UserState; created: boolean } => {
+    const existing = users.get(userId);
+    if (existing) return { u: existing, created: false };
+    const u: UserState = {
+      displayName: null,
+      active: true,
+      createdAt: now,
+      wm: seq,
+      prefs: { mutedTypes: [], channels: [] },
+      inbox: new Map(),
+      dedup: new Map(),
+    };
+    users.set(userId, u);
+    return { u, created: true };
+  };
+  /** The user, settled; a throwaway empty state for unknown users (reads create nothing). */
+  const touch = (userId: string, now: number): UserState | null => {
+    const u = users.get(userId);
+    if (u) settle(u, now);
+    return u ?? null;
+  };
+
+  const view = (userId: string, id: string, it: Item): Notification => {
+    const c = it.content ?? bodies.get(id)!;
+    return {
+      id,
+      userId,
+      type: c.type,
+      title: c.title,
+      body: c.body,
+      data: c.data ?? null,
+      priority: c.priority,
+      createdAt: c.createdAt,
+      expiresAt: c.expiresAt,
+      readAt: it.readAt,
+      broadcastId: it.content ? null : id,
+    };
+  };
+  const record = (id: string, u: UserState): UserRecord => ({
+    id,
+    displayName: u.displayName,
+    active: u.active,
+    createdAt: u.createdAt,
+    preferences: structuredClone(u.prefs),
+  });
+  const setActive = (userId: string, u: UserState, active: boolean) => {
+    for (const t of u.prefs.mutedTypes) bumpMuteCount(t, active ? 1 : -1);
+    u.active = active;
+  };
+  const activeCount = () => {
+    let n = 0;
+    for (const u of users.values()) if (u.active) n++;
+    return n;
+  };
+  const mark = (userId: string, ids: readonly string[], read: boolean, now: number) => {
+    const u = touch(userId, now);
+    if (!u) return [];
+    const out: Notification[] = [];
+    for (const id of ids) {
+      const it = u.inbox.get(id);
+      if (!it) continue;
+      if (read) it.readAt ??= now;
+      else it.readAt = null;
+      out.push(view(userId, id, it));
+    }
+    return out;
+  };
+
+  return {
+    kind: 'memory',
+
+    async ensureUser(userId, now) {
+      ensure(userId, now);
+    },
+
+    async upsertUser(userId, patch, now) {
+      const { u, created } = ensure(userId, now);
+      if (!created) settle(u, now);
+      if (patch.displayName !== undefined) u.displayName = patch.displayName;
+      if (patch.active !== undefined && patch.active !== u.active) setActive(userId, u, patch.active);
+      return record(userId, u);
+    },
+
+    async getUsers(userIds) {
+      return userIds.map((id) => {
+        const u = users.get(id);
+        return u ? record(id, u) : null;
+      });
+    },
+
+    async updatePreferences(userId, patch, now) {
+      const { u, created } = ensure(userId, now);
+      if (!created) settle(u, now);
+      if (patch.mutedTypes) {
+        const next = [...new Set(patch.mutedTypes)];
+        if (u.active) {
+          for (const t of u.prefs.mutedTypes) if (!next.includes(t)) bumpMuteCount(t, -1);
+          for (const t of next) if (!u.prefs.mutedTypes.includes(t)) bumpMuteCount(t, 1);
+        }
+        u.prefs.mutedTypes = next;
+      }
+      if (patch.channels) u.prefs.channels = structuredClone(patch.channels);
+      return record(userId, u);
+    },
+
+    async countActiveUsers() {
+      return activeCount();
+    },
+
+    async send(userIds, item, now) {
+      const c = item.content;
+      return userIds.map((userId) => {
+        const { u, created } = ensure(userId, now);
+        if (!created) settle(u, now);
+        if (item.dedupKey) {
+          const until = u.dedup.get(item.dedupKey);
+          if (until !== undefined && until > now) return { userId, status: 'deduplicated' as const };
+          u.dedup.set(item.dedupKey, now + item.dedupWindowMs);
+        }
+        if (u.prefs.mutedTypes.includes(c.type)) return { userId, status: 'muted' as const };
+        seq += 1;
+        u.wm = seq;
+        const id = encodeSeq(seq);
+        const it: Item = { seq, content: c, expiresAt: c.expiresAt, readAt: null };
+        u.inbox.set(id, it);
+        trim(u);
+        maxExp = Math.max(maxExp, c.expiresAt);
+        return { userId, status: 'stored' as const, notification: view(userId, id, it) };
+      });
+    },
+
+    async broadcast(item, now) {
+      const c = { ...item.content, broadcast: true as const };
+      const audience = activeCount();
+      seq += 1;
+      const id = encodeSeq(seq);
+      const base = { id, type: c.type, title: c.title, createdAt: now, saveOffline: item.saveOffline };
+      if (item.dedupKey) {
+        for (const [k, until] of broadcastDedup) if (until <= now) broadcastDedup.delete(k);
+        if (broadcastDedup.has(item.dedupKey)) return { ...base, recipients: 0, deduplicated: audience, muted: 0 };
+        broadcastDedup.set(item.dedupKey, now + item.dedupWindowMs);
+      }
+      const muted = muteCount.get(c.type) ?? 0;
+      if (!item.saveOffline) return { ...base, recipients: 0, deduplicated: 0, muted };
+      bodies.set(id, c);
+      maxExp = Math.max(maxExp, c.expiresAt);
+      log.push({ id, seq, type: c.type, createdAt: now, expiresAt: c.expiresAt, dropAt: maxExp });
+      return { ...base, recipients: audience - muted, deduplicated: 0, muted };
+    },
+
+    async list(userId, q, now) {
+      const u = touch(userId, now);
+      const page = { items: [] as Notification[], hasNextPage: false, hasPreviousPage: false, totalCount: 0, unreadCount: 0 };
+      if (!u) return page;
+      const f = q.filter ?? {};
+      const after = q.after ? decodeSeq(q.after) : null;
+      const types = f.types ? new Set(f.types) : null;
+      const minRank = f.minPriority ? priorityRank(f.minPriority) : null;
+      const entries = [...u.inbox].reverse();
+      for (const [id, it] of entries) {
+        if (f.unreadOnly && it.readAt !== null) continue;
+        const c = it.content ?? bodies.get(id)!;
+        if (types && !types.has(c.type)) continue;
+        if (minRank !== null && priorityRank(c.priority) < minRank) continue;
+        page.totalCount++;
+        if (it.readAt === null) page.unreadCount++;
+        if (after !== null && it.seq >= after) page.hasPreviousPage = true;
+        else if (page.items.length < q.first) page.items.push(view(userId, id, it));
+        else page.hasNextPage = true;
+      }
+      // Like the Redis script: without a content filter the badge is the whole inbox's.
+      if (!types && minRank === null) {
+        page.unreadCount = 0;
+        for (const it of u.inbox.values()) if (it.readAt === null) page.unreadCount++;
+      }
+      return page;
+    },
+
+    async unreadCounts(userIds, now) {
+      return userIds.map((id) => {
+        const u = touch(id, now);
+        let n = 0;
+        if (u) for (const it of u.inbox.values()) if (it.readAt === null) n++;
+        return n;
+      });
+    },
+
+    async get(userId, ids, now) {
+      const u = touch(userId, now);
+      return ids.map((id) => {
+        const it = u?.inbox.get(id);
+        return it ? view(userId, id, it) : null;
+      });
+    },
+
+    async markRead(userId, ids, now) {
+      return mark(userId, ids, true, now);
+    },
+
+    async markUnread(userId, ids, now) {
+      return mark(userId, ids, false, now);
+    },
+
+    async markAllRead(userId, now) {
+      const u = touch(userId, now);
+      let n = 0;
+      if (u) for (const it of u.inbox.values()) if (it.readAt === null) (it.readAt = now), n++;
+      return n;
+    },
+
+    async delete(userId, ids, now) {
+      const u = touch(userId, now);
+      let n = 0;
+      if (u) for (const id of new Set(ids)) if (u.inbox.delete(id)) n++;
+      return n;
+    },
+
+    async pruneExpired(now) {
+      for (const [id, c] of bodies) if (c.expiresAt <= now) bodies.delete(id);
+      for (let i = log.length - 1; i >= 0; i--) if (log[i]!.dropAt <= now) log.splice(i, 1);
+      for (const [k, until] of broadcastDedup) if (until <= now) broadcastDedup.delete(k);
+      let visited = 0;
+      for (const u of users.values()) {
+        if (u.inbox.size === 0 && u.dedup.size === 0) continue;
+        settle(u, now);
+        visited++;
+      }
+      return visited;
+    },
+
+    async getPolicies() {
+      return [...policies.values()];
+    },
+    async setPolicy(p) {
+      policies.set(p.type, { ...p });
+    },
+    async getTemplates() {
+      return [...templates.values()];
+    },
+    async upsertTemplate(t) {
+      templates.set(t.name, { ...t });
+    },
+    async ping() {
+      return true;
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,34 @@
+--[[
+  broadcast: commit one broadcast, written once whatever the audience (settle on touch
+  materialises it per user later; see user-common.lua settle()).
+  KEYS 1 seq  2 blog  3 bdrop  4 bcast  5 bexp  6 bdedup  7 maxexp  8 active  9 mutecount
+  ARGV 1 now  2 type  3 priority rank  4 content JSON  5 expiresAt  6 dedup key ('' none)
+       7 dedup window end  8 saveOffline '1'|'0'
+  Returns {id, recipients, deduplicated, muted}
+]]
+local now, typ, expires = tonumber(ARGV[1]), ARGV[2], ARGV[5]
+local audience = redis.call('ZCARD', KEYS[8])
+-- Even a deduplicated broadcast gets an id (Broadcast.id is non-null); it stores nothing.
+local seq = redis.call('INCR', KEYS[1])
+local id = encodeId(seq)
+if ARGV[6] ~= '' then
+  redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)
+  if redis.call('ZSCORE', KEYS[6], ARGV[6]) then return {id, 0, audience, 0} end
+  redis.call('ZADD', KEYS[6], ARGV[7], ARGV[6])
+end
+local muted = tonumber(redis.call('HGET', KEYS[9], typ) or '0')
+if ARGV[8] ~= '1' then return {id, 0, 0, muted} end
+
+redis.call('HSET', KEYS[4], id, typ .. '\t' .. ARGV[3] .. '\t' .. ARGV[4])
+redis.call('ZADD', KEYS[5], expires, id)
+local entry = id .. '|' .. typ .. '|' .. now .. '|' .. expires
+redis.call('ZADD', KEYS[2], seq, entry)
+-- The log entry matters while any item it could have pushed out under the cap still lives:
+-- items older than it expire by the latest expiresAt issued so far.
+local maxexp = tonumber(redis.call('GET', KEYS[7]) or '0')
+if tonumber(expires) > maxexp then
+  maxexp = tonumber(expires)
+  redis.call('SET', KEYS[7], expires)
+end
+redis.call('ZADD', KEYS[3], maxexp, entry)
+return {id, audience - muted, 0, muted}

@@ -1,0 +1,8 @@
+--[[
+  pruneUser: settle and drop what expired for a user who may never come back.
+  KEYS, ARGV 1-3: see user-common.lua
+  Returns the number of items left.
+]]
+settle()
+updateDue()
+return redis.call('ZCARD', K_INBOX)

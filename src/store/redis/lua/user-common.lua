@@ -1,0 +1,148 @@
+--[[
+  Shared by every per-user script (included, not copied: scripts.ts prepends it).
+
+  KEYS (userScriptKeys in keys.ts):
+    1 user  2 inbox  3 unread  4 exp  5 items  6 readat  7 dedup            ({u:ID})
+    8 seq   9 blog  10 bcast  11 active  12 mutecount  13 due  14 maxexp   ({g})
+  Every script's ARGV starts with:
+    1 now (ms)  2 cap  3 user id
+  Item values: own items "type\trank\tjson"; settled broadcasts "" (body in bcast).
+]]
+local K_USER, K_INBOX, K_UNREAD, K_EXP, K_ITEMS, K_READAT, K_DEDUP =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local K_SEQ, K_BLOG, K_BCAST, K_ACTIVE, K_MUTECOUNT, K_DUE, K_MAXEXP =
+  KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14]
+local NOW = tonumber(ARGV[1])
+local CAP = tonumber(ARGV[2])
+local USER_ID = ARGV[3]
+
+local function removeItems(ids)
+  if #ids == 0 then return end
+  redis.call('ZREM', K_INBOX, unpack(ids))
+  redis.call('ZREM', K_UNREAD, unpack(ids))
+  redis.call('ZREM', K_EXP, unpack(ids))
+  redis.call('HDEL', K_ITEMS, unpack(ids))
+  redis.call('HDEL', K_READAT, unpack(ids))
+end
+
+-- Everything with expiresAt <= t is gone.
+local function purgeAt(t)
+  removeItems(redis.call('ZRANGEBYSCORE', K_EXP, '-inf', t))
+end
+
+-- Newest CAP items stay; what falls out never comes back.
+local function trim()
+  local n = redis.call('ZCARD', K_INBOX)
+  if n > CAP then
+    removeItems(redis.call('ZRANGE', K_INBOX, 0, n - CAP - 1))
+  end
+end
+
+local function mutedSet()
+  local raw = redis.call('HGET', K_USER, 'muted')
+  local set = {}
+  if raw and raw ~= '' then
+    for _, t in ipairs(cjson.decode(raw)) do set[t] = true end
+  end
+  return set
+end
+
+local function isActive()
+  return redis.call('HGET', K_USER, 'active') == '1'
+end
+
+-- Creates the user (active, watermark = now's sequence) when missing. Returns true if created.
+local function ensureUser()
+  if redis.call('EXISTS', K_USER) == 1 then return false end
+  redis.call('HSET', K_USER, 'active', '1', 'created', NOW, 'wm', redis.call('GET', K_SEQ) or '0')
+  redis.call('ZADD', K_ACTIVE, NOW, USER_ID)
+  return true
+end
+
+--[[
+  Settle on touch: materialise, in order, the broadcasts committed since the watermark,
+  exactly as a copy at commit time would have been stored (mute, expiry at that moment, cap);
+  then drop what has expired now. While inactive the watermark just moves on.
+]]
+local function settle()
+  local wm = redis.call('HGET', K_USER, 'wm')
+  if not wm then return end
+  local seq = redis.call('GET', K_SEQ) or '0'
+  if tonumber(seq) > tonumber(wm) then
+    if isActive() then
+      local pending = redis.call('ZRANGEBYSCORE', K_BLOG, '(' .. wm, '+inf', 'WITHSCORES')
+      if #pending > 0 then
+        local muted = mutedSet()
+        for i = 1, #pending, 2 do
+          local id, typ, created, expires = string.match(pending[i], '^([^|]+)|([^|]+)|([^|]+)|([^|]+)$')
+          -- An already expired one is inserted too: while it lived it held a place under the cap.
+          if not muted[typ] then
+            purgeAt(created)
+            local s = pending[i + 1]
+            redis.call('ZADD', K_INBOX, s, id)
+            redis.call('ZADD', K_UNREAD, s, id)
+            redis.call('ZADD', K_EXP, expires, id)
+            redis.call('HSET', K_ITEMS, id, '')
+            trim()
+          end
+        end
+      end
+    end
+    redis.call('HSET', K_USER, 'wm', seq)
+  end
+  purgeAt(NOW)
+end
+
+-- The expiry index holds each user at its next expiry (item or dedup mark), or not at all.
+local function updateDue()
+  redis.call('ZREMRANGEBYSCORE', K_DEDUP, '-inf', NOW)
+  local nextExp = redis.call('ZRANGE', K_EXP, 0, 0, 'WITHSCORES')[2]
+  local nextDedup = redis.call('ZRANGE', K_DEDUP, 0, 0, 'WITHSCORES')[2]
+  local due = nextExp
+  if nextDedup and (not due or tonumber(nextDedup) < tonumber(due)) then due = nextDedup end
+  if due then
+    redis.call('ZADD', K_DUE, due, USER_ID)
+  else
+    redis.call('ZREM', K_DUE, USER_ID)
+  end
+end
+
+-- The stored value of an item: own items inline, broadcasts from the shared body.
+local function itemValue(id)
+  local v = redis.call('HGET', K_ITEMS, id)
+  if v == '' then v = redis.call('HGET', K_BCAST, id) end
+  return v
+end
+
+-- Flat reply: id, value, readAt ('' when unread) for each id the inbox holds.
+local function replyItems(ids)
+  local out = {}
+  for _, id in ipairs(ids) do
+    if redis.call('ZSCORE', K_INBOX, id) then
+      local v = itemValue(id)
+      if v then
+        out[#out + 1] = id
+        out[#out + 1] = v
+        out[#out + 1] = redis.call('HGET', K_READAT, id) or ''
+      end
+    end
+  end
+  return out
+end
+
+-- mutecount counts active users per muted type; a zero is deleted, not kept.
+local function bumpMuteCount(t, delta)
+  if redis.call('HINCRBY', K_MUTECOUNT, t, delta) <= 0 then redis.call('HDEL', K_MUTECOUNT, t) end
+end
+
+local function setActive(active)
+  local delta = active and 1 or -1
+  for t in pairs(mutedSet()) do bumpMuteCount(t, delta) end
+  if active then
+    redis.call('ZADD', K_ACTIVE, NOW, USER_ID)
+    redis.call('HSET', K_USER, 'active', '1')
+  else
+    redis.call('ZREM', K_ACTIVE, USER_ID)
+    redis.call('HSET', K_USER, 'active', '0')
+  end
+end

@@ -1,0 +1,198 @@
+import type { Redis } from 'ioredis';
+import { decodeSeq } from '../../notifications/ids.js';
+import { priorityRank, type NotificationTypePolicy, type Template } from '../../notifications/types.js';
+import type { Store } from '../store.js';
+import { decodeItems, decodeUser, encodeContent } from './codec.js';
+import { keySpace, userScriptKeys } from './keys.js';
+import { defineScripts } from './scripts.js';
+
+export interface RedisStoreOptions {
+  /** A connection the caller owns; the store never closes it. */
+  redis: Redis;
+  /** Newest items kept per inbox. */
+  cap: number;
+  /** Key prefix, so tests and tenants can share a server. @default "ntf:" */
+  prefix?: string;
+}
+
+/**
+ * The Redis store: every multi-key change is one Lua script (src/store/redis/lua), every key
+ * comes from keys.ts. A broadcast costs one script call whatever its audience.
+ */
+export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOptions): Store {
+  defineScripts(redis);
+  const ks = keySpace(prefix);
+  const g = ks.global;
+  const u = (userId: string, now: number) => [...userScriptKeys(ks, userId), now, cap, userId];
+
+  return {
+    kind: 'redis',
+
+    async ensureUser(userId, now) {
+      await redis.ensureUser(...u(userId, now));
+    },
+
+    async upsertUser(userId, patch, now) {
+      const nameMode = patch.displayName === undefined ? '' : patch.displayName === null ? 'clear' : 'set';
+      const active = patch.active === undefined ? '' : patch.active ? '1' : '0';
+      const reply = await redis.upsertUser(...u(userId, now), nameMode, patch.displayName ?? '', active);
+      return decodeUser(userId, reply)!;
+    },
+
+    async getUsers(userIds) {
+      if (userIds.length === 0) return [];
+      const p = redis.pipeline();
+      for (const id of userIds) p.hgetall(ks.user(id).user);
+      const replies = (await p.exec()) ?? [];
+      return userIds.map((id, i) => {
+        const [err, h] = replies[i] ?? [null, null];
+        if (err) throw err;
+        return decodeUser(id, h as Record<string, string>);
+      });
+    },
+
+    async updatePreferences(userId, patch, now) {
+      const muted = patch.mutedTypes ? JSON.stringify([...new Set(patch.mutedTypes)]) : '';
+      const channels = patch.channels ? JSON.stringify(patch.channels) : '';
+      return decodeUser(userId, await redis.updatePreferences(...u(userId, now), muted, channels))!;
+    },
+
+    countActiveUsers: () => redis.zcard(g.active),
+
+    async send(userIds, item, now) {
+      const { rank, json } = encodeContent(item.content);
+      const dedupUntil = now + item.dedupWindowMs;
+      // One atomic script per user, all in one pipeline: a round trip per batch, not per user.
+      const p = redis.pipeline();
+      for (const id of userIds) {
+        p.sendNotification(...u(id, now), item.content.type, rank, json, item.content.expiresAt, item.dedupKey ?? '', dedupUntil);
+      }
+      const replies = (await p.exec()) ?? [];
+      return userIds.map((userId, i) => {
+        const [err, r] = replies[i] ?? [null, null];
+        if (err) throw err;
+        const [status, id] = r as string[];
+        if (status === 'dedup') return { userId, status: 'deduplicated' as const };
+        if (status === 'muted') return { userId, status: 'muted' as const };
+        return { userId, status: 'stored' as const, notification: { ...item.content, id: id!, userId, data: item.content.data ?? null, readAt: null, broadcastId: null } };
+      });
+    },
+
+    async broadcast(item, now) {
+      const content = { ...item.content, broadcast: true as const };
+      const { rank, json } = encodeContent(content);
+      const [id, recipients, deduplicated, muted] = await redis.broadcast(
+        g.seq, g.blog, g.bdrop, g.bcast, g.bexp, g.bdedup, g.maxexp, g.active, g.mutecount,
+        now, content.type, rank, json, content.expiresAt, item.dedupKey ?? '', now + item.dedupWindowMs, item.saveOffline ? '1' : '0',
+      );
+      return {
+        id,
+        type: content.type,
+        title: content.title,
+        createdAt: now,
+        saveOffline: item.saveOffline,
+        recipients: Number(recipients),
+        deduplicated: Number(deduplicated),
+        muted: Number(muted),
+      };
+    },
+
+    async list(userId, q, now) {
+      const f = q.filter ?? {};
+      const after = q.after ? decodeSeq(q.after) : null;
+      const reply = await redis.listNotifications(
+        ...u(userId, now),
+        q.first,
+        after ?? '',
+        f.unreadOnly ? '1' : '0',
+        f.types ? JSON.stringify(f.types) : '',
+        f.minPriority ? priorityRank(f.minPriority) : '',
+      );
+      return {
+        totalCount: Number(reply[0]),
+        unreadCount: Number(reply[1]),
+        hasNextPage: Number(reply[2]) === 1,
+        hasPreviousPage: Number(reply[3]) === 1,
+        items: decodeItems(userId, reply, 4),
+      };
+    },
+
+    async unreadCounts(userIds, now) {
+      const p = redis.pipeline();
+      for (const id of userIds) p.unreadCount(...u(id, now));
+      const replies = (await p.exec()) ?? [];
+      return replies.map(([err, n]) => {
+        if (err) throw err;
+        return Number(n);
+      });
+    },
+
+    async get(userId, ids, now) {
+      if (ids.length === 0) return [];
+      const found = decodeItems(userId, await redis.getNotifications(...u(userId, now), ...ids));
+      const byId = new Map(found.map((n) => [n.id, n]));
+      return ids.map((id) => byId.get(id) ?? null);
+    },
+
+    async markRead(userId, ids, now) {
+      if (ids.length === 0) return [];
+      return decodeItems(userId, await redis.markRead(...u(userId, now), '1', ...ids));
+    },
+
+    async markUnread(userId, ids, now) {
+      if (ids.length === 0) return [];
+      return decodeItems(userId, await redis.markRead(...u(userId, now), '0', ...ids));
+    },
+
+    markAllRead: (userId, now) => redis.markAllRead(...u(userId, now)),
+
+    async delete(userId, ids, now) {
+      if (ids.length === 0) return 0;
+      return redis.deleteNotifications(...u(userId, now), ...ids);
+    },
+
+    async pruneExpired(now, batch = 500) {
+      await redis.pruneBroadcasts(g.blog, g.bdrop, g.bcast, g.bexp, g.bdedup, g.maxexp, now);
+      let visited = 0;
+      // Each visit moves the user's due score past `now` or removes it, so this terminates.
+      for (;;) {
+        const users = await redis.zrangebyscore(g.due, '-inf', now, 'LIMIT', 0, batch);
+        if (users.length === 0) return visited;
+        const p = redis.pipeline();
+        for (const id of users) p.pruneUser(...u(id, now));
+        for (const [err] of (await p.exec()) ?? []) if (err) throw err;
+        visited += users.length;
+      }
+    },
+
+    async getPolicies() {
+      const h = await redis.hgetall(g.policies);
+      return Object.values(h).map((v) => JSON.parse(v) as NotificationTypePolicy);
+    },
+
+    async setPolicy(policy) {
+      await redis.hset(g.policies, policy.type, JSON.stringify(policy));
+    },
+
+    async getTemplates() {
+      const h = await redis.hgetall(g.templates);
+      return Object.values(h).map((v) => JSON.parse(v) as Template);
+    },
+
+    async upsertTemplate(t) {
+      await redis.hset(g.templates, t.name, JSON.stringify(t));
+    },
+
+    async ping() {
+      try {
+        return (await redis.ping()) === 'PONG';
+      } catch {
+        return false;
+      }
+    },
+
+    async close() {
+      // The connection belongs to whoever created it (main.ts).
+    },
+  };
+}

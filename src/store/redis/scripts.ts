@@ -1,0 +1,68 @@
+import { readFileSync } from 'node:fs';
+import type { Redis, Result, ClientContext } from 'ioredis';
+
+/**
+ * Loads the Lua scripts once, composing shared parts (ids.lua, user-common.lua) in front of
+ * each, and registers them with `defineCommand` so ioredis uses EVALSHA with a NOSCRIPT
+ * fallback, also inside pipelines. The augmentation below types them for callers.
+ */
+
+const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
+
+/** Per-user scripts: KEYS from userScriptKeys(), ARGV starting with now, cap, userId. */
+const USER_SCRIPTS = [
+  'ensureUser',
+  'upsertUser',
+  'updatePreferences',
+  'sendNotification',
+  'listNotifications',
+  'getNotifications',
+  'markRead',
+  'markAllRead',
+  'deleteNotifications',
+  'unreadCount',
+  'pruneUser',
+] as const;
+export const USER_SCRIPT_KEY_COUNT = 14;
+
+type Arg = string | number;
+
+declare module 'ioredis' {
+  interface RedisCommander<Context extends ClientContext = { type: 'default' }> {
+    ensureUser(...args: Arg[]): Result<number, Context>;
+    upsertUser(...args: Arg[]): Result<string[], Context>;
+    updatePreferences(...args: Arg[]): Result<string[], Context>;
+    sendNotification(...args: Arg[]): Result<string[], Context>;
+    listNotifications(...args: Arg[]): Result<(string | number)[], Context>;
+    getNotifications(...args: Arg[]): Result<string[], Context>;
+    markRead(...args: Arg[]): Result<string[], Context>;
+    markAllRead(...args: Arg[]): Result<number, Context>;
+    deleteNotifications(...args: Arg[]): Result<number, Context>;
+    unreadCount(...args: Arg[]): Result<number, Context>;
+    pruneUser(...args: Arg[]): Result<number, Context>;
+    broadcast(...args: Arg[]): Result<[string, number, number, number], Context>;
+    pruneBroadcasts(...args: Arg[]): Result<number, Context>;
+  }
+}
+
+let sources: Map<string, { lua: string; numberOfKeys: number }> | undefined;
+
+function compose() {
+  if (sources) return sources;
+  const ids = lua('ids');
+  const common = lua('user-common');
+  sources = new Map();
+  for (const name of USER_SCRIPTS) {
+    sources.set(name, { lua: `${ids}\n${common}\n${lua(name)}`, numberOfKeys: USER_SCRIPT_KEY_COUNT });
+  }
+  sources.set('broadcast', { lua: `${ids}\n${lua('broadcast')}`, numberOfKeys: 9 });
+  sources.set('pruneBroadcasts', { lua: lua('pruneBroadcasts'), numberOfKeys: 6 });
+  return sources;
+}
+
+/** Registers every script on a connection (idempotent per connection). */
+export function defineScripts(redis: Redis): void {
+  for (const [name, def] of compose()) {
+    if (!(name in redis)) redis.defineCommand(name, def);
+  }
+}
