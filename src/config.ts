@@ -1,0 +1,180 @@
+/**
+ * The one module that reads the environment. Everything else receives a
+ * {@link Config} as an argument. Variables are documented in docs/configuration.md.
+ */
+import { z } from 'zod';
+
+/** Deployment mode; `production` makes JWT_SECRET mandatory. */
+export const NODE_ENVS = ['development', 'production', 'test'] as const;
+export type NodeEnv = (typeof NODE_ENVS)[number];
+
+/** pino's level names (`silent` turns logging off). */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Validated server configuration. */
+export interface Config {
+  /** TCP port to listen on. @default 4000 */
+  port: number;
+  /** Interface to bind. @default '0.0.0.0' */
+  host: string;
+  /** redis:// or rediss:// URL; null selects the embedded in-process memory backend. */
+  redisUrl: string | null;
+  /** HS256 secret for JWTs; null only outside production (main.ts then makes an ephemeral one). */
+  jwtSecret: string | null;
+  /** @default 'development' */
+  nodeEnv: NodeEnv;
+  /** Newest-N cap of each inbox. @default 50 */
+  inboxCap: number;
+  /** @default 'info' */
+  logLevel: LogLevel;
+  /** How long graceful shutdown waits for open requests before closing them. @default 10000 */
+  shutdownTimeoutMs: number;
+}
+
+/** Thrown by {@link loadConfig}; the message names every bad variable. */
+export class ConfigError extends Error {
+  /** One entry per problem, each starting with the variable name. */
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Minimum JWT_SECRET length: 32 chars is 256 bits for an ASCII secret, HS256's key size. */
+export const MIN_JWT_SECRET_LENGTH = 32;
+
+// Empty strings count as unset: `FOO=` in a compose file or .env usually means "no value".
+const blankToUndefined = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+const intVar = (min: number, max: number, fallback: number) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((raw, ctx): number => {
+        if (raw === undefined) return fallback;
+        const text = raw.trim();
+        const n = /^\d+$/.test(text) ? Number(text) : NaN;
+        if (!Number.isSafeInteger(n) || n < min || n > max) {
+          ctx.addIssue({ code: 'custom', message: `expected an integer ${min}..${max}, got ${JSON.stringify(raw)}` });
+          return z.NEVER;
+        }
+        return n;
+      }),
+  );
+
+const enumVar = <T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((raw, ctx): T[number] => {
+        if (raw === undefined) return fallback;
+        const v = raw.trim();
+        if (!(values as readonly string[]).includes(v)) {
+          ctx.addIssue({ code: 'custom', message: `expected one of ${values.join('|')}, got ${JSON.stringify(raw)}` });
+          return z.NEVER;
+        }
+        return v as T[number];
+      }),
+  );
+
+/** Hides the password of a URL so it never lands in an error message or a log. */
+function redactUrl(raw: string): string {
+  return raw.replace(/\/\/[^@/]*@/, '//***@');
+}
+
+const redisUrlVar = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx): string | null => {
+      if (raw === undefined) return null;
+      const text = raw.trim();
+      let ok = false;
+      try {
+        const u = new URL(text);
+        ok = (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '';
+      } catch {
+        ok = false;
+      }
+      if (!ok) {
+        ctx.addIssue({ code: 'custom', message: `expected a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(raw))}` });
+        return z.NEVER;
+      }
+      return text;
+    }),
+);
+
+const jwtSecretVar = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx): string | null => {
+      if (raw === undefined) return null;
+      // Never echo the secret itself, only its length.
+      if (raw.length < MIN_JWT_SECRET_LENGTH) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be at least ${MIN_JWT_SECRET_LENGTH} characters, got ${raw.length}`,
+        });
+        return z.NEVER;
+      }
+      return raw;
+    }),
+);
+
+const hostVar = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((raw) => raw?.trim() ?? '0.0.0.0'),
+);
+
+const envSchema = z.object({
+  PORT: intVar(1, 65535, 4000),
+  HOST: hostVar,
+  REDIS_URL: redisUrlVar,
+  JWT_SECRET: jwtSecretVar,
+  NODE_ENV: enumVar(NODE_ENVS, 'development'),
+  INBOX_CAP: intVar(1, 1000, 50),
+  LOG_LEVEL: enumVar(LOG_LEVELS, 'info'),
+  SHUTDOWN_TIMEOUT_MS: intVar(0, 600_000, 10_000),
+});
+
+/**
+ * Parses the environment into a {@link Config}.
+ *
+ * @param env - the variables to read; tests pass a plain object.
+ * @throws {@link ConfigError} naming each invalid variable, e.g.
+ *   `Invalid configuration: PORT: expected an integer 1..65535, got "abc"`.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  // Cross-field rule, checked only once each variable is valid on its own.
+  if (e.NODE_ENV === 'production' && e.JWT_SECRET === null) {
+    throw new ConfigError(['JWT_SECRET is required when NODE_ENV=production']);
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    redisUrl: e.REDIS_URL,
+    jwtSecret: e.JWT_SECRET,
+    nodeEnv: e.NODE_ENV,
+    inboxCap: e.INBOX_CAP,
+    logLevel: e.LOG_LEVEL,
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+  };
+}

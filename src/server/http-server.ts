@@ -1,0 +1,130 @@
+/**
+ * The node:http server: health probes answered here (cheap, no GraphQL
+ * machinery, no auth), everything else handed to yoga.
+ */
+import http from 'node:http';
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { YogaServerInstance } from 'graphql-yoga';
+
+/** What {@link createHttpServer} needs. */
+export interface HttpServerDeps {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any context type is fine here
+  yoga: YogaServerInstance<any, any>;
+  /** Readiness check (e.g. Redis PING). Rejecting, or taking longer than {@link READY_TIMEOUT_MS}, counts as not ready. */
+  ready: () => Promise<boolean>;
+  logger: Logger;
+}
+
+/** How long `/readyz` waits for `ready()`; probes usually time out at 1-2 s themselves. */
+export const READY_TIMEOUT_MS = 1000;
+
+// Every socket each server has, including upgraded (WebSocket) ones, which
+// http's closeAllConnections() does not track, so shutdown can end them too.
+const socketsByServer = new WeakMap<http.Server, Set<Socket>>();
+// Servers inside closeHttpServer: a keep-alive connection whose last response
+// just finished is closed then, instead of idling until the forced close.
+const closing = new WeakSet<http.Server>();
+
+function sendJson(res: http.ServerResponse, status: number, body: unknown, head: boolean): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+  });
+  res.end(head ? undefined : text);
+}
+
+async function isReady(ready: () => Promise<boolean>, logger: Logger): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => {
+      logger.warn({ timeoutMs: READY_TIMEOUT_MS }, 'readiness check timed out');
+      resolve(false);
+    }, READY_TIMEOUT_MS);
+  });
+  try {
+    // Promise.resolve().then() also turns a synchronous throw from ready() into a rejection.
+    return (await Promise.race([Promise.resolve().then(ready), timeout])) === true;
+  } catch (err) {
+    logger.warn({ err }, 'readiness check failed');
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Creates (does not start) the HTTP server.
+ *
+ * - `GET|HEAD /healthz` → 200 `{"status":"ok"}` while the process is up (liveness).
+ * - `GET|HEAD /readyz` → 200 `{"status":"ready"}` when `ready()` resolves true,
+ *   else 503 `{"status":"unavailable"}` (readiness).
+ * - anything else → yoga (GraphQL at its endpoint, GraphiQL, SSE).
+ */
+export function createHttpServer(deps: HttpServerDeps): http.Server {
+  const { yoga, ready, logger } = deps;
+
+  const server = http.createServer((req, res) => {
+    res.once('finish', () => {
+      // setImmediate: the connection only counts as idle after 'finish' handlers ran.
+      if (closing.has(server)) setImmediate(() => server.closeIdleConnections());
+    });
+    const method = req.method ?? 'GET';
+    // Only the path decides; probes may add query strings.
+    const path = (req.url ?? '/').split('?', 1)[0];
+    if ((method === 'GET' || method === 'HEAD') && (path === '/healthz' || path === '/readyz')) {
+      const head = method === 'HEAD';
+      if (path === '/healthz') {
+        sendJson(res, 200, { status: 'ok' }, head);
+        return;
+      }
+      isReady(ready, logger).then(
+        (ok) => sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'unavailable' }, head),
+        (err: unknown) => {
+          logger.error({ err }, 'readyz handler failed');
+          if (!res.headersSent) sendJson(res, 503, { status: 'unavailable' }, head);
+        },
+      );
+      return;
+    }
+    void yoga(req, res);
+  });
+
+  const sockets = new Set<Socket>();
+  socketsByServer.set(server, sockets);
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  return server;
+}
+
+/**
+ * Gracefully stops `server`: stops accepting, closes idle keep-alive
+ * connections at once, lets in-flight requests finish, and after `timeoutMs`
+ * force-closes whatever is still open (long polls, SSE streams, WebSockets).
+ *
+ * Resolves once every connection is gone; also resolves if the server was not listening.
+ * @returns `forced: true` when the timeout had to cut connections.
+ */
+export async function closeHttpServer(server: http.Server, timeoutMs: number): Promise<{ forced: boolean }> {
+  let forced = false;
+  closing.add(server);
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      forced = true;
+      server.closeAllConnections();
+      for (const socket of socketsByServer.get(server) ?? []) socket.destroy();
+    }, timeoutMs);
+    // close() waits for every connection (upgraded ones included) to end;
+    // its ERR_SERVER_NOT_RUNNING error just means there is nothing to wait for.
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+  return { forced };
+}

@@ -1,0 +1,115 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+const SECRET = 's'.repeat(32);
+
+/** Calls loadConfig expecting a ConfigError and returns its message. */
+function configError(env: NodeJS.ProcessEnv): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error(`expected a ConfigError for ${JSON.stringify(env)}`);
+}
+
+describe('loadConfig', () => {
+  it('applies defaults to an empty environment', () => {
+    expect(loadConfig({})).toEqual({
+      port: 4000,
+      host: '0.0.0.0',
+      redisUrl: null,
+      jwtSecret: null,
+      nodeEnv: 'development',
+      inboxCap: 50,
+      logLevel: 'info',
+      shutdownTimeoutMs: 10_000,
+    });
+  });
+
+  it('reads every variable', () => {
+    expect(
+      loadConfig({
+        PORT: '8080',
+        HOST: '127.0.0.1',
+        REDIS_URL: 'rediss://user:pw@redis.example:6380/2',
+        JWT_SECRET: SECRET,
+        NODE_ENV: 'production',
+        INBOX_CAP: '1000',
+        LOG_LEVEL: 'debug',
+        SHUTDOWN_TIMEOUT_MS: '0',
+      }),
+    ).toEqual({
+      port: 8080,
+      host: '127.0.0.1',
+      redisUrl: 'rediss://user:pw@redis.example:6380/2',
+      jwtSecret: SECRET,
+      nodeEnv: 'production',
+      inboxCap: 1000,
+      logLevel: 'debug',
+      shutdownTimeoutMs: 0,
+    });
+  });
+
+  it('treats empty strings as unset', () => {
+    const c = loadConfig({ PORT: '', REDIS_URL: '', JWT_SECRET: '  ', LOG_LEVEL: '' });
+    expect([c.port, c.redisUrl, c.jwtSecret, c.logLevel]).toEqual([4000, null, null, 'info']);
+  });
+
+  it('reads process.env by default', () => {
+    vi.stubEnv('PORT', '4321');
+    vi.stubEnv('NODE_ENV', 'test');
+    try {
+      expect(loadConfig().port).toBe(4321);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it.each([
+    ['PORT', 'abc', 'PORT: expected an integer 1..65535, got "abc"'],
+    ['PORT', '0', 'PORT: expected an integer 1..65535, got "0"'],
+    ['PORT', '65536', 'PORT: expected an integer 1..65535, got "65536"'],
+    ['PORT', '80.5', 'PORT: expected an integer 1..65535, got "80.5"'],
+    ['INBOX_CAP', '1001', 'INBOX_CAP: expected an integer 1..1000, got "1001"'],
+    ['INBOX_CAP', '-1', 'INBOX_CAP: expected an integer 1..1000, got "-1"'],
+    ['SHUTDOWN_TIMEOUT_MS', 'soon', 'SHUTDOWN_TIMEOUT_MS: expected an integer'],
+    ['NODE_ENV', 'prod', 'NODE_ENV: expected one of development|production|test, got "prod"'],
+    ['LOG_LEVEL', 'verbose', 'LOG_LEVEL: expected one of fatal|error|warn|info|debug|trace|silent, got "verbose"'],
+    ['REDIS_URL', 'localhost:6379', 'REDIS_URL: expected a redis:// or rediss:// URL, got "localhost:6379"'],
+    ['REDIS_URL', 'http://redis:6379', 'REDIS_URL: expected a redis:// or rediss:// URL'],
+    ['JWT_SECRET', 'short', 'JWT_SECRET: must be at least 32 characters, got 5'],
+  ])('rejects %s=%j naming the variable', (name, value, expected) => {
+    expect.assertions(3);
+    const message = configError({ [name]: value });
+    expect(message.startsWith('Invalid configuration: ')).toBe(true);
+    expect(message).toContain(expected);
+  });
+
+  it('reports every bad variable at once', () => {
+    expect.assertions(2);
+    const message = configError({ PORT: 'x', INBOX_CAP: '0', LOG_LEVEL: 'loud' });
+    expect(message).toMatch(/PORT: .*; INBOX_CAP: .*; LOG_LEVEL: /);
+  });
+
+  it('never echoes secrets in errors', () => {
+    expect.assertions(4);
+    const short = configError({ JWT_SECRET: 'hunter2-hunter2' });
+    expect(short).not.toContain('hunter2');
+    const url = configError({ REDIS_URL: 'http://admin:topsecret@redis:6379' });
+    expect(url).not.toContain('topsecret');
+  });
+
+  it('refuses production without JWT_SECRET', () => {
+    expect.assertions(2);
+    expect(configError({ NODE_ENV: 'production' })).toBe(
+      'Invalid configuration: JWT_SECRET is required when NODE_ENV=production',
+    );
+  });
+
+  it('allows a missing JWT_SECRET outside production', () => {
+    expect(loadConfig({ NODE_ENV: 'development' }).jwtSecret).toBeNull();
+    expect(loadConfig({ NODE_ENV: 'test' }).jwtSecret).toBeNull();
+  });
+});
