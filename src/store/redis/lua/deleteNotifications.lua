@@ -5,9 +5,11 @@
   Returns how many were removed.
 ]]
 settle()
-local found = {}
+local found, seen = {}, {}
 for _, id in ipairs({unpack(ARGV, 4)}) do
-  if redis.call('ZSCORE', K_INBOX, id) then found[#found + 1] = id end
+  -- an id given twice is removed (and counted) once
+  if not seen[id] and redis.call('ZSCORE', K_INBOX, id) then found[#found + 1] = id end
+  seen[id] = true
 end
 removeItems(found)
 updateDue()

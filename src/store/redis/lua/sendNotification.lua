@@ -9,7 +9,11 @@ local typ, expires = ARGV[4], ARGV[7]
 if ARGV[8] ~= '' then
   -- Atomic inside the script: 50 concurrent identical sends store one.
   local until_ = redis.call('ZSCORE', K_DEDUP, ARGV[8])
-  if until_ and tonumber(until_) > NOW then return {'dedup'} end
+  if until_ and tonumber(until_) > NOW then
+    -- settle() may have added or dropped items: keep the expiry index exact on this path too
+    updateDue()
+    return {'dedup'}
+  end
   redis.call('ZADD', K_DEDUP, ARGV[9], ARGV[8])
 end
 if mutedSet()[typ] then
