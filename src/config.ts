@@ -3,6 +3,8 @@
  * {@link Config} as an argument. Variables are documented in docs/configuration.md.
  */
 import { z } from 'zod';
+import { TOPIC_NAME } from './notifications/ids.js';
+import { ROLES, type Role } from './notifications/types.js';
 
 /** Deployment mode; `production` makes JWT_SECRET mandatory. */
 export const NODE_ENVS = ['development', 'production', 'test'] as const;
@@ -30,6 +32,10 @@ export interface Config {
   logLevel: LogLevel;
   /** How long graceful shutdown waits for open requests before closing them. @default 10000 */
   shutdownTimeoutMs: number;
+  /** Topics reserved to a role: `name=role,...`. @default { dashboard: 'admin' } */
+  topicRoles: Record<string, Role>;
+  /** graphql-ws ping interval; a client that misses a pong is dropped. @default 12000 */
+  wsKeepAliveMs: number;
 }
 
 /** Thrown by {@link loadConfig}; the message names every bad variable. */
@@ -139,6 +145,26 @@ const hostVar = z.preprocess(
     .transform((raw) => raw?.trim() ?? '0.0.0.0'),
 );
 
+const topicRolesVar = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx): Record<string, Role> => {
+      if (raw === undefined) return { dashboard: 'admin' };
+      const out: Record<string, Role> = {};
+      for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const [name, role] = part.split('=').map((x) => x.trim());
+        if (!name || !TOPIC_NAME.test(name) || !role || !(ROLES as readonly string[]).includes(role)) {
+          ctx.addIssue({ code: 'custom', message: `expected topic=role pairs separated by commas (roles ${ROLES.join('|')}), got ${JSON.stringify(part)}` });
+          return z.NEVER;
+        }
+        out[name] = role as Role;
+      }
+      return out;
+    }),
+);
+
 const envSchema = z.object({
   PORT: intVar(1, 65535, 4000),
   HOST: hostVar,
@@ -148,6 +174,8 @@ const envSchema = z.object({
   INBOX_CAP: intVar(1, 1000, 50),
   LOG_LEVEL: enumVar(LOG_LEVELS, 'info'),
   SHUTDOWN_TIMEOUT_MS: intVar(0, 600_000, 10_000),
+  TOPIC_ROLES: topicRolesVar,
+  WS_KEEPALIVE_MS: intVar(1000, 600_000, 12_000),
 });
 
 /**
@@ -176,5 +204,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     inboxCap: e.INBOX_CAP,
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    topicRoles: e.TOPIC_ROLES,
+    wsKeepAliveMs: e.WS_KEEPALIVE_MS,
   };
 }

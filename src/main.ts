@@ -7,8 +7,7 @@ import { createApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createAuth, randomSecret } from './server/auth.js';
-import { createMemoryStore } from './store/memory/memory-store.js';
-import { createRedisStore } from './store/redis/redis-store.js';
+import { memoryBackend, redisBackend } from './backend.js';
 
 async function main() {
   let config;
@@ -23,15 +22,17 @@ async function main() {
   }
   const logger = createLogger(config.logLevel);
 
-  const redis = config.redisUrl
-    ? new Redis(config.redisUrl, {
-        // Commands wait while Redis is down instead of failing at once; /readyz reports it.
-        maxRetriesPerRequest: 3,
-        lazyConnect: false,
-      })
-    : null;
-  redis?.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  const store = redis ? createRedisStore({ redis, cap: config.inboxCap }) : createMemoryStore({ cap: config.inboxCap });
+  const connect = (url: string, name: string) => {
+    // A few retries per command while Redis is away; /readyz reports it meanwhile.
+    const r = new Redis(url, { maxRetriesPerRequest: 3, connectionName: `notifications:${name}` });
+    r.on('error', (err) => logger.warn({ err: err.message, connection: name }, 'redis connection error'));
+    return r;
+  };
+  const redis = config.redisUrl ? connect(config.redisUrl, 'commands') : null;
+  const subscriber = config.redisUrl ? connect(config.redisUrl, 'subscriber') : null;
+  const backend =
+    redis && subscriber ? redisBackend({ redis, subscriber, cap: config.inboxCap }) : memoryBackend({ cap: config.inboxCap });
+  const { store } = backend;
 
   // Outside production, a missing secret means "try it out": a random one plus ready tokens.
   const devSecret = config.jwtSecret === null;
@@ -50,7 +51,7 @@ async function main() {
     );
   }
 
-  const app = createApp({ store, auth, logger, graphiqlToken });
+  const app = createApp({ ...backend, auth, logger, graphiqlToken, topicRoles: config.topicRoles, wsKeepAliveMs: config.wsKeepAliveMs });
   app.server.listen(config.port, config.host, () => {
     logger.info({ port: config.port, host: config.host, backend: store.kind }, `listening on http://localhost:${config.port}/graphql`);
   });
@@ -62,7 +63,7 @@ async function main() {
     logger.info({ signal }, 'shutting down');
     await app.close(config.shutdownTimeoutMs);
     await store.close();
-    await redis?.quit().catch(() => redis.disconnect());
+    for (const r of [redis, subscriber]) await r?.quit().catch(() => r.disconnect());
     logger.info('bye');
     process.exit(0);
   };

@@ -38,12 +38,12 @@ describe('createAuth', () => {
 
   it('round-trips sub and roles', async () => {
     const token = await auth.sign({ sub: 'svc.mailer@acme-1', roles: ['service', 'admin'] });
-    await expect(auth.verify(`Bearer ${token}`)).resolves.toEqual({ sub: 'svc.mailer@acme-1', roles: ['service', 'admin'] });
+    await expect(auth.verify(`Bearer ${token}`)).resolves.toMatchObject({ sub: 'svc.mailer@acme-1', roles: ['service', 'admin'], expiresAt: expect.any(Number) });
   });
 
   it('defaults roles to ["user"] when the claim is missing', async () => {
     const token = await auth.sign({ sub: 'u42' });
-    await expect(auth.verify(`Bearer ${token}`)).resolves.toEqual({ sub: 'u42', roles: ['user'] });
+    await expect(auth.verify(`Bearer ${token}`)).resolves.toMatchObject({ sub: 'u42', roles: ['user'] });
   });
 
   it('accepts the scheme in any case and extra spaces', async () => {

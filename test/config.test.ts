@@ -25,6 +25,8 @@ describe('loadConfig', () => {
       inboxCap: 50,
       logLevel: 'info',
       shutdownTimeoutMs: 10_000,
+      topicRoles: { dashboard: 'admin' },
+      wsKeepAliveMs: 12_000,
     });
   });
 
@@ -39,6 +41,8 @@ describe('loadConfig', () => {
         INBOX_CAP: '1000',
         LOG_LEVEL: 'debug',
         SHUTDOWN_TIMEOUT_MS: '0',
+        TOPIC_ROLES: 'dashboard=admin, ops.alerts=service',
+        WS_KEEPALIVE_MS: '5000',
       }),
     ).toEqual({
       port: 8080,
@@ -49,7 +53,13 @@ describe('loadConfig', () => {
       inboxCap: 1000,
       logLevel: 'debug',
       shutdownTimeoutMs: 0,
+      topicRoles: { dashboard: 'admin', 'ops.alerts': 'service' },
+      wsKeepAliveMs: 5000,
     });
+  });
+
+  it('rejects a malformed TOPIC_ROLES entry, naming it', () => {
+    expect(configError({ TOPIC_ROLES: 'dashboard=root' })).toMatch(/^Invalid configuration: TOPIC_ROLES: .*"dashboard=root"/);
   });
 
   it('treats empty strings as unset', () => {

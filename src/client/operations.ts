@@ -226,3 +226,37 @@ export const UpsertTemplateMutation = graphql(`
     }
   }
 `);
+
+export const NotificationReceivedSubscription = graphql(`
+  subscription NotificationReceived($after: String) {
+    notificationReceived(after: $after) {
+      ...NotificationFields
+    }
+  }
+`);
+
+export const UnreadCountChangedSubscription = graphql(`
+  subscription UnreadCountChanged {
+    unreadCountChanged
+  }
+`);
+
+export const TopicSubscription = graphql(`
+  subscription Topic($names: [String!]!) {
+    topic(names: $names) {
+      topic
+      payload
+      publishedAt
+    }
+  }
+`);
+
+export const PublishMutation = graphql(`
+  mutation Publish($topic: String!, $payload: JSON!) {
+    publish(topic: $topic, payload: $payload) {
+      topic
+      payload
+      publishedAt
+    }
+  }
+`);

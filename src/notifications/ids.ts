@@ -24,3 +24,6 @@ export const isExternalId = (s: string): boolean => EXTERNAL_ID.test(s);
 /** Notification types and dedup keys: no separators that our storage formats use (tab, colon is fine). */
 export const TYPE_NAME = /^[a-z][a-z0-9_.-]{0,63}$/;
 export const DEDUP_KEY = /^[A-Za-z0-9_.:@/-]{1,200}$/;
+
+/** Topic names: safe as channel suffixes, readable in logs. */
+export const TOPIC_NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;

@@ -124,6 +124,11 @@ export class NotificationService {
     return n ?? null;
   }
 
+  /** What the inbox holds newer than `after`, oldest first (subscription replay). */
+  since(userId: string, after: string): Promise<Notification[]> {
+    return this.store.since(userId, v.notificationId('after', after), this.clock());
+  }
+
   markRead(userId: string, ids: readonly string[]) {
     return this.store.markRead(userId, v.notificationIds('ids', ids), this.clock());
   }

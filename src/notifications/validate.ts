@@ -1,5 +1,5 @@
 import { badInput } from './errors.js';
-import { DEDUP_KEY, EXTERNAL_ID, TYPE_NAME, decodeSeq } from './ids.js';
+import { DEDUP_KEY, EXTERNAL_ID, TOPIC_NAME, TYPE_NAME, decodeSeq } from './ids.js';
 import { MAX_TTL_SECONDS } from './policies.js';
 
 /** Input bounds. Each failure is BAD_USER_INPUT naming the field. */
@@ -13,6 +13,7 @@ export const LIMITS = {
   mutedTypes: 100,
   description: 500,
   pageSize: 100,
+  topicsPerSubscription: 20,
 } as const;
 
 export function text(field: string, value: string, max: number): string {
@@ -81,4 +82,9 @@ export function objectOf(field: string, value: unknown): Record<string, unknown>
   if (typeof value !== 'object' || Array.isArray(value)) throw badInput(field, 'must be a JSON object');
   json(field, value);
   return value as Record<string, unknown>;
+}
+
+export function topicName(field: string, value: string): string {
+  if (!TOPIC_NAME.test(value)) throw badInput(field, 'must be 1-100 characters of A-Z a-z 0-9 _ . : -, starting with a letter or digit');
+  return value;
 }

@@ -1,6 +1,8 @@
 import DataLoader from 'dataloader';
 import type { NotificationService } from '../notifications/service.js';
 import type { UserRecord } from '../notifications/types.js';
+import type { Role } from '../notifications/types.js';
+import type { Realtime } from '../realtime/realtime.js';
 import type { Principal } from '../server/auth.js';
 
 /** Per-request loaders: a page of 50 notifications loads its recipients in one round trip. */
@@ -14,6 +16,9 @@ export interface Context {
   /** The inbox this caller owns: the token's sub when it has the user role. */
   inboxUserId: string | null;
   service: NotificationService;
+  realtime: Realtime;
+  /** topics reserved to a role (config TOPIC_ROLES); others are open to any authenticated caller */
+  topicRoles: Readonly<Record<string, Role>>;
   loaders: Loaders;
 }
 

@@ -42,7 +42,7 @@ const NotificationEdge = builder.objectRef<Notification>('NotificationEdge').imp
 const PageInfo = builder.objectRef<Page>('PageInfo').implement({
   fields: (t) => ({
     hasNextPage: t.exposeBoolean('hasNextPage'),
-    hasPreviousPage: t.exposeBoolean('hasPreviousPage', { description: 'true when items newer than `after` match the filter' }),
+    hasPreviousPage: t.exposeBoolean('hasPreviousPage', { description: 'true when the `after` item or newer ones match the filter (edges before this page exist)' }),
     startCursor: t.string({ nullable: true, resolve: (p) => p.items[0]?.id ?? null }),
     endCursor: t.string({ nullable: true, resolve: (p) => p.items.at(-1)?.id ?? null }),
   }),

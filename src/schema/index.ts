@@ -7,6 +7,7 @@ import './users.js';
 import './inbox.js';
 import './broadcasts.js';
 import './admin.js';
+import './realtime.js';
 
 builder.queryType({});
 builder.mutationType({});

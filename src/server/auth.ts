@@ -16,6 +16,8 @@ export interface Principal {
   sub: string;
   /** Never empty; `['user']` when the token carries no `roles` claim. */
   roles: Role[];
+  /** expiry (epoch ms) when the token has one: live subscriptions end then */
+  expiresAt?: number;
 }
 
 /** A token was sent but is unusable; the message says why and is safe to show the client. */
@@ -105,7 +107,9 @@ export function createAuth(secret: string): Auth {
       } catch (err) {
         throw new AuthError(describeJoseError(err), { cause: err });
       }
-      return { sub: checkSub(payload.sub), roles: checkRoles(payload['roles']) };
+      const principal: Principal = { sub: checkSub(payload.sub), roles: checkRoles(payload['roles']) };
+      if (typeof payload.exp === 'number') principal.expiresAt = payload.exp * 1000;
+      return principal;
     },
 
     async sign({ sub, roles, expiresIn = DEFAULT_EXPIRES_IN }) {

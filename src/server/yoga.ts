@@ -3,6 +3,8 @@ import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { DomainError } from '../notifications/errors.js';
 import type { NotificationService } from '../notifications/service.js';
+import type { Role } from '../notifications/types.js';
+import type { Realtime } from '../realtime/realtime.js';
 import { createLoaders, type Context } from '../schema/context.js';
 import { buildSchema } from '../schema/index.js';
 import { AuthError, type Auth } from './auth.js';
@@ -10,6 +12,8 @@ import { graphiqlOptions, renderGraphiQL } from './graphiql.js';
 
 export interface GraphQLServerDeps {
   service: NotificationService;
+  realtime: Realtime;
+  topicRoles: Readonly<Record<string, Role>>;
   auth: Auth;
   logger: Logger;
   /** Pre-filled in GraphiQL's headers editor (development only). */
@@ -28,7 +32,7 @@ function authorizationOf(init: Record<string, unknown>): string | null {
   return typeof fromParams === 'string' ? fromParams : null;
 }
 
-export function createGraphQLServer({ service, auth, logger, graphiqlToken }: GraphQLServerDeps): GraphQLServer {
+export function createGraphQLServer({ service, realtime, topicRoles, auth, logger, graphiqlToken }: GraphQLServerDeps): GraphQLServer {
   return createYoga<Record<string, unknown>, Context>({
     schema: buildSchema(),
     logging: logger,
@@ -45,28 +49,28 @@ export function createGraphQLServer({ service, auth, logger, graphiqlToken }: Gr
       }
       const inboxUserId = principal?.roles.includes('user') ? principal.sub : null;
       if (inboxUserId) await service.ensureUser(inboxUserId);
-      return { principal, inboxUserId, service, loaders: createLoaders(service) };
+      return { principal, inboxUserId, service, realtime, topicRoles, loaders: createLoaders(service) };
     },
-    maskedErrors: {
-      // Domain errors carry a code and a message written for the client; anything else is masked.
-      maskError(error, message) {
-        const original = error instanceof GraphQLError ? error.originalError : error;
-        if (original instanceof DomainError) {
-          return new GraphQLError(original.message, {
-            nodes: (error as GraphQLError).nodes,
-            path: (error as GraphQLError).path,
-            extensions: { code: original.code, ...(original.field ? { field: original.field } : {}) },
-          });
-        }
-        // Our own GraphQLErrors (auth, scalars) already carry a code; keep them with their path.
-        if (error instanceof GraphQLError && (!original || original instanceof GraphQLError)) return error;
-        logger.error({ err: original }, 'unexpected error in a resolver');
-        return new GraphQLError(message, {
-          nodes: (error as GraphQLError).nodes,
-          path: (error as GraphQLError).path,
-          extensions: { code: 'INTERNAL_SERVER_ERROR' },
-        });
-      },
-    },
+    maskedErrors: { maskError: (error, message) => maskError(error, message, logger) },
   });
+}
+
+/**
+ * Domain errors carry a code and a message written for the client; our own GraphQLErrors
+ * (auth, scalars) pass as they are; anything else is masked and logged. Used for HTTP/SSE by
+ * yoga and for WebSocket results by websocket.ts.
+ */
+export function maskError(error: unknown, message: string, logger: Logger): GraphQLError {
+  const located = error instanceof GraphQLError ? error : null;
+  const original = located ? located.originalError : error;
+  if (original instanceof DomainError) {
+    return new GraphQLError(original.message, {
+      nodes: located?.nodes,
+      path: located?.path,
+      extensions: { code: original.code, ...(original.field ? { field: original.field } : {}) },
+    });
+  }
+  if (located && (!original || original instanceof GraphQLError)) return located;
+  logger.error({ err: original }, 'unexpected error in a resolver');
+  return new GraphQLError(message, { nodes: located?.nodes, path: located?.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }

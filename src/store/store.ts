@@ -21,6 +21,9 @@ import type {
  *   inbox is trimmed to `cap`), then everything expired at `now` is dropped.
  * - `now` is always passed in (ms); stores never read the clock, so tests control time.
  * - Each inbox keeps the newest `cap` items (own and broadcasts together), a store option.
+ * - Changes are published as they commit (realtime/events.ts on realtime/channels.ts names):
+ *   a stored own notification, every change of a user's unread count, activation/mute changes,
+ *   and each broadcast once. On Redis the scripts publish; the memory store calls `publish`.
  */
 export interface Store {
   readonly kind: 'redis' | 'memory';
@@ -38,6 +41,8 @@ export interface Store {
   broadcast(item: NewBroadcast, now: number): Promise<BroadcastRecord>;
 
   list(userId: string, query: ListQuery, now: number): Promise<Page>;
+  /** Everything the inbox holds newer than `after` (an id), oldest first: subscription replay. */
+  since(userId: string, after: string, now: number): Promise<Notification[]>;
   /** Unread counts for several users in one round trip. */
   unreadCounts(userIds: readonly string[], now: number): Promise<number[]>;
   get(userId: string, ids: readonly string[], now: number): Promise<(Notification | null)[]>;

@@ -1,18 +1,20 @@
 /**
  * Builds the whole app in-process on either backend, with a clock the test moves, and runs
- * typed documents (src/client) through yoga.fetch.
+ * typed documents (src/client) through yoga.fetch. Instances of one test share the backend
+ * (same Redis key prefix), so several of them act as a cluster.
  */
+import type { AddressInfo } from 'node:net';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type ExecutionResult } from 'graphql';
+import type { Redis } from 'ioredis';
 import pino from 'pino';
-import { afterAll, afterEach } from 'vitest';
+import { afterEach } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
+import { memoryBackend, redisBackend, type Backend } from '../../src/backend.js';
 import type { Role } from '../../src/notifications/types.js';
 import { createAuth } from '../../src/server/auth.js';
-import { createMemoryStore } from '../../src/store/memory/memory-store.js';
-import { createRedisStore } from '../../src/store/redis/redis-store.js';
 import type { Store } from '../../src/store/store.js';
-import { deleteByPrefix, uniquePrefix, withRedis } from './redis.js';
+import { deleteByPrefix, newRedis, uniquePrefix, withRedis } from './redis.js';
 
 export const SECRET = 'test-secret-test-secret-test-secret-0123';
 
@@ -25,49 +27,67 @@ export interface TestApp {
   app: App;
   store: Store;
   clock: TestClock;
-  token(sub: string, roles?: Role[]): Promise<string>;
+  /** the key prefix of this test's backend (Redis) */
+  prefix: string;
+  token(sub: string, roles?: Role[], expiresIn?: string): Promise<string>;
   /** Runs a typed document; `as` is a token or a principal to sign one for. */
   run<R, V extends Record<string, unknown>>(doc: TypedDocumentNode<R, V>, variables: V, as: string | { sub: string; roles?: Role[] } | null): Promise<ExecutionResult<R>>;
+  /** Starts listening on a free loopback port: `http://…/graphql` and `ws://…/graphql`. */
+  listen(): Promise<{ http: string; ws: string }>;
 }
 
 export type BackendName = 'memory' | 'redis';
 export const BACKENDS: BackendName[] = ['memory', 'redis'];
 
 /**
- * Call at describe level: returns a getter for a fresh app per test on the given backend.
- * Redis tests get their own key prefix, removed after each test.
+ * Call at describe level: returns a getter for the test's app instance `i` (default 0), made on
+ * first use. All instances of one test share one backend; Redis keys are removed after each test.
  */
-export function useTestApp(backend: BackendName, opts: { cap?: number } = {}): () => TestApp {
+export function useTestApp(backend: BackendName, opts: { cap?: number; clock?: 'manual' | 'real' } = {}): (i?: number) => TestApp {
   const redis = backend === 'redis' ? withRedis() : null;
-  let current: TestApp | undefined;
-  let prefix: string | undefined;
   const auth = createAuth(SECRET);
   const logger = pino({ level: 'silent' });
+  let instances: TestApp[] = [];
+  let subscribers: Redis[] = [];
+  let shared: { prefix: string; memory: Backend | null; clock: TestClock } | null = null;
 
   afterEach(async () => {
-    await current?.app.close(100);
-    current = undefined;
-    if (redis && prefix) await deleteByPrefix(redis, prefix);
+    await Promise.all(instances.map((t) => t.app.close(100)));
+    await Promise.all(subscribers.map((s) => s.quit().catch(() => s.disconnect())));
+    if (redis && shared) await deleteByPrefix(redis, shared.prefix);
+    instances = [];
+    subscribers = [];
+    shared = null;
   });
-  afterAll(() => current?.app.close(100));
 
-  return () => {
-    if (current) return current;
+  return (i = 0) => {
+    if (instances[i]) return instances[i]!;
     const cap = opts.cap ?? 50;
-    prefix = uniquePrefix();
-    const store = redis ? createRedisStore({ redis, cap, prefix }) : createMemoryStore({ cap });
-    const clock: TestClock = {
-      now: Date.now(),
-      advance(ms) {
-        this.now += ms;
+    shared ??= {
+      prefix: uniquePrefix(),
+      // The memory backend lives in one process: its "instances" share it.
+      memory: redis ? null : memoryBackend({ cap }),
+      clock: {
+        now: Date.now(),
+        advance(ms) {
+          this.now += ms;
+        },
       },
     };
-    const app = createApp({ store, auth, logger, clock: () => clock.now });
-    const token = (sub: string, roles: Role[] = ['user']) => auth.sign({ sub, roles, expiresIn: '1h' });
-    current = {
+    const { prefix, clock } = shared;
+    let b: Backend;
+    if (redis) {
+      const subscriber = newRedis();
+      subscribers.push(subscriber);
+      b = redisBackend({ redis, subscriber, cap, prefix });
+    } else b = shared.memory!;
+    const app = createApp({ ...b, auth, logger, clock: opts.clock === 'real' ? Date.now : () => clock.now });
+    const token = (sub: string, roles: Role[] = ['user'], expiresIn = '1h') => auth.sign({ sub, roles, expiresIn });
+    const t: TestApp = {
       app,
-      store,
+      store: b.store,
       clock,
+      prefix,
       token,
       async run(doc, variables, as) {
         const bearer = as === null ? null : typeof as === 'string' ? as : await token(as.sub, as.roles);
@@ -78,8 +98,14 @@ export function useTestApp(backend: BackendName, opts: { cap?: number } = {}): (
         });
         return (await res.json()) as ExecutionResult<any>;
       },
+      async listen() {
+        if (!app.server.listening) await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
+        const { port } = app.server.address() as AddressInfo;
+        return { http: `http://127.0.0.1:${port}/graphql`, ws: `ws://127.0.0.1:${port}/graphql` };
+      },
     };
-    return current;
+    instances[i] = t;
+    return t;
   };
 }
 

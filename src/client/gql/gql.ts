@@ -32,6 +32,10 @@ type Documents = {
     "\n  mutation UpsertUser($id: ID!, $displayName: String, $active: Boolean) {\n    upsertUser(id: $id, displayName: $displayName, active: $active) {\n      id\n      displayName\n      active\n    }\n  }\n": typeof types.UpsertUserDocument,
     "\n  mutation SetNotificationTypePolicy($type: String!, $ttlSeconds: Int!, $defaultPriority: Priority, $dedupWindowSeconds: Int, $description: String) {\n    setNotificationTypePolicy(\n      type: $type\n      ttlSeconds: $ttlSeconds\n      defaultPriority: $defaultPriority\n      dedupWindowSeconds: $dedupWindowSeconds\n      description: $description\n    ) {\n      type\n      ttlSeconds\n      defaultPriority\n      dedupWindowSeconds\n      description\n    }\n  }\n": typeof types.SetNotificationTypePolicyDocument,
     "\n  mutation UpsertTemplate($input: TemplateInput!) {\n    upsertTemplate(input: $input) {\n      name\n      type\n      title\n      body\n    }\n  }\n": typeof types.UpsertTemplateDocument,
+    "\n  subscription NotificationReceived($after: String) {\n    notificationReceived(after: $after) {\n      ...NotificationFields\n    }\n  }\n": typeof types.NotificationReceivedDocument,
+    "\n  subscription UnreadCountChanged {\n    unreadCountChanged\n  }\n": typeof types.UnreadCountChangedDocument,
+    "\n  subscription Topic($names: [String!]!) {\n    topic(names: $names) {\n      topic\n      payload\n      publishedAt\n    }\n  }\n": typeof types.TopicDocument,
+    "\n  mutation Publish($topic: String!, $payload: JSON!) {\n    publish(topic: $topic, payload: $payload) {\n      topic\n      payload\n      publishedAt\n    }\n  }\n": typeof types.PublishDocument,
 };
 const documents: Documents = {
     "\n  query Me {\n    me {\n      id\n      displayName\n      active\n      createdAt\n      unreadCount\n      preferences {\n        mutedTypes\n        channels {\n          type\n          channels\n        }\n      }\n    }\n  }\n": types.MeDocument,
@@ -52,6 +56,10 @@ const documents: Documents = {
     "\n  mutation UpsertUser($id: ID!, $displayName: String, $active: Boolean) {\n    upsertUser(id: $id, displayName: $displayName, active: $active) {\n      id\n      displayName\n      active\n    }\n  }\n": types.UpsertUserDocument,
     "\n  mutation SetNotificationTypePolicy($type: String!, $ttlSeconds: Int!, $defaultPriority: Priority, $dedupWindowSeconds: Int, $description: String) {\n    setNotificationTypePolicy(\n      type: $type\n      ttlSeconds: $ttlSeconds\n      defaultPriority: $defaultPriority\n      dedupWindowSeconds: $dedupWindowSeconds\n      description: $description\n    ) {\n      type\n      ttlSeconds\n      defaultPriority\n      dedupWindowSeconds\n      description\n    }\n  }\n": types.SetNotificationTypePolicyDocument,
     "\n  mutation UpsertTemplate($input: TemplateInput!) {\n    upsertTemplate(input: $input) {\n      name\n      type\n      title\n      body\n    }\n  }\n": types.UpsertTemplateDocument,
+    "\n  subscription NotificationReceived($after: String) {\n    notificationReceived(after: $after) {\n      ...NotificationFields\n    }\n  }\n": types.NotificationReceivedDocument,
+    "\n  subscription UnreadCountChanged {\n    unreadCountChanged\n  }\n": types.UnreadCountChangedDocument,
+    "\n  subscription Topic($names: [String!]!) {\n    topic(names: $names) {\n      topic\n      payload\n      publishedAt\n    }\n  }\n": types.TopicDocument,
+    "\n  mutation Publish($topic: String!, $payload: JSON!) {\n    publish(topic: $topic, payload: $payload) {\n      topic\n      payload\n      publishedAt\n    }\n  }\n": types.PublishDocument,
 };
 
 /**
@@ -140,6 +148,22 @@ export function graphql(source: "\n  mutation SetNotificationTypePolicy($type: S
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation UpsertTemplate($input: TemplateInput!) {\n    upsertTemplate(input: $input) {\n      name\n      type\n      title\n      body\n    }\n  }\n"): (typeof documents)["\n  mutation UpsertTemplate($input: TemplateInput!) {\n    upsertTemplate(input: $input) {\n      name\n      type\n      title\n      body\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription NotificationReceived($after: String) {\n    notificationReceived(after: $after) {\n      ...NotificationFields\n    }\n  }\n"): (typeof documents)["\n  subscription NotificationReceived($after: String) {\n    notificationReceived(after: $after) {\n      ...NotificationFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription UnreadCountChanged {\n    unreadCountChanged\n  }\n"): (typeof documents)["\n  subscription UnreadCountChanged {\n    unreadCountChanged\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription Topic($names: [String!]!) {\n    topic(names: $names) {\n      topic\n      payload\n      publishedAt\n    }\n  }\n"): (typeof documents)["\n  subscription Topic($names: [String!]!) {\n    topic(names: $names) {\n      topic\n      payload\n      publishedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation Publish($topic: String!, $payload: JSON!) {\n    publish(topic: $topic, payload: $payload) {\n      topic\n      payload\n      publishedAt\n    }\n  }\n"): (typeof documents)["\n  mutation Publish($topic: String!, $payload: JSON!) {\n    publish(topic: $topic, payload: $payload) {\n      topic\n      payload\n      publishedAt\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

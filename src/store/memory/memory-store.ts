@@ -8,6 +8,9 @@ import {
   type Template,
   type UserRecord,
 } from '../../notifications/types.js';
+import type { Channels } from '../../realtime/channels.js';
+import type { BroadcastEvent, UserEvent } from '../../realtime/events.js';
+import { encodeContent } from '../codec.js';
 import type { Store } from '../store.js';
 
 /**
@@ -45,7 +48,14 @@ interface LogEntry {
   dropAt: number;
 }
 
-export function createMemoryStore({ cap }: { cap: number }): Store {
+export interface MemoryStoreOptions {
+  cap: number;
+  /** where events go (an in-process pubsub); they are published synchronously, in commit order */
+  publish?: (channel: string, event: UserEvent | BroadcastEvent) => void;
+  channels?: Channels;
+}
+
+export function createMemoryStore({ cap, publish, channels }: MemoryStoreOptions): Store {
   let seq = 0;
   let maxExp = 0;
   const log: LogEntry[] = [];
@@ -70,6 +80,38 @@ export function createMemoryStore({ cap }: { cap: number }): Store {
     if (n <= 0) muteCount.delete(type);
     else muteCount.set(type, n);
   };
+
+  const emit = (channel: string | undefined, ev: UserEvent | BroadcastEvent) => {
+    if (publish && channel) publish(channel, ev);
+  };
+  const unreadOf = (u: UserState) => {
+    let n = 0;
+    for (const it of u.inbox.values()) if (it.readAt === null) n++;
+    return n;
+  };
+  const valueOf = (c: NotificationContent) => {
+    const { rank, json } = encodeContent(c);
+    return `${c.type}\t${rank}\t${json}`;
+  };
+  /**
+   * Every per-user operation runs through here, like user-common.lua: settle, do the work,
+   * then publish the unread count if it changed (finish()).
+   */
+  const op = <R>(userId: string, now: number, create: boolean, fn: (u: UserState | null) => R): R => {
+    let u = users.get(userId) ?? null;
+    let created = false;
+    if (!u && create) ({ u, created } = ensure(userId, now));
+    const before = u ? unreadOf(u) : 0;
+    if (u && !created) settle(u, now);
+    const result = fn(u);
+    if (u) {
+      const after = unreadOf(u);
+      if (after !== before) emit(channels?.user(userId), { kind: 'unread', count: after });
+    }
+    return result;
+  };
+  const userState = (userId: string, u: UserState) =>
+    emit(channels?.user(userId), { kind: 'user', active: u.active, muted: [...u.prefs.mutedTypes] });
 
   // See user-common.lua settle(): the two must stay the same algorithm.
   const settle = (u: UserState, now: number) => {
@@ -104,13 +146,6 @@ export function createMemoryStore({ cap }: { cap: number }): Store {
     users.set(userId, u);
     return { u, created: true };
   };
-  /** The user, settled; a throwaway empty state for unknown users (reads create nothing). */
-  const touch = (userId: string, now: number): UserState | null => {
-    const u = users.get(userId);
-    if (u) settle(u, now);
-    return u ?? null;
-  };
-
   const view = (userId: string, id: string, it: Item): Notification => {
     const c = it.content ?? bodies.get(id)!;
     return {
@@ -143,19 +178,18 @@ export function createMemoryStore({ cap }: { cap: number }): Store {
     for (const u of users.values()) if (u.active) n++;
     return n;
   };
-  const mark = (userId: string, ids: readonly string[], read: boolean, now: number) => {
-    const u = touch(userId, now);
-    if (!u) return [];
-    const out: Notification[] = [];
-    for (const id of ids) {
-      const it = u.inbox.get(id);
-      if (!it) continue;
-      if (read) it.readAt ??= now;
-      else it.readAt = null;
-      out.push(view(userId, id, it));
-    }
-    return out;
-  };
+  const mark = (userId: string, ids: readonly string[], read: boolean, now: number) =>
+    op(userId, now, false, (u) => {
+      const out: Notification[] = [];
+      for (const id of ids) {
+        const it = u?.inbox.get(id);
+        if (!it) continue;
+        if (read) it.readAt ??= now;
+        else it.readAt = null;
+        out.push(view(userId, id, it));
+      }
+      return out;
+    });
 
   return {
     kind: 'memory',
@@ -165,11 +199,12 @@ export function createMemoryStore({ cap }: { cap: number }): Store {
     },
 
     async upsertUser(userId, patch, now) {
-      const { u, created } = ensure(userId, now);
-      if (!created) settle(u, now);
-      if (patch.displayName !== undefined) u.displayName = patch.displayName;
-      if (patch.active !== undefined && patch.active !== u.active) setActive(userId, u, patch.active);
-      return record(userId, u);
+      return op(userId, now, true, (u) => {
+        if (patch.displayName !== undefined) u!.displayName = patch.displayName;
+        if (patch.active !== undefined && patch.active !== u!.active) setActive(userId, u!, patch.active);
+        userState(userId, u!);
+        return record(userId, u!);
+      });
     },
 
     async getUsers(userIds) {
@@ -180,18 +215,19 @@ export function createMemoryStore({ cap }: { cap: number }): Store {
     },
 
     async updatePreferences(userId, patch, now) {
-      const { u, created } = ensure(userId, now);
-      if (!created) settle(u, now);
-      if (patch.mutedTypes) {
-        const next = [...new Set(patch.mutedTypes)];
-        if (u.active) {
-          for (const t of u.prefs.mutedTypes) if (!next.includes(t)) bumpMuteCount(t, -1);
-          for (const t of next) if (!u.prefs.mutedTypes.includes(t)) bumpMuteCount(t, 1);
+      return op(userId, now, true, (u) => {
+        if (patch.mutedTypes) {
+          const next = [...new Set(patch.mutedTypes)];
+          if (u!.active) {
+            for (const t of u!.prefs.mutedTypes) if (!next.includes(t)) bumpMuteCount(t, -1);
+            for (const t of next) if (!u!.prefs.mutedTypes.includes(t)) bumpMuteCount(t, 1);
+          }
+          u!.prefs.mutedTypes = next;
         }
-        u.prefs.mutedTypes = next;
-      }
-      if (patch.channels) u.prefs.channels = structuredClone(patch.channels);
-      return record(userId, u);
+        if (patch.channels) u!.prefs.channels = structuredClone(patch.channels);
+        userState(userId, u!);
+        return record(userId, u!);
+      });
     },
 
     async countActiveUsers() {
@@ -200,24 +236,26 @@ export function createMemoryStore({ cap }: { cap: number }): Store {
 
     async send(userIds, item, now) {
       const c = item.content;
-      return userIds.map((userId) => {
-        const { u, created } = ensure(userId, now);
-        if (!created) settle(u, now);
-        if (item.dedupKey) {
-          const until = u.dedup.get(item.dedupKey);
-          if (until !== undefined && until > now) return { userId, status: 'deduplicated' as const };
-          u.dedup.set(item.dedupKey, now + item.dedupWindowMs);
-        }
-        if (u.prefs.mutedTypes.includes(c.type)) return { userId, status: 'muted' as const };
-        seq += 1;
-        u.wm = seq;
-        const id = encodeSeq(seq);
-        const it: Item = { seq, content: c, expiresAt: c.expiresAt, readAt: null };
-        u.inbox.set(id, it);
-        trim(u);
-        maxExp = Math.max(maxExp, c.expiresAt);
-        return { userId, status: 'stored' as const, notification: view(userId, id, it) };
-      });
+      const value = valueOf(c);
+      return userIds.map((userId) =>
+        op(userId, now, true, (u) => {
+          if (item.dedupKey) {
+            const until = u!.dedup.get(item.dedupKey);
+            if (until !== undefined && until > now) return { userId, status: 'deduplicated' as const };
+            u!.dedup.set(item.dedupKey, now + item.dedupWindowMs);
+          }
+          if (u!.prefs.mutedTypes.includes(c.type)) return { userId, status: 'muted' as const };
+          seq += 1;
+          u!.wm = seq;
+          const id = encodeSeq(seq);
+          const it: Item = { seq, content: c, expiresAt: c.expiresAt, readAt: null };
+          u!.inbox.set(id, it);
+          trim(u!);
+          maxExp = Math.max(maxExp, c.expiresAt);
+          emit(channels?.user(userId), { kind: 'notification', id, v: value });
+          return { userId, status: 'stored' as const, notification: view(userId, id, it) };
+        }),
+      );
     },
 
     async broadcast(item, now) {
@@ -232,6 +270,7 @@ export function createMemoryStore({ cap }: { cap: number }): Store {
         broadcastDedup.set(item.dedupKey, now + item.dedupWindowMs);
       }
       const muted = muteCount.get(c.type) ?? 0;
+      emit(channels?.broadcasts, { kind: 'broadcast', id, v: valueOf(c), stored: item.saveOffline });
       if (!item.saveOffline) return { ...base, recipients: 0, deduplicated: 0, muted };
       bodies.set(id, c);
       maxExp = Math.max(maxExp, c.expiresAt);
@@ -240,48 +279,46 @@ export function createMemoryStore({ cap }: { cap: number }): Store {
     },
 
     async list(userId, q, now) {
-      const u = touch(userId, now);
-      const page = { items: [] as Notification[], hasNextPage: false, hasPreviousPage: false, totalCount: 0, unreadCount: 0 };
-      if (!u) return page;
-      const f = q.filter ?? {};
-      const after = q.after ? decodeSeq(q.after) : null;
-      const types = f.types ? new Set(f.types) : null;
-      const minRank = f.minPriority ? priorityRank(f.minPriority) : null;
-      const entries = [...u.inbox].reverse();
-      for (const [id, it] of entries) {
-        if (f.unreadOnly && it.readAt !== null) continue;
-        const c = it.content ?? bodies.get(id)!;
-        if (types && !types.has(c.type)) continue;
-        if (minRank !== null && priorityRank(c.priority) < minRank) continue;
-        page.totalCount++;
-        if (it.readAt === null) page.unreadCount++;
-        if (after !== null && it.seq >= after) page.hasPreviousPage = true;
-        else if (page.items.length < q.first) page.items.push(view(userId, id, it));
-        else page.hasNextPage = true;
-      }
-      // Like the Redis script: without a content filter the badge is the whole inbox's.
-      if (!types && minRank === null) {
-        page.unreadCount = 0;
-        for (const it of u.inbox.values()) if (it.readAt === null) page.unreadCount++;
-      }
-      return page;
+      return op(userId, now, false, (u) => {
+        const page = { items: [] as Notification[], hasNextPage: false, hasPreviousPage: false, totalCount: 0, unreadCount: 0 };
+        if (!u) return page;
+        const f = q.filter ?? {};
+        const after = q.after ? decodeSeq(q.after) : null;
+        const types = f.types ? new Set(f.types) : null;
+        const minRank = f.minPriority ? priorityRank(f.minPriority) : null;
+        for (const [id, it] of [...u.inbox].reverse()) {
+          if (f.unreadOnly && it.readAt !== null) continue;
+          const c = it.content ?? bodies.get(id)!;
+          if (types && !types.has(c.type)) continue;
+          if (minRank !== null && priorityRank(c.priority) < minRank) continue;
+          page.totalCount++;
+          if (it.readAt === null) page.unreadCount++;
+          if (after !== null && it.seq >= after) page.hasPreviousPage = true;
+          else if (page.items.length < q.first) page.items.push(view(userId, id, it));
+          else page.hasNextPage = true;
+        }
+        // Like the Redis script: without a content filter the badge is the whole inbox's.
+        if (!types && minRank === null) page.unreadCount = unreadOf(u);
+        return page;
+      });
+    },
+
+    async since(userId, after, now) {
+      const seqAfter = decodeSeq(after) ?? Infinity;
+      return op(userId, now, false, (u) => (u ? [...u.inbox].filter(([, it]) => it.seq > seqAfter).map(([id, it]) => view(userId, id, it)) : []));
     },
 
     async unreadCounts(userIds, now) {
-      return userIds.map((id) => {
-        const u = touch(id, now);
-        let n = 0;
-        if (u) for (const it of u.inbox.values()) if (it.readAt === null) n++;
-        return n;
-      });
+      return userIds.map((id) => op(id, now, false, (u) => (u ? unreadOf(u) : 0)));
     },
 
     async get(userId, ids, now) {
-      const u = touch(userId, now);
-      return ids.map((id) => {
-        const it = u?.inbox.get(id);
-        return it ? view(userId, id, it) : null;
-      });
+      return op(userId, now, false, (u) =>
+        ids.map((id) => {
+          const it = u?.inbox.get(id);
+          return it ? view(userId, id, it) : null;
+        }),
+      );
     },
 
     async markRead(userId, ids, now) {
@@ -293,17 +330,19 @@ export function createMemoryStore({ cap }: { cap: number }): Store {
     },
 
     async markAllRead(userId, now) {
-      const u = touch(userId, now);
-      let n = 0;
-      if (u) for (const it of u.inbox.values()) if (it.readAt === null) (it.readAt = now), n++;
-      return n;
+      return op(userId, now, false, (u) => {
+        let n = 0;
+        if (u) for (const it of u.inbox.values()) if (it.readAt === null) (it.readAt = now), n++;
+        return n;
+      });
     },
 
     async delete(userId, ids, now) {
-      const u = touch(userId, now);
-      let n = 0;
-      if (u) for (const id of new Set(ids)) if (u.inbox.delete(id)) n++;
-      return n;
+      return op(userId, now, false, (u) => {
+        let n = 0;
+        if (u) for (const id of new Set(ids)) if (u.inbox.delete(id)) n++;
+        return n;
+      });
     },
 
     async pruneExpired(now) {
@@ -311,9 +350,9 @@ export function createMemoryStore({ cap }: { cap: number }): Store {
       for (let i = log.length - 1; i >= 0; i--) if (log[i]!.dropAt <= now) log.splice(i, 1);
       for (const [k, until] of broadcastDedup) if (until <= now) broadcastDedup.delete(k);
       let visited = 0;
-      for (const u of users.values()) {
+      for (const [id, u] of users) {
         if (u.inbox.size === 0 && u.dedup.size === 0) continue;
-        settle(u, now);
+        op(id, now, false, () => {});
         visited++;
       }
       return visited;

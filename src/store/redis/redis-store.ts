@@ -2,7 +2,8 @@ import type { Redis } from 'ioredis';
 import { decodeSeq } from '../../notifications/ids.js';
 import { priorityRank, type NotificationTypePolicy, type Template } from '../../notifications/types.js';
 import type { Store } from '../store.js';
-import { decodeItems, decodeUser, encodeContent } from './codec.js';
+import { decodeItems, decodeUser, encodeContent } from '../codec.js';
+import { channels as channelNames } from '../../realtime/channels.js';
 import { keySpace, userScriptKeys } from './keys.js';
 import { defineScripts } from './scripts.js';
 
@@ -22,8 +23,9 @@ export interface RedisStoreOptions {
 export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOptions): Store {
   defineScripts(redis);
   const ks = keySpace(prefix);
+  const ch = channelNames(prefix);
   const g = ks.global;
-  const u = (userId: string, now: number) => [...userScriptKeys(ks, userId), now, cap, userId];
+  const u = (userId: string, now: number) => [...userScriptKeys(ks, userId), now, cap, userId, ch.user(userId)];
 
   return {
     kind: 'redis',
@@ -83,7 +85,7 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
       const { rank, json } = encodeContent(content);
       const [id, recipients, deduplicated, muted] = await redis.broadcast(
         g.seq, g.blog, g.bdrop, g.bcast, g.bexp, g.bdedup, g.maxexp, g.active, g.mutecount,
-        now, content.type, rank, json, content.expiresAt, item.dedupKey ?? '', now + item.dedupWindowMs, item.saveOffline ? '1' : '0',
+        now, content.type, rank, json, content.expiresAt, item.dedupKey ?? '', now + item.dedupWindowMs, item.saveOffline ? '1' : '0', ch.broadcasts,
       );
       return {
         id,
@@ -115,6 +117,12 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
         hasPreviousPage: Number(reply[3]) === 1,
         items: decodeItems(userId, reply, 4),
       };
+    },
+
+    async since(userId, after, now) {
+      const seq = decodeSeq(after);
+      if (seq === null) return [];
+      return decodeItems(userId, await redis.listSince(...u(userId, now), seq));
     },
 
     async unreadCounts(userIds, now) {

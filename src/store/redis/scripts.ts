@@ -9,7 +9,7 @@ import type { Redis, Result, ClientContext } from 'ioredis';
 
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
 
-/** Per-user scripts: KEYS from userScriptKeys(), ARGV starting with now, cap, userId. */
+/** Per-user scripts: KEYS from userScriptKeys(), ARGV starting with now, cap, userId, user channel. */
 const USER_SCRIPTS = [
   'ensureUser',
   'upsertUser',
@@ -22,6 +22,7 @@ const USER_SCRIPTS = [
   'deleteNotifications',
   'unreadCount',
   'pruneUser',
+  'listSince',
 ] as const;
 export const USER_SCRIPT_KEY_COUNT = 14;
 
@@ -40,6 +41,7 @@ declare module 'ioredis' {
     deleteNotifications(...args: Arg[]): Result<number, Context>;
     unreadCount(...args: Arg[]): Result<number, Context>;
     pruneUser(...args: Arg[]): Result<number, Context>;
+    listSince(...args: Arg[]): Result<string[], Context>;
     broadcast(...args: Arg[]): Result<[string, number, number, number], Context>;
     pruneBroadcasts(...args: Arg[]): Result<number, Context>;
   }

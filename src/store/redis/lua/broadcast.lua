@@ -3,7 +3,8 @@
   materialises it per user later; see user-common.lua settle()).
   KEYS 1 seq  2 blog  3 bdrop  4 bcast  5 bexp  6 bdedup  7 maxexp  8 active  9 mutecount
   ARGV 1 now  2 type  3 priority rank  4 content JSON  5 expiresAt  6 dedup key ('' none)
-       7 dedup window end  8 saveOffline '1'|'0'
+       7 dedup window end  8 saveOffline '1'|'0'  9 broadcast channel
+  Publishes {"kind":"broadcast","id","v","stored"} once (not per user) unless deduplicated.
   Returns {id, recipients, deduplicated, muted}
 ]]
 local now, typ, expires = tonumber(ARGV[1]), ARGV[2], ARGV[5]
@@ -17,9 +18,13 @@ if ARGV[6] ~= '' then
   redis.call('ZADD', KEYS[6], ARGV[7], ARGV[6])
 end
 local muted = tonumber(redis.call('HGET', KEYS[9], typ) or '0')
-if ARGV[8] ~= '1' then return {id, 0, 0, muted} end
+local value = typ .. '\t' .. ARGV[3] .. '\t' .. ARGV[4]
+local stored = ARGV[8] == '1'
+redis.call('PUBLISH', ARGV[9], '{"kind":"broadcast","id":"' .. id .. '","v":' .. cjson.encode(value) ..
+  ',"stored":' .. (stored and 'true' or 'false') .. '}')
+if not stored then return {id, 0, 0, muted} end
 
-redis.call('HSET', KEYS[4], id, typ .. '\t' .. ARGV[3] .. '\t' .. ARGV[4])
+redis.call('HSET', KEYS[4], id, value)
 redis.call('ZADD', KEYS[5], expires, id)
 local entry = id .. '|' .. typ .. '|' .. now .. '|' .. expires
 redis.call('ZADD', KEYS[2], seq, entry)

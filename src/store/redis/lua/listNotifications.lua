@@ -1,21 +1,21 @@
 --[[
   listNotifications: one page of the inbox, newest first, with exact counts.
-  KEYS, ARGV 1-3: see user-common.lua
-  ARGV 4 first  5 after seq ('' = from the newest)  6 unreadOnly '1'|'0'
-       7 types as a JSON array ('' = any)  8 min priority rank ('' = any)
+  KEYS, ARGV 1-4: see user-common.lua
+  ARGV 5 first  6 after seq ('' = from the newest)  7 unreadOnly '1'|'0'
+       8 types as a JSON array ('' = any)  9 min priority rank ('' = any)
   Returns {totalCount, unreadCount, hasNextPage 0|1, hasPreviousPage 0|1, id, value, readAt, ...}
 ]]
 settle()
-updateDue()
-local first = tonumber(ARGV[4])
-local after = ARGV[5] ~= '' and tonumber(ARGV[5]) or nil
-local src = ARGV[6] == '1' and K_UNREAD or K_INBOX
+finish()
+local first = tonumber(ARGV[5])
+local after = ARGV[6] ~= '' and tonumber(ARGV[6]) or nil
+local src = ARGV[7] == '1' and K_UNREAD or K_INBOX
 local typeSet = nil
-if ARGV[7] ~= '' then
+if ARGV[8] ~= '' then
   typeSet = {}
-  for _, t in ipairs(cjson.decode(ARGV[7])) do typeSet[t] = true end
+  for _, t in ipairs(cjson.decode(ARGV[8])) do typeSet[t] = true end
 end
-local minRank = ARGV[8] ~= '' and tonumber(ARGV[8]) or nil
+local minRank = ARGV[9] ~= '' and tonumber(ARGV[9]) or nil
 
 local out = {0, 0, 0, 0}
 if not typeSet and not minRank then

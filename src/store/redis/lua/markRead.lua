@@ -1,13 +1,12 @@
 --[[
   markRead: mark the given ids read (unread ones get readAt = now; read ones keep theirs).
-  KEYS, ARGV 1-3: see user-common.lua
-  ARGV 4 '1' read | '0' unread   5.. ids
+  KEYS, ARGV 1-4: see user-common.lua
+  ARGV 5 '1' read | '0' unread   6.. ids
   Returns {id, value, readAt, ...} for the ids found, after the change.
 ]]
 settle()
-updateDue()
-local read = ARGV[4] == '1'
-local ids = {unpack(ARGV, 5)}
+local read = ARGV[5] == '1'
+local ids = {unpack(ARGV, 6)}
 for _, id in ipairs(ids) do
   local seq = redis.call('ZSCORE', K_INBOX, id)
   if seq then
@@ -19,4 +18,5 @@ for _, id in ipairs(ids) do
     end
   end
 end
+finish()
 return replyItems(ids)

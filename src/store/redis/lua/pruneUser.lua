@@ -1,8 +1,8 @@
 --[[
   pruneUser: settle and drop what expired for a user who may never come back.
-  KEYS, ARGV 1-3: see user-common.lua
+  KEYS, ARGV 1-4: see user-common.lua
   Returns the number of items left.
 ]]
 settle()
-updateDue()
+finish()
 return redis.call('ZCARD', K_INBOX)

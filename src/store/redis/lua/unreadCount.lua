@@ -1,8 +1,8 @@
 --[[
   unreadCount: the exact number of unread, unexpired items (after settling).
-  KEYS, ARGV 1-3: see user-common.lua
+  KEYS, ARGV 1-4: see user-common.lua
   Returns the count.
 ]]
 settle()
-updateDue()
+finish()
 return redis.call('ZCARD', K_UNREAD)

@@ -5,7 +5,9 @@
     1 user  2 inbox  3 unread  4 exp  5 items  6 readat  7 dedup            ({u:ID})
     8 seq   9 blog  10 bcast  11 active  12 mutecount  13 due  14 maxexp   ({g})
   Every script's ARGV starts with:
-    1 now (ms)  2 cap  3 user id
+    1 now (ms)  2 cap  3 user id  4 the user's event channel (realtime/channels.ts)
+  Events (realtime/events.ts) are published inside the script, so they leave in commit order:
+    {"kind":"unread","count":N} whenever the script changed the unread count (finish()).
   Item values: own items "type\trank\tjson"; settled broadcasts "" (body in bcast).
 ]]
 local K_USER, K_INBOX, K_UNREAD, K_EXP, K_ITEMS, K_READAT, K_DEDUP =
@@ -15,6 +17,8 @@ local K_SEQ, K_BLOG, K_BCAST, K_ACTIVE, K_MUTECOUNT, K_DUE, K_MAXEXP =
 local NOW = tonumber(ARGV[1])
 local CAP = tonumber(ARGV[2])
 local USER_ID = ARGV[3]
+local CHANNEL = ARGV[4]
+local UNREAD_BEFORE = redis.call('ZCARD', K_UNREAD)
 
 local function removeItems(ids)
   if #ids == 0 then return end
@@ -145,4 +149,19 @@ local function setActive(active)
     redis.call('ZREM', K_ACTIVE, USER_ID)
     redis.call('HSET', K_USER, 'active', '0')
   end
+end
+
+-- Every script ends here: keep the expiry index right and tell every device about a new count.
+local function finish()
+  updateDue()
+  local unread = redis.call('ZCARD', K_UNREAD)
+  if unread ~= UNREAD_BEFORE then
+    redis.call('PUBLISH', CHANNEL, '{"kind":"unread","count":' .. unread .. '}')
+  end
+end
+
+-- Activation and mute changes steer live broadcast filters on every instance.
+local function publishUserState()
+  redis.call('PUBLISH', CHANNEL, '{"kind":"user","active":' .. (isActive() and 'true' or 'false') ..
+    ',"muted":' .. (redis.call('HGET', K_USER, 'muted') or '[]') .. '}')
 end

@@ -1,0 +1,209 @@
+/**
+ * Scenario `broadcast`: what one saveOffline broadcast to N active users costs, against the
+ * per-user loop the original system used, what returning users cost (settle on touch), and how
+ * many Redis round trips an inbox query makes.
+ *
+ *   npm run bench -- broadcast [--users 100000] [--naive-users 10000 | --naive-full]
+ */
+import { performance } from 'node:perf_hooks';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { createApp } from '../src/app.js';
+import { redisBackend } from '../src/backend.js';
+import { NotificationService } from '../src/notifications/service.js';
+import { createAuth, randomSecret } from '../src/server/auth.js';
+import { createRedisStore } from '../src/store/redis/redis-store.js';
+import { describeInbox, queryInbox, seedInbox } from './inbox-query.js';
+import { usedMemory } from './redis-server.js';
+import { countRoundTrips } from './round-trips.js';
+import { bytes, int, intOption, ms, perSecond, pool, section, seconds, type Scenario } from './scenario.js';
+
+/** config.ts default INBOX_CAP. */
+const CAP = 50;
+const SEED_IN_FLIGHT = 2000;
+const TOUCHED_USERS = 1000;
+const NAIVE_DEFAULT_USERS = 10_000;
+const PAGE_SIZES = [5, 20, 50] as const;
+/** system_announcement's default TTL (src/notifications/policies.ts), for the naive copies. */
+const TTL_SECONDS = 7 * 24 * 3600;
+
+const TARGET_SECONDS_100K = 1;
+const TARGET_BYTES_PER_RECIPIENT = 200;
+const TARGET_SPEEDUP = 100;
+const TARGET_ROUND_TRIPS = 3;
+
+/** A body of exactly 1024 characters. */
+const BODY = 'Scheduled maintenance tonight from 22:00 to 23:30 UTC: the service stays readable, writes are queued and applied afterwards. '
+  .repeat(10)
+  .slice(0, 1024);
+
+const userId = (i: number) => `u${i}`;
+
+export const broadcastScenario: Scenario = {
+  name: 'broadcast',
+  summary: 'one saveOffline broadcast to N active users vs the naive per-user loop, memory per recipient, inbox query round trips',
+  options: {
+    users: { type: 'int', default: 100_000, description: 'active users to seed (N)' },
+    'naive-users': { type: 'int', description: `users the naive loop really runs on, extrapolated to N (default min(N, ${int(NAIVE_DEFAULT_USERS)}))` },
+    'naive-full': { type: 'boolean', description: 'run the naive loop on all N users (no extrapolation)' },
+  },
+
+  async run({ redis: bench, options }) {
+    const n = intOption(options, 'users', 100_000);
+    const naiveN = options['naive-full'] ? n : Math.min(n, intOption(options, 'naive-users', NAIVE_DEFAULT_USERS));
+    const redis = await bench.connect();
+    const storePrefix = `${bench.prefix}ntf:`;
+    const naivePrefix = `${bench.prefix}naive:`;
+    const store = createRedisStore({ redis, cap: CAP, prefix: storePrefix });
+    const service = new NotificationService(store);
+
+    // ---- 1. seed N active users through the store API
+    let t0 = performance.now();
+    const seedNow = Date.now();
+    await pool(n, SEED_IN_FLIGHT, (i) => store.upsertUser(userId(i), { displayName: `User ${i}` }, seedNow));
+    const seedS = (performance.now() - t0) / 1000;
+    const active = await store.countActiveUsers();
+    section(`1. seeding: ${int(n)} users via store.upsertUser, ${int(SEED_IN_FLIGHT)} in flight`, [
+      ['time', seconds(seedS)],
+      ['rate', perSecond(n / seedS)],
+      ['active users (countActiveUsers)', int(active)],
+      ['key prefix', storePrefix],
+    ]);
+
+    // ---- 2. ONE saveOffline broadcast through the real service
+    // Warm-up: the same broadcast under another prefix that has no users (it writes ~1.5 KB
+    // there). Without it, the time and used_memory below would include one-time server costs
+    // that do not depend on the audience: compiling and caching the Lua script (~100-230 KB of
+    // used_memory on a fresh server) and first-use allocations of the saveOffline path (~25 KB
+    // more, also seen with 0 users). A later broadcast adds ~1.5 KB whatever N is.
+    await new NotificationService(createRedisStore({ redis, cap: CAP, prefix: `${bench.prefix}warm:` })).broadcast({
+      type: 'system_announcement',
+      title: 'warm-up',
+      body: BODY,
+      saveOffline: true,
+    });
+    const memBefore = await usedMemory(redis);
+    t0 = performance.now();
+    const record = await service.broadcast({ type: 'system_announcement', title: 'Maintenance tonight', body: BODY, saveOffline: true });
+    const oursS = (performance.now() - t0) / 1000;
+    const memAfter = await usedMemory(redis);
+    const oursBytes = (memAfter - memBefore) / record.recipients;
+    section('2. ours: ONE service.broadcast({ saveOffline: true, ~1 KB body })', [
+      ['users (active)', int(active)],
+      ['recipients (returned)', `${int(record.recipients)}${record.recipients === n ? '  (= N)' : `  (!= N = ${int(n)})`}`],
+      ['time', `${seconds(oursS)}  (${ms(oursS * 1000)})`],
+      ['users/s', perSecond(record.recipients / oursS)],
+      ['used_memory before -> after', `${int(memBefore)} -> ${int(memAfter)} B  (+${int(memAfter - memBefore)} B)`],
+      ['Redis bytes per recipient', bytes(oursBytes)],
+      ['broadcast id', `${record.id}  (after a warm-up broadcast to 0 users under ${bench.prefix}warm:)`],
+    ]);
+
+    // ---- 3. the naive loop: one awaited MULTI round trip per user, a ~1 KB JSON copy each
+    const copy = (uid: string) =>
+      JSON.stringify({
+        id: record.id,
+        userId: uid,
+        type: 'system_announcement',
+      title: 'Maintenance tonight',
+        body: BODY,
+        data: null,
+        priority: 'NORMAL',
+        createdAt: record.createdAt,
+        expiresAt: record.createdAt + TTL_SECONDS * 1000,
+        readAt: null,
+      });
+    const naiveMemBefore = await usedMemory(redis);
+    t0 = performance.now();
+    for (let i = 0; i < naiveN; i++) {
+      const id = userId(i);
+      const listKey = `${naivePrefix}inbox:${id}`;
+      await redis
+        .multi()
+        .setex(`${naivePrefix}n:${id}:${record.id}`, TTL_SECONDS, copy(id))
+        .lpush(listKey, record.id)
+        .ltrim(listKey, 0, CAP - 1)
+        .expire(listKey, TTL_SECONDS)
+        .exec();
+    }
+    const naiveMeasuredS = (performance.now() - t0) / 1000;
+    const naiveMemAfter = await usedMemory(redis);
+    const naiveBytes = (naiveMemAfter - naiveMemBefore) / naiveN;
+    const extrapolated = naiveN < n;
+    const naiveS = (naiveMeasuredS * n) / naiveN;
+    const speedup = naiveS / oursS;
+    section(`3. naive: per user one awaited MULTI{SETEX ~${int(copy(userId(0)).length)} B JSON, LPUSH, LTRIM 0 ${CAP - 1}, EXPIRE} (keys ${naivePrefix}*)`, [
+      ['users actually run', `${int(naiveN)}${extrapolated ? `  (of N = ${int(n)})` : '  (all N)'}`],
+      ['time measured', `${seconds(naiveMeasuredS)}  (${perSecond(naiveN / naiveMeasuredS)}, ${ms((naiveMeasuredS * 1000) / naiveN)} per user)`],
+      [`time for N = ${int(n)}`, extrapolated ? `${seconds(naiveS)}  EXTRAPOLATED linearly from ${int(naiveN)} users (--naive-full runs all)` : `${seconds(naiveS)}  (measured)`],
+      ['Redis bytes per user', `${bytes(naiveBytes)}  (+${int(naiveMemAfter - naiveMemBefore)} B for ${int(naiveN)} users)`],
+      [`Redis bytes for N${extrapolated ? ' (extrapolated)' : ''}`, `${int(naiveBytes * n)} B  vs ours ${int(memAfter - memBefore)} B`],
+      ['speed ratio naive/ours', `${int(speedup)}x${extrapolated ? '  (naive side extrapolated)' : ''}`],
+    ]);
+
+    // ---- 4. users coming back: settle on touch materialises the broadcast into each inbox
+    const touched = Math.min(n, TOUCHED_USERS);
+    const touchMemBefore = await usedMemory(redis);
+    const touchNow = Date.now();
+    let holding = 0;
+    t0 = performance.now();
+    await pool(touched, 50, async (i) => {
+      const page = await store.list(userId(i), { first: 20 }, touchNow);
+      if (page.items.some((it) => it.broadcastId === record.id)) holding++;
+    });
+    const touchS = (performance.now() - t0) / 1000;
+    const touchMemAfter = await usedMemory(redis);
+    const touchBytes = (touchMemAfter - touchMemBefore) / touched;
+    section(`4. ${int(touched)} users come back: store.list(id, { first: 20 }) each (settle on touch)`, [
+      ['inboxes now holding the broadcast', `${int(holding)} / ${int(touched)}`],
+      ['time', `${seconds(touchS)}  (${perSecond(touched / touchS)}, 50 in flight)`],
+      ['used_memory before -> after', `${int(touchMemBefore)} -> ${int(touchMemAfter)} B  (+${int(touchMemAfter - touchMemBefore)} B)`],
+      ['Redis bytes per touched user', bytes(touchBytes)],
+      ['if all N came back (linear)', `${int(touchBytes * n)} B  (naive: ${int(naiveBytes * n)} B at send time)`],
+    ]);
+
+    // ---- 5. round trips of one inbox query through the real app (own prefix: 1 user)
+    const rt = await roundTrips(redis, await bench.connect(), `${bench.prefix}rt:`);
+    section(`5. Redis round trips of notifications(first: N) { totalCount unreadCount edges { node { id title recipient { displayName } } } }`, [
+      ['fixture', 'one user, 50 own notifications (service.send) + 20 saveOffline broadcasts, interleaved; inbox cap 50'],
+      ['warm-up (uncounted)', rt.warmUp],
+      ...rt.rows.flatMap(({ first, roundTrips, trips, page }): [string, string][] => [
+        [`first: ${first}`, `${roundTrips} round trip${roundTrips === 1 ? '' : 's'}: ${trips.join(' + ')}`],
+        ['', page],
+      ]),
+    ]);
+
+    // ---- summary
+    const counts = rt.rows.map((r) => r.roundTrips);
+    const constant = counts.every((c) => c === counts[0]);
+    const mark = (ok: boolean) => (ok ? 'met' : 'MISSED');
+    section('summary (figures vs targets)', [
+      [`broadcast to ${int(n)} users`, `${seconds(oursS).padEnd(12)} target <= ${TARGET_SECONDS_100K} s for 100,000 users  ${n === 100_000 ? mark(oursS <= TARGET_SECONDS_100K) : '(N != 100,000)'}`],
+      ['Redis bytes per recipient', `${bytes(oursBytes).padEnd(12)} target <= ${TARGET_BYTES_PER_RECIPIENT} B  ${mark(oursBytes <= TARGET_BYTES_PER_RECIPIENT)}`],
+      ['  after a user comes back', `${bytes(touchBytes).padEnd(12)} (settle on touch, per touched user; no target)`],
+      ['speed vs naive loop', `${`${int(speedup)}x`.padEnd(12)} target >= ${TARGET_SPEEDUP}x  ${mark(speedup >= TARGET_SPEEDUP)}${extrapolated ? `  (naive extrapolated from ${int(naiveN)} users)` : ''}`],
+      ['inbox query round trips', `${counts.join(' / ').padEnd(12)} target <= ${TARGET_ROUND_TRIPS}, constant for first 5/20/50  ${mark(constant && Math.max(...counts) <= TARGET_ROUND_TRIPS)}`],
+      ['recipients = N', `${int(record.recipients)} = ${int(n)}  ${mark(record.recipients === n)}`],
+    ]);
+  },
+};
+
+async function roundTrips(redis: Redis, subscriber: Redis, prefix: string) {
+  // Wired like main.ts: store + pub/sub bus on Redis (the bus subscribes on its own connection,
+  // so its traffic never reaches the counted command connection).
+  const backend = redisBackend({ redis, subscriber, cap: CAP, prefix });
+  const auth = createAuth(randomSecret());
+  const app = createApp({ ...backend, auth, logger: pino({ level: 'silent' }) });
+  try {
+    const token = await seedInbox(app, auth, 'rt-user');
+    // The first request of a user-role token may create the user (ensureUser): not counted.
+    const warmUp = describeInbox(await queryInbox(app, token, 20));
+    const rows = [];
+    for (const first of PAGE_SIZES) {
+      const { result, roundTrips, trips } = await countRoundTrips(redis, () => queryInbox(app, token, first));
+      rows.push({ first, roundTrips, trips, page: describeInbox(result) });
+    }
+    return { warmUp, rows };
+  } finally {
+    await app.close(100);
+  }
+}

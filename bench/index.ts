@@ -1,0 +1,89 @@
+/**
+ * Benchmark runner:  npm run bench -- <scenario> [options]
+ *
+ * Each scenario is its own file exporting a {@link Scenario}; list it in SCENARIOS below
+ * (planned: fanout, connections, reminder, dashboard). The runner parses the scenario's options,
+ * gives it a Redis (a private redis-server on a free port, or BENCH_REDIS_URL; see
+ * redis-server.ts), and tears that down afterwards. Scenarios print figures; they assert nothing.
+ */
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { broadcastScenario } from './broadcast.js';
+import { openBenchRedis } from './redis-server.js';
+import { parsePositiveInt, type ParsedOptions, type Scenario } from './scenario.js';
+
+const SCENARIOS: readonly Scenario[] = [broadcastScenario];
+
+function scenarioList(): string {
+  const width = Math.max(...SCENARIOS.map((s) => s.name.length));
+  return SCENARIOS.map((s) => `  ${s.name.padEnd(width)}  ${s.summary}`).join('\n');
+}
+
+function usage(s: Scenario): string {
+  const opts = Object.entries(s.options).map(([name, o]) => {
+    const flag = o.type === 'boolean' ? `--${name}` : `--${name} <${o.type === 'int' ? 'n' : 'value'}>`;
+    const def = o.default === undefined || o.default === false ? '' : ` (default ${String(o.default)})`;
+    return `  ${flag.padEnd(24)} ${o.description}${def}`;
+  });
+  return [`usage: npm run bench -- ${s.name} [options]`, ...opts].join('\n');
+}
+
+async function main(): Promise<number> {
+  const [name, ...rest] = process.argv.slice(2);
+  const scenario = SCENARIOS.find((s) => s.name === name);
+  if (!scenario) {
+    console.error(`${name === undefined ? 'no scenario given' : `unknown scenario "${name}"`}. Scenarios:\n${scenarioList()}`);
+    console.error('\nusage: npm run bench -- <scenario> [options]   (BENCH_REDIS_URL=redis://... to use an existing Redis)');
+    return 1;
+  }
+
+  // Every option is checked here, before a redis-server is started for nothing.
+  let options: ParsedOptions;
+  try {
+    const { values } = parseArgs({
+      args: rest,
+      options: Object.fromEntries(
+        Object.entries(scenario.options).map(([k, o]) => [
+          k,
+          o.type === 'boolean' ? { type: 'boolean' as const } : { type: 'string' as const, ...(o.default === undefined ? {} : { default: String(o.default) }) },
+        ]),
+      ),
+      strict: true,
+      allowPositionals: false,
+    });
+    options = {};
+    for (const [k, o] of Object.entries(scenario.options)) {
+      const v = values[k];
+      options[k] = o.type === 'int' && typeof v === 'string' ? parsePositiveInt(k, v) : v ?? (o.type === 'boolean' ? false : undefined);
+    }
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${usage(scenario)}`);
+    return 1;
+  }
+
+  const redis = await openBenchRedis();
+  try {
+    const client = await redis.connect();
+    const server = String(await client.info('server'));
+    const version = /^redis_version:(\S+)/m.exec(server)?.[1] ?? '?';
+    console.log(`bench ${scenario.name}  ${process.argv.slice(3).join(' ')}`.trimEnd());
+    console.log(
+      `node ${process.version}, ${os.cpus().length} cores; redis ${version} at ${redis.url} ` +
+        `(${redis.isPrivate ? 'private server, killed at the end' : 'BENCH_REDIS_URL: shared, used_memory figures include other clients'}); key prefix ${redis.prefix}`,
+    );
+    await scenario.run({ redis, options });
+    return 0;
+  } finally {
+    await redis.stop();
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  },
+);

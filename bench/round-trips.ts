@@ -1,0 +1,108 @@
+/**
+ * Counts Redis round trips made through one ioredis client.
+ *
+ * How: every command ioredis sends, on its own or inside a pipeline, passes through the client
+ * instance's `sendCommand(command, stream?)`:
+ *  - a plain command (`redis.hgetall(...)`, a defineCommand script, `redis.script(...)`, the
+ *    NOSCRIPT re-send of a script) calls it WITHOUT `stream` -> one request, one reply: 1 round trip;
+ *  - `Pipeline.exec()` (and `multi().exec()`, and auto-pipelining, which builds a Pipeline) calls
+ *    it once per queued command WITH a `stream` object `{ isPipeline: true, ... }` that is created
+ *    anew for each exec and buffers all commands into ONE socket write -> 1 round trip per
+ *    distinct stream object, however many commands it carries.
+ * So the instance's `sendCommand` is temporarily replaced by a wrapper that counts plain calls and
+ * distinct pipeline stream objects, then delegates. Nothing is changed on the wire.
+ *
+ * Caveats: the count covers everything sent through this client while counting, so nothing else
+ * may use it concurrently; and the client must already be connected (commands queued offline are
+ * re-submitted through sendCommand on connect and would count twice). Checked at start().
+ */
+import type { Command, Redis } from 'ioredis';
+
+export interface RoundTripCounter {
+  /** Round trips since start(). */
+  readonly count: number;
+  /** One line per round trip: "evalsha listNotifications" or "pipeline[hgetall]". */
+  readonly trips: readonly string[];
+  /** Puts the original sendCommand back; returns the final count. */
+  stop(): number;
+}
+
+type SendCommand = (command: Command, stream?: unknown, node?: unknown) => unknown;
+
+const active = new WeakSet<Redis>();
+
+/** Starts counting on `redis` (connected, not already counted). */
+export function startRoundTripCounter(redis: Redis): RoundTripCounter {
+  if (redis.status !== 'ready') throw new Error(`round-trip counter: client is "${redis.status}", connect it first`);
+  if (active.has(redis)) throw new Error('round-trip counter: already counting on this client');
+  active.add(redis);
+
+  // Script commands go out as EVALSHA <sha>; name them after their defineCommand name.
+  const scriptNames = new Map<string, string>();
+  const scripts = (redis as unknown as { scriptsSet?: Record<string, { sha: string }> }).scriptsSet ?? {};
+  for (const [name, s] of Object.entries(scripts)) scriptNames.set(s.sha, name);
+  const describe = (c: Command) => {
+    const script = (c.name === 'evalsha' || c.name === 'eval') && scriptNames.get(String(c.args[0]));
+    return script ? `${c.name} ${script}` : c.name;
+  };
+
+  const trips: string[] = [];
+  const pipelines = new Map<object, { index: number; names: string[] }>();
+  const target = redis as unknown as { sendCommand: SendCommand };
+  const hadOwn = Object.prototype.hasOwnProperty.call(target, 'sendCommand');
+  const original = target.sendCommand;
+
+  target.sendCommand = function countingSendCommand(this: unknown, command, stream, node) {
+    const s = stream as { isPipeline?: boolean } | undefined;
+    if (s && s.isPipeline === true) {
+      let p = pipelines.get(s);
+      if (!p) {
+        p = { index: trips.length, names: [] };
+        pipelines.set(s, p);
+        trips.push('');
+      }
+      p.names.push(describe(command));
+      trips[p.index] = `pipeline[${summarize(p.names)}]`;
+    } else {
+      trips.push(describe(command));
+    }
+    return original.call(this, command, stream, node);
+  };
+
+  let stopped = false;
+  return {
+    get count() {
+      return trips.length;
+    },
+    get trips() {
+      return trips;
+    },
+    stop() {
+      if (!stopped) {
+        stopped = true;
+        if (hadOwn) target.sendCommand = original;
+        else delete (target as { sendCommand?: SendCommand }).sendCommand;
+        active.delete(redis);
+      }
+      return trips.length;
+    },
+  };
+}
+
+/** Runs `fn` while counting round trips on `redis`. */
+export async function countRoundTrips<T>(redis: Redis, fn: () => Promise<T>): Promise<{ result: T; roundTrips: number; trips: string[] }> {
+  const counter = startRoundTripCounter(redis);
+  try {
+    const result = await fn();
+    return { result, roundTrips: counter.count, trips: [...counter.trips] };
+  } finally {
+    counter.stop();
+  }
+}
+
+/** ["hgetall", "hgetall", "evalsha x"] -> "hgetall x2, evalsha x" */
+function summarize(names: string[]): string {
+  const counts = new Map<string, number>();
+  for (const n of names) counts.set(n, (counts.get(n) ?? 0) + 1);
+  return [...counts].map(([n, c]) => (c > 1 ? `${n} x${c}` : n)).join(', ');
+}

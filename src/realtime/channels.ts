@@ -1,0 +1,23 @@
+/**
+ * Pub/sub channel names, all of them. Redis scripts receive these as ARGV (they publish inside
+ * the same atomic step as the commit, so events leave in commit order = id order).
+ *
+ * | channel             | carries                                              | published by                 |
+ * |---------------------|------------------------------------------------------|------------------------------|
+ * | P{u:ID}:events      | UserEvent: new own notification, unread count, prefs | per-user scripts / memory    |
+ * | P{g}:broadcasts     | BroadcastEvent, once per broadcast                   | broadcast script / memory    |
+ * | P{g}:topic:NAME     | TopicEvent (publish mutation)                        | service                      |
+ */
+export interface Channels {
+  user(userId: string): string;
+  broadcasts: string;
+  topic(name: string): string;
+}
+
+export function channels(prefix = 'ntf:'): Channels {
+  return {
+    user: (userId) => `${prefix}{u:${userId}}:events`,
+    broadcasts: `${prefix}{g}:broadcasts`,
+    topic: (name) => `${prefix}{g}:topic:${name}`,
+  };
+}

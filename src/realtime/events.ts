@@ -1,0 +1,25 @@
+/**
+ * Event payloads on the channels (channels.ts). Items travel in their stored form
+ * ("type\trank\tjson", see store/codec.ts) so Lua can publish them without re-encoding.
+ */
+export type UserEvent =
+  /** an own notification was stored */
+  | { kind: 'notification'; id: string; v: string }
+  /** the unread count changed (any cause: send, read, delete, expiry noticed, broadcast settled) */
+  | { kind: 'unread'; count: number }
+  /** activation or muted types changed: live broadcast filters follow */
+  | { kind: 'user'; active: boolean; muted: string[] };
+
+export interface BroadcastEvent {
+  kind: 'broadcast';
+  id: string;
+  v: string;
+  /** false for saveOffline:false broadcasts: live only, never replayed */
+  stored: boolean;
+}
+
+export interface TopicEvent {
+  topic: string;
+  payload: unknown;
+  publishedAt: number;
+}

@@ -1,0 +1,164 @@
+import { GraphQLError } from 'graphql';
+import type { PubSubEngine } from 'graphql-subscriptions';
+import { decodeSeq } from '../notifications/ids.js';
+import type { NotificationService } from '../notifications/service.js';
+import type { Notification } from '../notifications/types.js';
+import { decodeItem } from '../store/codec.js';
+import type { Channels } from './channels.js';
+import { EventQueue } from './event-queue.js';
+import type { BroadcastEvent, TopicEvent, UserEvent } from './events.js';
+
+export interface RealtimeDeps {
+  bus: PubSubEngine;
+  channels: Channels;
+  service: NotificationService;
+}
+
+export interface StreamOptions {
+  /** epoch ms when the caller's token expires: the stream then ends with UNAUTHENTICATED */
+  endsAt?: number | null;
+}
+
+/**
+ * Live streams over the bus. One bus subscription per channel per instance (the bus
+ * reference-counts), fanned out here to each stream.
+ */
+export class Realtime {
+  private readonly bus: PubSubEngine;
+  private readonly ch: Channels;
+  private readonly service: NotificationService;
+  /** users whose unread count must be re-read after a broadcast, flushed once per tick */
+  private readonly pendingTouch = new Set<string>();
+  private touchScheduled = false;
+
+  constructor({ bus, channels, service }: RealtimeDeps) {
+    this.bus = bus;
+    this.ch = channels;
+    this.service = service;
+  }
+
+  /**
+   * The caller's new notifications. With `after`: subscribe first, then replay what the inbox
+   * holds newer than `after` (oldest first), then live events minus what the replay yielded,
+   * so a send racing the resubscribe shows up once, never zero times.
+   */
+  notifications(userId: string, after: string | null, opts: StreamOptions = {}): EventQueue<Notification> {
+    let filter = { active: true, muted: new Set<string>() };
+    let replayed = new Set<string>();
+    // Events that arrive while the replay is read wait here, then go through the same filter.
+    let buffered: (UserEvent | BroadcastEvent)[] | null = [];
+    const handle = (ev: UserEvent | BroadcastEvent) => {
+      if (buffered) return void buffered.push(ev);
+      if (ev.kind === 'user') filter = { active: ev.active, muted: new Set(ev.muted) };
+      else if (ev.kind === 'notification' || (ev.kind === 'broadcast' && filter.active && !filter.muted.has(typeOf(ev.v)))) {
+        if (!replayed.has(ev.id)) q.push(decodeItem(userId, ev.id, ev.v, ''));
+      }
+    };
+    const q = this.open<Notification>([this.ch.user(userId), this.ch.broadcasts], handle, opts, async () => {
+      const [user] = await this.service.getUsers([userId]);
+      if (user) filter = { active: user.active, muted: new Set(user.preferences.mutedTypes) };
+      if (after) {
+        const missed = await this.service.since(userId, after);
+        replayed = new Set(missed.map((n) => n.id));
+        for (const n of missed) q.push(n);
+      }
+      const waiting = buffered ?? [];
+      buffered = null;
+      for (const ev of waiting) handle(ev);
+    });
+    return q;
+  }
+
+  /** The caller's exact unread count: the current one first, then after every change. */
+  unreadCounts(userId: string, opts: StreamOptions = {}): EventQueue<number> {
+    let last: number | null = null;
+    const emit = (n: number) => {
+      if (n !== last) q.push((last = n));
+    };
+    const q = this.open<number>(
+      [this.ch.user(userId), this.ch.broadcasts],
+      (ev: UserEvent | BroadcastEvent) => {
+        if (ev.kind === 'unread') emit(ev.count);
+        // A broadcast changes counts only once settled: touching the inbox settles it, and
+        // the store then publishes the new count to every device of that user.
+        else if (ev.kind === 'broadcast' && ev.stored) this.touch(userId);
+      },
+      opts,
+      async () => {
+        const [n] = await this.service.unreadCounts([userId]);
+        emit(n ?? 0);
+      },
+    );
+    return q;
+  }
+
+  topics(names: readonly string[], opts: StreamOptions = {}): EventQueue<TopicEvent> {
+    const q = this.open<TopicEvent>(
+      names.map((n) => this.ch.topic(n)),
+      (ev: TopicEvent) => q.push(ev),
+      opts,
+      async () => {},
+    );
+    return q;
+  }
+
+  async publishTopic(topic: string, payload: unknown): Promise<TopicEvent> {
+    const ev: TopicEvent = { topic, payload, publishedAt: this.service.now() };
+    await this.bus.publish(this.ch.topic(topic), ev);
+    return ev;
+  }
+
+  /**
+   * Subscribes to the channels, then runs `start` (replay, initial state), then delivers.
+   * Whatever happens first (client gone, token expiry, failure) unsubscribes everything.
+   */
+  private open<T>(names: string[], onEvent: (ev: any) => void, opts: StreamOptions, start: () => Promise<void>): EventQueue<T> {
+    let ids: number[] | null = null;
+    let timer: NodeJS.Timeout | undefined;
+    const q = new EventQueue<T>(() => {
+      clearTimeout(timer);
+      if (ids) for (const id of ids) this.bus.unsubscribe(id);
+      ids = [];
+    });
+    if (opts.endsAt != null) {
+      const ms = opts.endsAt - Date.now();
+      const expire = () => q.end(new GraphQLError('token expired: subscribe again with a fresh token', { extensions: { code: 'UNAUTHENTICATED' } }));
+      if (ms <= 0) expire();
+      // setTimeout caps at ~24.8 days; tokens that long-lived just aren't timed out here.
+      else if (ms < 2 ** 31) (timer = setTimeout(expire, ms)).unref();
+    }
+    const handler = (ev: unknown) => {
+      if (!q.closed) onEvent(ev);
+    };
+    void Promise.all(names.map((n) => this.bus.subscribe(n, handler, {})))
+      .then(async (subIds) => {
+        if (ids) {
+          // closed while subscribing
+          for (const id of subIds) this.bus.unsubscribe(id);
+          return;
+        }
+        ids = subIds;
+        await start();
+      })
+      .catch((err) => q.end(err));
+    return q;
+  }
+
+  private touch(userId: string) {
+    this.pendingTouch.add(userId);
+    if (this.touchScheduled) return;
+    this.touchScheduled = true;
+    setImmediate(() => {
+      const users = [...this.pendingTouch];
+      this.pendingTouch.clear();
+      this.touchScheduled = false;
+      // One pipeline for every local subscriber; results arrive as 'unread' events.
+      void this.service.unreadCounts(users).catch(() => {});
+    });
+  }
+}
+
+const typeOf = (v: string) => v.slice(0, v.indexOf('\t'));
+
+/** Ids order creation; used to validate `after` early with a clear error. */
+export const isCursor = (s: string) => decodeSeq(s) !== null;

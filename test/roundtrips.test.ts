@@ -1,0 +1,87 @@
+/**
+ * Redis round trips of the inbox query: notifications(first: 5|20|50) with recipient{displayName}
+ * through the real app on the Redis store costs the same small number of round trips whatever the
+ * page size (one list script + one user pipeline; no per-item or per-recipient calls).
+ * The counter is bench/round-trips.ts (also used by `npm run bench -- broadcast`).
+ */
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { INBOX_DISPLAY_NAME, queryInbox, seedInbox } from '../bench/inbox-query.js';
+import { countRoundTrips, startRoundTripCounter } from '../bench/round-trips.js';
+import { createApp, type App } from '../src/app.js';
+import { createAuth, randomSecret } from '../src/server/auth.js';
+import { redisBackend } from '../src/backend.js';
+import { deleteByPrefix, newRedis, uniquePrefix, withRedis } from './helpers/redis.js';
+
+const redis = withRedis();
+/** the bus's SUBSCRIBE connection (its traffic is not on `redis`, so not counted) */
+const subscriber = newRedis();
+const prefix = uniquePrefix();
+const USER = 'rt-user';
+
+let app: App;
+let token: string;
+
+beforeAll(async () => {
+  const auth = createAuth(randomSecret());
+  app = createApp({ ...redisBackend({ redis, subscriber, cap: 50, prefix }), auth, logger: pino({ level: 'silent' }) });
+  token = await seedInbox(app, auth, USER, { own: 50, broadcasts: 20 });
+  // The first request of a user-role token may create the user: warm up, uncounted.
+  const warm = await queryInbox(app, token, 20);
+  expect(warm.errors).toBeUndefined();
+});
+
+afterAll(async () => {
+  await app?.close(100);
+  await subscriber.quit().catch(() => subscriber.disconnect());
+  await deleteByPrefix(redis, prefix);
+});
+
+describe('round-trip counter', () => {
+  it('counts a plain command as 1 and a whole pipeline as 1', async () => {
+    const k = `${prefix}counter`;
+    const { roundTrips, trips } = await countRoundTrips(redis, async () => {
+      await redis.set(k, '1');
+      await redis.pipeline().get(k).get(k).incr(k).exec();
+      await redis.multi().get(k).del(k).exec();
+    });
+    expect(trips).toEqual(['set', 'pipeline[get x2, incr]', 'pipeline[multi, get, del, exec]']);
+    expect(roundTrips).toBe(3);
+  });
+
+  it('restores the client when stopped', async () => {
+    const c = startRoundTripCounter(redis);
+    await redis.ping();
+    expect(c.stop()).toBe(1);
+    await redis.ping();
+    expect(c.count).toBe(1);
+  });
+});
+
+describe('notifications(first) round trips on the Redis store', () => {
+  it('is the same for first 5, 20 and 50, and at most 3', async () => {
+    const counts: Record<number, number> = {};
+    const detail: Record<number, string[]> = {};
+    for (const first of [5, 20, 50]) {
+      const { result, roundTrips, trips } = await countRoundTrips(redis, () => queryInbox(app, token, first));
+      // A failed query would make few round trips too: check it really answered.
+      expect(result.errors).toBeUndefined();
+      const n = result.data!.notifications;
+      expect(n.totalCount).toBe(50); // cap 50: 50 own + 20 broadcasts -> newest 50
+      expect(n.edges).toHaveLength(first);
+      for (const e of n.edges) expect(e.node.recipient.displayName).toBe(INBOX_DISPLAY_NAME);
+      counts[first] = roundTrips;
+      detail[first] = trips;
+    }
+    expect(counts[20], JSON.stringify(detail)).toBe(counts[5]);
+    expect(counts[50], JSON.stringify(detail)).toBe(counts[5]);
+    expect(counts[5], JSON.stringify(detail)).toBeLessThanOrEqual(3);
+  });
+
+  it('pages mix own notifications and broadcasts (both paths are exercised)', async () => {
+    const r = await queryInbox(app, token, 50);
+    const titles = r.data!.notifications.edges.map((e) => e.node.title);
+    expect(titles.some((t) => t.startsWith('Own #'))).toBe(true);
+    expect(titles.some((t) => t.startsWith('Broadcast #'))).toBe(true);
+  });
+});
