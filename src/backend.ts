@@ -36,6 +36,16 @@ export interface RedisBackendOptions {
  * Both connections belong to the caller, who closes them.
  */
 export function redisBackend({ redis, subscriber, cap, prefix = 'ntf:' }: RedisBackendOptions): Backend {
+  // RedisPubSub fires UNSUBSCRIBE without awaiting it: on a closed or broken connection that
+  // promise would reject unhandled and end the process. Nothing else uses this connection.
+  for (const m of ['unsubscribe', 'punsubscribe'] as const) {
+    const original = subscriber[m].bind(subscriber) as (...a: unknown[]) => Promise<unknown>;
+    (subscriber as unknown as Record<string, unknown>)[m] = (...args: unknown[]) => {
+      const p = original(...args);
+      p.catch(() => {});
+      return p;
+    };
+  }
   const bus = new RedisPubSub({ publisher: redis, subscriber });
   return {
     store: createRedisStore({ redis, cap, prefix }),

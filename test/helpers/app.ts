@@ -78,6 +78,8 @@ export function useTestApp(backend: BackendName, opts: { cap?: number; clock?: '
     let b: Backend;
     if (redis) {
       const subscriber = newRedis();
+      // Streams still closing after the test may UNSUBSCRIBE on the quitting connection.
+      subscriber.on('error', () => {});
       subscribers.push(subscriber);
       b = redisBackend({ redis, subscriber, cap, prefix });
     } else b = shared.memory!;
