@@ -36,6 +36,8 @@ export interface Config {
   topicRoles: Record<string, Role>;
   /** graphql-ws ping interval; a client that misses a pong is dropped. @default 12000 */
   wsKeepAliveMs: number;
+  /** Prefix of every Redis key and channel, so several deployments can share a Redis. @default 'ntf:' */
+  redisKeyPrefix: string;
 }
 
 /** Thrown by {@link loadConfig}; the message names every bad variable. */
@@ -176,6 +178,14 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: intVar(0, 600_000, 10_000),
   TOPIC_ROLES: topicRolesVar,
   WS_KEEPALIVE_MS: intVar(1000, 600_000, 12_000),
+  REDIS_KEY_PREFIX: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'expected 1-64 characters of A-Z a-z 0-9 _ . : -')
+      .optional()
+      .transform((v) => v ?? 'ntf:'),
+  ),
 });
 
 /**
@@ -206,5 +216,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     topicRoles: e.TOPIC_ROLES,
     wsKeepAliveMs: e.WS_KEEPALIVE_MS,
+    redisKeyPrefix: e.REDIS_KEY_PREFIX,
   };
 }

@@ -31,7 +31,7 @@ async function main() {
   const redis = config.redisUrl ? connect(config.redisUrl, 'commands') : null;
   const subscriber = config.redisUrl ? connect(config.redisUrl, 'subscriber') : null;
   const backend =
-    redis && subscriber ? redisBackend({ redis, subscriber, cap: config.inboxCap }) : memoryBackend({ cap: config.inboxCap });
+    redis && subscriber ? redisBackend({ redis, subscriber, cap: config.inboxCap, prefix: config.redisKeyPrefix }) : memoryBackend({ cap: config.inboxCap });
   const { store } = backend;
 
   // Outside production, a missing secret means "try it out": a random one plus ready tokens.

@@ -27,6 +27,7 @@ describe('loadConfig', () => {
       shutdownTimeoutMs: 10_000,
       topicRoles: { dashboard: 'admin' },
       wsKeepAliveMs: 12_000,
+      redisKeyPrefix: 'ntf:',
     });
   });
 
@@ -43,6 +44,7 @@ describe('loadConfig', () => {
         SHUTDOWN_TIMEOUT_MS: '0',
         TOPIC_ROLES: 'dashboard=admin, ops.alerts=service',
         WS_KEEPALIVE_MS: '5000',
+        REDIS_KEY_PREFIX: 'acme:',
       }),
     ).toEqual({
       port: 8080,
@@ -55,6 +57,7 @@ describe('loadConfig', () => {
       shutdownTimeoutMs: 0,
       topicRoles: { dashboard: 'admin', 'ops.alerts': 'service' },
       wsKeepAliveMs: 5000,
+      redisKeyPrefix: 'acme:',
     });
   });
 
