@@ -35,6 +35,8 @@ const ALG = 'HS256';
 /** Absorbs small clock differences between the signer and this instance. */
 const CLOCK_TOLERANCE_S = 5;
 const DEFAULT_EXPIRES_IN = '1h';
+/** Verified tokens kept (oldest dropped first); a hit skips the HMAC. */
+const VERIFIED_CACHE_SIZE = 10_000;
 
 /** What {@link createAuth} returns. */
 export interface Auth {
@@ -91,7 +93,11 @@ export function createAuth(secret: string): Auth {
   if (secret.length < MIN_JWT_SECRET_LENGTH) {
     throw new Error(`JWT secret must be at least ${MIN_JWT_SECRET_LENGTH} characters`);
   }
-  const key = new TextEncoder().encode(secret);
+  const raw = new TextEncoder().encode(secret);
+  // One CryptoKey for the process: jose would otherwise import the raw secret on every call.
+  const key = crypto.subtle.importKey('raw', raw, { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
+  // Clients send the same token with every request; a verified token is reused until it expires.
+  const verified = new Map<string, Principal>();
 
   return {
     async verify(header) {
@@ -100,15 +106,19 @@ export function createAuth(secret: string): Auth {
       if (!m || m[1]!.toLowerCase() !== 'bearer') {
         throw new AuthError('Authorization header must be "Bearer <token>"');
       }
+      const hit = verified.get(m[2]!);
+      if (hit && (hit.expiresAt === undefined || hit.expiresAt > Date.now())) return hit;
       let payload: JWTPayload;
       try {
         // Pinning algorithms rejects alg=none and asymmetric-key confusion.
-        ({ payload } = await jwtVerify(m[2]!, key, { algorithms: [ALG], clockTolerance: CLOCK_TOLERANCE_S }));
+        ({ payload } = await jwtVerify(m[2]!, await key, { algorithms: [ALG], clockTolerance: CLOCK_TOLERANCE_S }));
       } catch (err) {
         throw new AuthError(describeJoseError(err), { cause: err });
       }
       const principal: Principal = { sub: checkSub(payload.sub), roles: checkRoles(payload['roles']) };
       if (typeof payload.exp === 'number') principal.expiresAt = payload.exp * 1000;
+      if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
+      verified.set(m[2]!, principal);
       return principal;
     },
 
@@ -120,7 +130,7 @@ export function createAuth(secret: string): Auth {
         .setSubject(sub)
         .setIssuedAt()
         .setExpirationTime(expiresIn)
-        .sign(key);
+        .sign(await key);
     },
   };
 }
