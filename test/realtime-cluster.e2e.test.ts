@@ -8,14 +8,17 @@ import {
   UpsertUserMutation,
 } from '../src/client/operations.js';
 import { SERVICE, asUser, useTestApp } from './helpers/app.js';
-import { subscribe, wsClient } from './helpers/ws.js';
+import { subscribe, untilListening, wsClient } from './helpers/ws.js';
 
 /** Two app instances on one Redis: any instance reaches any client. */
 describe('two instances on one Redis', () => {
   const t = useTestApp('redis', { clock: 'real' });
   const send = (i: number, userId: string, title: string) =>
     t(i).run(SendNotificationMutation, { input: { userIds: [userId], type: 'task_assigned', title, body: '' } }, SERVICE);
+  /** time for a stray duplicate to show up, where the test asserts there is none */
   const settle = () => new Promise((r) => setTimeout(r, 100));
+  const listening = (user: string, instances = [0, 1]) =>
+    Promise.all(instances.flatMap((i) => [untilListening(t(i).app, (ch) => ch.user(user)), untilListening(t(i).app, (ch) => ch.broadcasts)]));
 
   it('a send through A reaches a subscriber on B; a broadcast through B reaches clients on A', async () => {
     const b = await t(1).listen();
@@ -23,7 +26,7 @@ describe('two instances on one Redis', () => {
     await t(0).run(UpsertUserMutation, { id: 'ann' }, SERVICE);
     const onB = subscribe(wsClient(b.ws, await t(1).token('ann')).client, NotificationReceivedSubscription, {});
     const onA = subscribe(wsClient(a.ws, await t(0).token('ann')).client, NotificationReceivedSubscription, {});
-    await settle();
+    await listening('ann');
     const sent = (await send(0, 'ann', 'via A')).data!.sendNotification.notifications[0]!;
     const bc = (await t(1).run(BroadcastMutation, { input: { type: 'system_announcement', title: 'via B', body: '' } }, SERVICE)).data!.broadcast;
     const gotB = await onB.waitFor(2);
@@ -50,7 +53,7 @@ describe('two instances on one Redis', () => {
     const b = await t(1).listen();
     const first = wsClient(a.ws, await t(0).token('cy'));
     const feed = subscribe(first.client, NotificationReceivedSubscription, {});
-    await settle();
+    await listening('cy', [0]);
     await send(0, 'cy', 'seen-1');
     await send(1, 'cy', 'seen-2');
     const seen = await feed.waitFor(2);

@@ -11,7 +11,7 @@ import {
   UpsertUserMutation,
 } from '../src/client/operations.js';
 import { BACKENDS, SERVICE, ADMIN, asUser, useTestApp } from './helpers/app.js';
-import { subscribe, wsClient } from './helpers/ws.js';
+import { subscribe, untilListening, wsClient } from './helpers/ws.js';
 
 describe.each(BACKENDS)('subscriptions over WebSocket (%s)', (backend) => {
   const t = useTestApp(backend, { clock: 'real' });
@@ -22,8 +22,7 @@ describe.each(BACKENDS)('subscriptions over WebSocket (%s)', (backend) => {
     const { ws } = await t().listen();
     const { client } = wsClient(ws, await t().token('alice'));
     const feed = subscribe(client, NotificationReceivedSubscription, {});
-    await until(() => t().app.ws.connections() === 1);
-    await new Promise((r) => setTimeout(r, 50)); // the subscription is set up after the socket
+    await untilListening(t().app, (ch) => ch.user('alice'));
     const sent = (await send('alice', 'hello')).data!.sendNotification.notifications[0]!;
     const [r] = await feed.waitFor(1);
     expect(r!.data!.notificationReceived).toMatchObject({ id: sent.id, title: 'hello', read: false, broadcastId: null });
@@ -48,8 +47,8 @@ describe.each(BACKENDS)('subscriptions over WebSocket (%s)', (backend) => {
     await t().run(UpdatePreferencesMutation, { input: { mutedTypes: ['marketing'] } }, asUser('dan'));
     const carol = subscribe(wsClient(ws, await t().token('carol')).client, NotificationReceivedSubscription, {});
     const dan = subscribe(wsClient(ws, await t().token('dan')).client, NotificationReceivedSubscription, {});
-    await until(() => t().app.ws.connections() === 2);
-    await new Promise((r) => setTimeout(r, 50));
+    await untilListening(t().app, (ch) => ch.user('carol'));
+    await untilListening(t().app, (ch) => ch.user('dan'));
     const b1 = (await t().run(BroadcastMutation, { input: { type: 'marketing', title: 'sale', body: '' } }, SERVICE)).data!.broadcast;
     const b2 = (await t().run(BroadcastMutation, { input: { type: 'system_announcement', title: 'live only', body: '', saveOffline: false } }, SERVICE)).data!.broadcast;
     const c = await carol.waitFor(2);
@@ -80,7 +79,7 @@ describe.each(BACKENDS)('subscriptions over WebSocket (%s)', (backend) => {
     const dash = subscribe(userClient, TopicSubscription, { names: ['dashboard'] });
     await dash.ended;
     expect(dash.results.map((r) => r.errors?.[0]?.extensions?.code)).toEqual(['FORBIDDEN']);
-    await new Promise((r) => setTimeout(r, 100));
+    await untilListening(t().app, (ch) => ch.topic('system'));
     const pub = await t().run(PublishMutation, { topic: 'downloads', payload: { file: 'a.csv', pct: 50 } }, SERVICE);
     expect(pub.errors).toBeUndefined();
     const [r] = await feed.waitFor(1);
@@ -101,11 +100,3 @@ describe.each(BACKENDS)('subscriptions over WebSocket (%s)', (backend) => {
     }
   });
 });
-
-async function until(cond: () => boolean, timeoutMs = 3000) {
-  const start = Date.now();
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}

@@ -7,6 +7,7 @@ import { print, type ExecutionResult } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import { afterEach } from 'vitest';
 import WebSocket from 'ws';
+import type { Channels } from '../../src/realtime/channels.js';
 
 export interface Feed<R> {
   /** every result received so far */
@@ -67,4 +68,24 @@ export function subscribe<R, V extends Record<string, unknown>>(client: Client, 
       });
     },
   };
+}
+
+/**
+ * Live subscriptions of this instance on a channel, as acknowledged by the bus (RedisPubSub
+ * counts a subscription once Redis confirmed SUBSCRIBE; the in-process PubSub at once).
+ */
+export function listeners(app: { realtime: unknown }, channel: (ch: Channels) => string): number {
+  const rt = app.realtime as { bus: any; ch: Channels };
+  const name = channel(rt.ch);
+  if (rt.bus.subsRefsMap) return rt.bus.subsRefsMap.get(name)?.size ?? 0;
+  return rt.bus.ee.listenerCount(name);
+}
+
+/** Waits until `n` subscriptions listen on the channel: a send after this can't be missed. */
+export async function untilListening(app: { realtime: unknown }, channel: Parameters<typeof listeners>[1], n = 1, timeoutMs = 5000) {
+  const start = Date.now();
+  while (listeners(app, channel) < n) {
+    if (Date.now() - start > timeoutMs) throw new Error(`only ${listeners(app, channel)}/${n} subscriptions listening`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
 }

@@ -1,0 +1,61 @@
+/**
+ * `npm run bench -- connections`: N idle, authenticated WebSocket subscribers on one server
+ * process (each its own user, subscribed to notificationReceived): time to connect them all
+ * and the server's RSS per connection. The sockets live in this process.
+ */
+import { performance } from 'node:perf_hooks';
+import { connectMany } from './ws-load.js';
+import { bytes, int, intOption, section, seconds, type Scenario } from './scenario.js';
+import { gql, startServer } from './server-process.js';
+
+const SUB = 'subscription{ notificationReceived { id title } }';
+const SEND = 'mutation($u:ID!){ sendNotification(input:{userIds:[$u], type:"task_assigned", title:"ping", body:""}){ notifications { id } } }';
+
+export const connectionsScenario: Scenario = {
+  name: 'connections',
+  summary: 'idle authenticated WebSocket subscribers: connect time and server RSS per connection',
+  options: {
+    connections: { type: 'int', description: 'subscribers to open', default: 10000 },
+  },
+  async run({ redis, options }) {
+    const n = intOption(options, 'connections', 10000);
+    const server = await startServer(redis.url, redis.prefix);
+    try {
+      // Warm the code paths (parse/validate caches, first Redis scripts) before the baseline.
+      const warm = await connectMany(50, server.ws, (i) => server.token(`warm${i}`));
+      for (const s of warm) s.subscribe(SUB, {}, () => {});
+      await new Promise((r) => setTimeout(r, 1000));
+      for (const s of warm) s.close();
+      await new Promise((r) => setTimeout(r, 2000));
+      const before = server.rssBytes();
+
+      const tokens = await Promise.all(Array.from({ length: n }, (_, i) => server.token(`idle${i}`)));
+      const t0 = performance.now();
+      const sockets = await connectMany(n, server.ws, (i) => tokens[i]!, 500);
+      let received = 0;
+      for (const s of sockets) s.subscribe(SUB, {}, () => received++);
+      const connected = (performance.now() - t0) / 1000;
+      // Subscriptions are live once a send to one of them arrives; probe the last one.
+      const svc = await server.token('bench', ['service']);
+      const probeStart = performance.now();
+      while (received === 0 && performance.now() - probeStart < 30_000) {
+        await gql(server.http, svc, SEND, { u: `idle${n - 1}` });
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const allLive = (performance.now() - t0) / 1000;
+      await new Promise((r) => setTimeout(r, 3000));
+      const after = server.rssBytes();
+
+      section(`${int(n)} idle authenticated subscribers on one instance`, [
+        ['sockets connected + acknowledged', seconds(connected)],
+        ['subscriptions live (probe delivered)', `${seconds(allLive)}  (target: all connected within 20 s)`],
+        ['server RSS before', bytes(before)],
+        ['server RSS with the subscribers', bytes(after)],
+        ['RSS per connection', `${bytes((after - before) / n)}  (target <= 20 KB; typical stack 31 KB, bare ws 13 KB)`],
+      ]);
+      for (const s of sockets) s.close();
+    } finally {
+      await server.stop();
+    }
+  },
+};

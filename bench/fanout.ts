@@ -1,0 +1,163 @@
+/**
+ * `npm run bench -- fanout`: real-time delivery through the server process.
+ *
+ * 1. topic fan-out: S WebSocket subscribers of one topic, M `publish` mutations as fast as
+ *    they go (deliveries/s), then paced at a target deliveries/s (publish -> receipt p50/p99);
+ * 2. per-user: U users each subscribed to notificationReceived, K `sendNotification` calls
+ *    per user (sends/s, each delivered exactly once).
+ * The load (sockets, HTTP calls, clocks) runs in this process; the server in its own.
+ */
+import { performance } from 'node:perf_hooks';
+import { connectMany, percentile } from './ws-load.js';
+import { intOption, int, ms, perSecond, section, seconds, type Scenario } from './scenario.js';
+import { gql, startServer } from './server-process.js';
+
+const TOPIC_SUB = 'subscription($n:[String!]!){ topic(names:$n){ topic payload publishedAt } }';
+const PUBLISH = 'mutation($p:JSON!){ publish(topic:"bench", payload:$p){ publishedAt } }';
+const NOTIF_SUB = 'subscription{ notificationReceived { id title createdAt } }';
+const SEND = 'mutation($u:ID!,$t:String!){ sendNotification(input:{userIds:[$u], type:"task_assigned", title:$t, body:"bench"}){ notifications { id } } }';
+
+export const fanoutScenario: Scenario = {
+  name: 'fanout',
+  summary: 'topic fan-out (deliveries/s, paced p99) and per-user sends/s over WebSocket',
+  options: {
+    subscribers: { type: 'int', description: 'topic subscribers', default: 2000 },
+    messages: { type: 'int', description: 'topic messages in the burst', default: 200 },
+    rate: { type: 'int', description: 'paced deliveries/s', default: 10000 },
+    'paced-seconds': { type: 'int', description: 'length of the paced run', default: 10 },
+    users: { type: 'int', description: 'per-user subscribers', default: 2000 },
+    'per-user': { type: 'int', description: 'notifications per user', default: 5 },
+  },
+  async run({ redis, options }) {
+    const S = intOption(options, 'subscribers', 2000);
+    const M = intOption(options, 'messages', 200);
+    const rate = intOption(options, 'rate', 10000);
+    const pacedSeconds = intOption(options, 'paced-seconds', 10);
+    const U = intOption(options, 'users', 2000);
+    const K = intOption(options, 'per-user', 5);
+    const server = await startServer(redis.url, redis.prefix);
+    try {
+      const svc = await server.token('bench-publisher', ['service']);
+
+      // ---- topic fan-out
+      let t0 = performance.now();
+      const sockets = await connectMany(S, server.ws, (i) => server.token(`sub${i}`));
+      const connectS = (performance.now() - t0) / 1000;
+      const sentAt = new Map<number, number>();
+      const latencies: number[] = [];
+      let delivered = 0;
+      let warm = 0;
+      let lastDelivery = 0;
+      for (const s of sockets) {
+        s.subscribe(TOPIC_SUB, { n: ['bench'] }, (p) => {
+          const i = p.data.topic.payload.i as number;
+          if (i < 0) return void warm++;
+          delivered++;
+          lastDelivery = performance.now();
+          const at = sentAt.get(i);
+          if (at !== undefined && i >= M) latencies.push(lastDelivery - at);
+        });
+      }
+      // Subscriptions have no ack: publish warm-ups until every socket has one.
+      for (let w = 1; warm < S; w++) {
+        warm = 0;
+        await gql(server.http, svc, PUBLISH, { p: { i: -w } });
+        await new Promise((r) => setTimeout(r, 200));
+        if (w > 50) throw new Error(`only ${warm}/${S} subscribers are live`);
+      }
+
+      t0 = performance.now();
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          while (next < M) {
+            const i = next++;
+            sentAt.set(i, performance.now());
+            await gql(server.http, svc, PUBLISH, { p: { i } });
+          }
+        }),
+      );
+      const expected = S * M;
+      while (delivered < expected && performance.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 5));
+      const burstS = (lastDelivery - t0) / 1000;
+      const burstDelivered = delivered;
+      section(`1. topic fan-out burst: ${int(S)} WebSocket subscribers x ${int(M)} messages`, [
+        ['connect + auth', `${seconds(connectS)} for ${int(S)} sockets`],
+        ['delivered / expected', `${int(burstDelivered)} / ${int(expected)}`],
+        ['time (first publish -> last receipt)', seconds(burstS)],
+        ['deliveries/s', perSecond(burstDelivered / burstS)],
+      ]);
+
+      // Paced: messages/s so that messages x subscribers = the target rate.
+      const perSec = rate / S;
+      const total = Math.round(perSec * pacedSeconds);
+      delivered = 0;
+      const start = performance.now();
+      for (let k = 0; k < total; k++) {
+        const due = start + (k * 1000) / perSec;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const i = M + k;
+        sentAt.set(i, performance.now());
+        void gql(server.http, svc, PUBLISH, { p: { i } });
+      }
+      while (delivered < total * S && performance.now() - start < pacedSeconds * 1000 + 30_000) await new Promise((r) => setTimeout(r, 5));
+      latencies.sort((a, b) => a - b);
+      section(`2. topic fan-out paced at ${int(rate)} deliveries/s for ${pacedSeconds} s (${perSec.toFixed(1)} messages/s)`, [
+        ['delivered / expected', `${int(delivered)} / ${int(total * S)}`],
+        ['publish -> receipt p50', ms(percentile(latencies, 50))],
+        ['publish -> receipt p99', ms(percentile(latencies, 99))],
+        ['publish -> receipt max', ms(latencies.at(-1) ?? NaN)],
+      ]);
+      for (const s of sockets) s.close();
+
+      // ---- per-user sends
+      const users = await connectMany(U, server.ws, (i) => server.token(`pu${i}`));
+      const seen = new Map<string, number>();
+      let got = 0;
+      let lastGot = 0;
+      users.forEach((s) =>
+        s.subscribe(NOTIF_SUB, {}, (p) => {
+          const id = p.data.notificationReceived.id as string;
+          seen.set(id, (seen.get(id) ?? 0) + 1);
+          got++;
+          lastGot = performance.now();
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 1000));
+      const jobs: [string, string][] = [];
+      for (let k = 0; k < K; k++) for (let i = 0; i < U; i++) jobs.push([`pu${i}`, `n${k}`]);
+      t0 = performance.now();
+      let j = 0;
+      const stored: string[] = [];
+      await Promise.all(
+        Array.from({ length: 64 }, async () => {
+          while (j < jobs.length) {
+            const [u, title] = jobs[j++]!;
+            const d = await gql(server.http, svc, SEND, { u, t: title });
+            stored.push(d.sendNotification.notifications[0].id);
+          }
+        }),
+      );
+      const sendsDone = performance.now();
+      while (got < jobs.length && performance.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 5));
+      const onceEach = stored.every((id) => seen.get(id) === 1);
+      section(`3. per-user: ${int(U)} users x ${K} notifications through sendNotification (64 in flight)`, [
+        ['sends acknowledged', int(stored.length)],
+        ['sends/s (acknowledged)', perSecond(stored.length / ((sendsDone - t0) / 1000))],
+        ['delivered / expected', `${int(got)} / ${int(jobs.length)}`],
+        ['each delivered exactly once', onceEach ? 'yes' : 'NO'],
+        ['sends/s (first send -> last delivery)', perSecond(got / ((lastGot - t0) / 1000))],
+      ]);
+      for (const s of users) s.close();
+
+      section('summary (targets)', [
+        ['topic fan-out deliveries/s', `${perSecond(burstDelivered / burstS)}  target >= 45,000/s, delivered = expected: ${burstDelivered === expected}`],
+        ['paced p99', `${ms(percentile(latencies, 99))}  target <= 60 ms at ${int(rate)}/s`],
+        ['per-user sends/s', `${perSecond(got / ((lastGot - t0) / 1000))}  target >= 3,000/s, each once: ${onceEach}`],
+      ]);
+    } finally {
+      await server.stop();
+    }
+  },
+};

@@ -1,0 +1,114 @@
+/**
+ * The server under test as its own process (`node --import tsx src/main.ts`, what `npm start`
+ * runs), so the bench process that generates the load doesn't share its CPU or heap.
+ */
+import { spawn } from 'node:child_process';
+import http from 'node:http';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { createAuth } from '../src/server/auth.js';
+
+export interface ServerProcess {
+  http: string;
+  ws: string;
+  pid: number;
+  /** resident set size of the server process, from /proc */
+  rssBytes(): number;
+  token(sub: string, roles?: ('user' | 'service' | 'admin')[]): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SECRET = 'bench-secret-bench-secret-bench-secret-0';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function startServer(redisUrl: string, prefix: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      REDIS_URL: redisUrl,
+      REDIS_KEY_PREFIX: `${prefix}ntf:`,
+      JWT_SECRET: SECRET,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      SCHEDULER_ENABLED: 'false',
+      ...env,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const http = `http://127.0.0.1:${port}/graphql`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) break;
+    } catch {}
+    if (Date.now() > deadline) throw new Error('server not ready in 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const auth = createAuth(SECRET);
+  return {
+    http,
+    ws: `ws://127.0.0.1:${port}/graphql`,
+    pid: child.pid!,
+    rssBytes() {
+      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
+      return Number(kb) * 1024;
+    },
+    token: (sub, roles = ['user']) => auth.sign({ sub, roles, expiresIn: '2h' }),
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+// node:http with keep-alive: global fetch costs the load generator several times more CPU per
+// request, enough to make the client the bottleneck on a 2-core machine.
+const agent = new http.Agent({ keepAlive: true, maxSockets: 128 });
+
+/** POSTs a GraphQL operation; throws on GraphQL errors. */
+export function gql<T = any>(url: string, token: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  const body = JSON.stringify({ query, variables });
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), authorization: `Bearer ${token}` },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            const parsed = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { data?: T; errors?: unknown[] };
+            if (parsed.errors) reject(new Error(JSON.stringify(parsed.errors)));
+            else resolve(parsed.data as T);
+          } catch (err) {
+            reject(err);
+          }
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}

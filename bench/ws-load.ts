@@ -1,0 +1,56 @@
+/**
+ * A lean graphql-transport-ws client for load generation: thousands of sockets in one process
+ * without a full client library per socket.
+ */
+import WebSocket from 'ws';
+
+export interface LoadSocket {
+  subscribe(query: string, variables: Record<string, unknown>, onNext: (payload: any) => void): void;
+  close(): void;
+}
+
+export function connect(url: string, token: string): Promise<LoadSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, 'graphql-transport-ws', { perMessageDeflate: false });
+    const handlers = new Map<string, (p: any) => void>();
+    let nextId = 0;
+    const sock: LoadSocket = {
+      subscribe(query, variables, onNext) {
+        const id = String(++nextId);
+        handlers.set(id, onNext);
+        ws.send(JSON.stringify({ id, type: 'subscribe', payload: { query, variables } }));
+      },
+      close: () => ws.close(1000),
+    };
+    ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
+    ws.on('message', (raw) => {
+      const msg = JSON.parse(String(raw));
+      if (msg.type === 'connection_ack') resolve(sock);
+      else if (msg.type === 'next') handlers.get(msg.id)?.(msg.payload);
+      else if (msg.type === 'ping') ws.send('{"type":"pong"}');
+      else if (msg.type === 'error') reject(new Error(JSON.stringify(msg.payload)));
+    });
+    ws.on('close', (code, reason) => reject(new Error(`closed ${code} ${reason}`)));
+    ws.on('error', reject);
+  });
+}
+
+/** Opens n sockets with at most `parallel` handshakes in flight. */
+export async function connectMany(n: number, url: string, tokenFor: (i: number) => Promise<string> | string, parallel = 200): Promise<LoadSocket[]> {
+  const out: LoadSocket[] = new Array(n);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(parallel, n) }, async () => {
+      while (next < n) {
+        const i = next++;
+        out[i] = await connect(url, await tokenFor(i));
+      }
+    }),
+  );
+  return out;
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
