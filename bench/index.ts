@@ -9,10 +9,14 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { broadcastScenario } from './broadcast.js';
+import { connectionsScenario } from './connections.js';
+import { dashboardScenario } from './dashboard.js';
+import { fanoutScenario } from './fanout.js';
 import { openBenchRedis } from './redis-server.js';
+import { reminderScenario } from './reminder.js';
 import { parsePositiveInt, type ParsedOptions, type Scenario } from './scenario.js';
 
-const SCENARIOS: readonly Scenario[] = [broadcastScenario];
+const SCENARIOS: readonly Scenario[] = [broadcastScenario, fanoutScenario, connectionsScenario, dashboardScenario, reminderScenario];
 
 function scenarioList(): string {
   const width = Math.max(...SCENARIOS.map((s) => s.name.length));

@@ -1,15 +1,20 @@
 import type http from 'node:http';
 import type { PubSubEngine } from 'graphql-subscriptions';
 import type { Logger } from 'pino';
+import type { CacheL2 } from './backend.js';
+import { createCache, type Cache } from './cache/cache.js';
+import { Dashboard, type DashboardTtls } from './dashboard/dashboard.js';
+import { DashboardFeed } from './dashboard/feed.js';
 import { NotificationService } from './notifications/service.js';
 import type { Role } from './notifications/types.js';
 import type { Channels } from './realtime/channels.js';
 import { Realtime } from './realtime/realtime.js';
 import type { Auth } from './server/auth.js';
-import { closeHttpServer, createHttpServer } from './server/http-server.js';
+import { closeHttpServer, createHttpServer, openEventStreams } from './server/http-server.js';
 import { attachWebSocket, type WebSocketEndpoint } from './server/websocket.js';
 import { createGraphQLServer, type GraphQLServer } from './server/yoga.js';
 import type { Store } from './store/store.js';
+import type { JobsApi } from './scheduler/scheduler.js';
 
 export interface AppDeps {
   store: Store;
@@ -22,11 +27,24 @@ export interface AppDeps {
   graphiqlToken?: string;
   topicRoles?: Readonly<Record<string, Role>>;
   wsKeepAliveMs?: number;
+  /** the cache's shared level (Backend.l2); absent or null: each instance caches alone */
+  l2?: CacheL2 | null;
+  /** false turns the cross-request cache off (config CACHE_ENABLED; the bench compares). @default true */
+  cacheEnabled?: boolean;
+  /** per-part dashboard TTLs (config DASHBOARD_TTL_*_MS) */
+  dashboardTtlMs?: Partial<DashboardTtls>;
+  /** how often dashboardUpdated checks for changes while anyone listens. @default the shortest TTL, at least 1 s */
+  dashboardPushIntervalMs?: number;
+  /** the scheduler (main.ts creates it) for the `jobs` query and `runJob`; absent: those answer as if no job existed */
+  jobs?: JobsApi | null;
 }
 
 export interface App {
   service: NotificationService;
   realtime: Realtime;
+  cache: Cache;
+  dashboard: Dashboard;
+  dashboardFeed: DashboardFeed;
   yoga: GraphQLServer;
   server: http.Server;
   ws: WebSocketEndpoint;
@@ -41,16 +59,32 @@ export function createApp(deps: AppDeps): App {
   const { store, bus, channels, auth, logger, clock, graphiqlToken, topicRoles = { dashboard: 'admin' }, wsKeepAliveMs } = deps;
   const service = new NotificationService(store, clock);
   const realtime = new Realtime({ bus, channels, service });
-  const yoga = createGraphQLServer({ service, realtime, topicRoles, auth, logger, graphiqlToken });
+  const cache = createCache({ l2: deps.l2?.redis ?? null, prefix: deps.l2?.prefix, clock: service.now.bind(service), enabled: deps.cacheEnabled, logger });
+  // ws and server exist only below; the dashboard asks for the count when it computes.
+  const connectedClients = () => ws.connections() + openEventStreams(server);
+  const dashboard = new Dashboard({ store, cache, clock: service.now.bind(service), connectedClients, ttlMs: deps.dashboardTtlMs });
+  const dashboardFeed = new DashboardFeed({
+    dashboard,
+    bus,
+    channel: channels.dashboard,
+    intervalMs: deps.dashboardPushIntervalMs ?? Math.max(1000, Math.min(...Object.values(dashboard.ttlMs))),
+    clock: service.now.bind(service),
+    logger,
+  });
+  const yoga = createGraphQLServer({ service, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken });
   const server = createHttpServer({ yoga, ready: () => store.ping(), logger });
   const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs });
   return {
     service,
     realtime,
+    cache,
+    dashboard,
+    dashboardFeed,
     yoga,
     server,
     ws,
     async close(timeoutMs = 5000) {
+      dashboardFeed.close();
       await ws.dispose();
       await closeHttpServer(server, timeoutMs);
     },

@@ -11,6 +11,13 @@ export interface Backend {
   store: Store;
   bus: PubSubEngine;
   channels: Channels;
+  /** Where the cache keeps what every instance shares (L2): the command connection and key prefix. Absent on memory. */
+  l2?: CacheL2;
+}
+
+export interface CacheL2 {
+  redis: Redis;
+  prefix: string;
 }
 
 /** Embedded: state and events live in this process. */
@@ -51,5 +58,6 @@ export function redisBackend({ redis, subscriber, cap, prefix = 'ntf:' }: RedisB
     store: createRedisStore({ redis, cap, prefix }),
     bus,
     channels: channelNames(prefix),
+    l2: { redis, prefix },
   };
 }

@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { TOPIC_NAME } from './notifications/ids.js';
 import { ROLES, type Role } from './notifications/types.js';
+import { ScheduleError, checkTimezone, nextOccurrence, parseCron } from './scheduler/cron.js';
+import { DEFAULT_WORK_END_CRON } from './scheduler/jobs.js';
 
 /** Deployment mode; `production` makes JWT_SECRET mandatory. */
 export const NODE_ENVS = ['development', 'production', 'test'] as const;
@@ -38,6 +40,16 @@ export interface Config {
   wsKeepAliveMs: number;
   /** Prefix of every Redis key and channel, so several deployments can share a Redis. @default 'ntf:' */
   redisKeyPrefix: string;
+  /** How long each dashboard part stays cached, ms. @default { system: 10000, notifications: 30000, cache: 60000 } */
+  dashboardTtlMs: { system: number; notifications: number; cache: number };
+  /** false: the cross-request cache (dashboard) computes every time; for benchmarks and debugging. @default true */
+  cacheEnabled: boolean;
+  /** false: this instance fires no scheduled job (runJob still works here). @default true */
+  schedulerEnabled: boolean;
+  /** Cron of the daily work-end reminder, in {@link Config.schedulerTimezone}. @default '10 17 * * *' */
+  workEndCron: string;
+  /** IANA zone of the cron jobs (SCHEDULER_TZ, else TZ); null: the server's. @default null */
+  schedulerTimezone: string | null;
 }
 
 /** Thrown by {@link loadConfig}; the message names every bad variable. */
@@ -74,6 +86,63 @@ const intVar = (min: number, max: number, fallback: number) =>
         return n;
       }),
   );
+
+const BOOLEANS: Record<string, boolean> = { true: true, false: false, '1': true, '0': false, yes: true, no: false, on: true, off: false };
+
+const booleanVar = (fallback: boolean) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((raw, ctx): boolean => {
+        if (raw === undefined) return fallback;
+        const v = BOOLEANS[raw.trim().toLowerCase()];
+        if (v === undefined) {
+          ctx.addIssue({ code: 'custom', message: `expected true|false (or 1|0, yes|no, on|off), got ${JSON.stringify(raw)}` });
+          return z.NEVER;
+        }
+        return v;
+      }),
+  );
+
+/** A five-field cron expression (src/scheduler/cron.ts), which must fire at least once in 8 years. */
+const cronVar = (fallback: string) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((raw, ctx): string => {
+        if (raw === undefined) return fallback;
+        try {
+          const cron = parseCron(raw);
+          if (nextOccurrence(cron, 'UTC', Date.now()) === null) throw new ScheduleError('never fires');
+          return cron.expression;
+        } catch (err) {
+          if (!(err instanceof ScheduleError)) throw err;
+          ctx.addIssue({ code: 'custom', message: `expected a cron expression such as "10 17 * * *" (${err.message}), got ${JSON.stringify(raw)}` });
+          return z.NEVER;
+        }
+      }),
+  );
+
+/** An IANA time zone name; unset: null (the server's). */
+const timezoneVar = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx): string | null => {
+      if (raw === undefined) return null;
+      try {
+        return checkTimezone(raw.trim());
+      } catch {
+        ctx.addIssue({ code: 'custom', message: `expected an IANA time zone such as Europe/Berlin or UTC, got ${JSON.stringify(raw)}` });
+        return z.NEVER;
+      }
+    }),
+);
 
 const enumVar = <T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
   z.preprocess(
@@ -178,6 +247,14 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: intVar(0, 600_000, 10_000),
   TOPIC_ROLES: topicRolesVar,
   WS_KEEPALIVE_MS: intVar(1000, 600_000, 12_000),
+  DASHBOARD_TTL_SYSTEM_MS: intVar(0, 86_400_000, 10_000),
+  DASHBOARD_TTL_NOTIFICATIONS_MS: intVar(0, 86_400_000, 30_000),
+  DASHBOARD_TTL_CACHE_MS: intVar(0, 86_400_000, 60_000),
+  CACHE_ENABLED: booleanVar(true),
+  SCHEDULER_ENABLED: booleanVar(true),
+  WORK_END_CRON: cronVar(DEFAULT_WORK_END_CRON),
+  SCHEDULER_TZ: timezoneVar,
+  TZ: timezoneVar,
   REDIS_KEY_PREFIX: z.preprocess(
     blankToUndefined,
     z
@@ -217,5 +294,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     topicRoles: e.TOPIC_ROLES,
     wsKeepAliveMs: e.WS_KEEPALIVE_MS,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    dashboardTtlMs: { system: e.DASHBOARD_TTL_SYSTEM_MS, notifications: e.DASHBOARD_TTL_NOTIFICATIONS_MS, cache: e.DASHBOARD_TTL_CACHE_MS },
+    cacheEnabled: e.CACHE_ENABLED,
+    schedulerEnabled: e.SCHEDULER_ENABLED,
+    workEndCron: e.WORK_END_CRON,
+    schedulerTimezone: e.SCHEDULER_TZ ?? e.TZ,
   };
 }

@@ -3,11 +3,13 @@
  * creates connections, timers and process handlers.
  */
 import { Redis } from 'ioredis';
-import { createApp } from './app.js';
+import { createApp, type App } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createAuth, randomSecret } from './server/auth.js';
 import { memoryBackend, redisBackend } from './backend.js';
+import { dashboardHooks } from './scheduler/dashboard-hooks.js';
+import { createScheduler } from './scheduler/scheduler.js';
 
 async function main() {
   let config;
@@ -51,17 +53,47 @@ async function main() {
     );
   }
 
-  const app = createApp({ ...backend, auth, logger, graphiqlToken, topicRoles: config.topicRoles, wsKeepAliveMs: config.wsKeepAliveMs });
+  // Bree and its job workers (docs/jobs.md). On Redis each job's worker opens its own
+  // connection; on the memory backend it asks this thread, where the state lives.
+  let app: App | undefined;
+  const scheduler = createScheduler({
+    store,
+    backend: config.redisUrl
+      ? { kind: 'redis', url: config.redisUrl, prefix: config.redisKeyPrefix, cap: config.inboxCap }
+      : { kind: 'memory' },
+    logger,
+    workEndCron: config.workEndCron,
+    timezone: config.schedulerTimezone,
+    enabled: config.schedulerEnabled,
+    dashboard: dashboardHooks(() => app, backend),
+  });
+
+  app = createApp({
+    ...backend,
+    jobs: scheduler,
+    auth,
+    logger,
+    graphiqlToken,
+    topicRoles: config.topicRoles,
+    wsKeepAliveMs: config.wsKeepAliveMs,
+    dashboardTtlMs: config.dashboardTtlMs,
+    cacheEnabled: config.cacheEnabled,
+  });
   app.server.listen(config.port, config.host, () => {
     logger.info({ port: config.port, host: config.host, backend: store.kind }, `listening on http://localhost:${config.port}/graphql`);
   });
+  // A scheduler that can't start is logged; the server keeps serving.
+  scheduler.start().catch((err: unknown) => logger.error({ err }, 'scheduler failed to start'));
 
   let stopping = false;
   const shutdown = async (signal: string) => {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    await app.close(config.shutdownTimeoutMs);
+    // Jobs first (bounded: running ones get the timeout, then their workers are terminated),
+    // while the store they report to is still open.
+    await scheduler.stop(config.shutdownTimeoutMs);
+    await app!.close(config.shutdownTimeoutMs);
     await store.close();
     for (const r of [redis, subscriber]) await r?.quit().catch(() => r.disconnect());
     logger.info('bye');

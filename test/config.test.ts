@@ -28,6 +28,11 @@ describe('loadConfig', () => {
       topicRoles: { dashboard: 'admin' },
       wsKeepAliveMs: 12_000,
       redisKeyPrefix: 'ntf:',
+      dashboardTtlMs: { system: 10_000, notifications: 30_000, cache: 60_000 },
+      cacheEnabled: true,
+      schedulerEnabled: true,
+      workEndCron: '10 17 * * *',
+      schedulerTimezone: null,
     });
   });
 
@@ -45,6 +50,14 @@ describe('loadConfig', () => {
         TOPIC_ROLES: 'dashboard=admin, ops.alerts=service',
         WS_KEEPALIVE_MS: '5000',
         REDIS_KEY_PREFIX: 'acme:',
+        DASHBOARD_TTL_SYSTEM_MS: '5000',
+        DASHBOARD_TTL_NOTIFICATIONS_MS: '0',
+        DASHBOARD_TTL_CACHE_MS: '120000',
+        CACHE_ENABLED: 'off',
+        SCHEDULER_ENABLED: 'false',
+        WORK_END_CRON: ' 0  18 * * 1-5 ',
+        SCHEDULER_TZ: 'Europe/Berlin',
+        TZ: 'UTC',
       }),
     ).toEqual({
       port: 8080,
@@ -58,7 +71,17 @@ describe('loadConfig', () => {
       topicRoles: { dashboard: 'admin', 'ops.alerts': 'service' },
       wsKeepAliveMs: 5000,
       redisKeyPrefix: 'acme:',
+      dashboardTtlMs: { system: 5000, notifications: 0, cache: 120_000 },
+      cacheEnabled: false,
+      schedulerEnabled: false,
+      workEndCron: '0 18 * * 1-5',
+      schedulerTimezone: 'Europe/Berlin',
     });
+  });
+
+  it('takes the scheduler zone from TZ when SCHEDULER_TZ is unset', () => {
+    expect(loadConfig({ TZ: 'America/New_York' }).schedulerTimezone).toBe('America/New_York');
+    expect(loadConfig({ TZ: 'America/New_York', SCHEDULER_TZ: 'Asia/Tokyo' }).schedulerTimezone).toBe('Asia/Tokyo');
   });
 
   it('rejects a malformed TOPIC_ROLES entry, naming it', () => {
@@ -93,6 +116,14 @@ describe('loadConfig', () => {
     ['REDIS_URL', 'localhost:6379', 'REDIS_URL: expected a redis:// or rediss:// URL, got "localhost:6379"'],
     ['REDIS_URL', 'http://redis:6379', 'REDIS_URL: expected a redis:// or rediss:// URL'],
     ['JWT_SECRET', 'short', 'JWT_SECRET: must be at least 32 characters, got 5'],
+    ['DASHBOARD_TTL_CACHE_MS', '1.5', 'DASHBOARD_TTL_CACHE_MS: expected an integer 0..86400000, got "1.5"'],
+    ['CACHE_ENABLED', 'maybe', 'CACHE_ENABLED: expected true|false (or 1|0, yes|no, on|off), got "maybe"'],
+    ['SCHEDULER_ENABLED', 'sometimes', 'SCHEDULER_ENABLED: expected true|false'],
+    ['WORK_END_CRON', '61 17 * * *', `WORK_END_CRON: expected a cron expression such as "10 17 * * *" (Number '61' of minutes field is bigger than upper limit '59'), got "61 17 * * *"`],
+    ['WORK_END_CRON', '@daily', 'WORK_END_CRON: expected a cron expression'],
+    ['WORK_END_CRON', '0 0 30 2 *', 'WORK_END_CRON: expected a cron expression such as "10 17 * * *" (never fires)'],
+    ['SCHEDULER_TZ', 'Mars/Olympus', 'SCHEDULER_TZ: expected an IANA time zone such as Europe/Berlin or UTC, got "Mars/Olympus"'],
+    ['TZ', 'Nowhere', 'TZ: expected an IANA time zone'],
   ])('rejects %s=%j naming the variable', (name, value, expected) => {
     expect.assertions(3);
     const message = configError({ [name]: value });

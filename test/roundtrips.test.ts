@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { INBOX_DISPLAY_NAME, queryInbox, seedInbox } from '../bench/inbox-query.js';
 import { countRoundTrips, startRoundTripCounter } from '../bench/round-trips.js';
 import { createApp, type App } from '../src/app.js';
-import { createAuth, randomSecret } from '../src/server/auth.js';
+import { createAuth, randomSecret, type Role } from '../src/server/auth.js';
 import { redisBackend } from '../src/backend.js';
 import { deleteByPrefix, newRedis, uniquePrefix, withRedis } from './helpers/redis.js';
 
@@ -21,9 +21,12 @@ const USER = 'rt-user';
 
 let app: App;
 let token: string;
+/** signs a token for the app (the service/admin checks below) */
+let appToken: (sub: string, roles: Role[]) => Promise<string>;
 
 beforeAll(async () => {
   const auth = createAuth(randomSecret());
+  appToken = (sub, roles) => auth.sign({ sub, roles });
   app = createApp({ ...redisBackend({ redis, subscriber, cap: 50, prefix }), auth, logger: pino({ level: 'silent' }) });
   token = await seedInbox(app, auth, USER, { own: 50, broadcasts: 20 });
   // The first request of a user-role token may create the user: warm up, uncounted.
@@ -83,5 +86,44 @@ describe('notifications(first) round trips on the Redis store', () => {
     const titles = r.data!.notifications.edges.map((e) => e.node.title);
     expect(titles.some((t) => t.startsWith('Own #'))).toBe(true);
     expect(titles.some((t) => t.startsWith('Broadcast #'))).toBe(true);
+  });
+});
+
+describe('related objects load through per-request DataLoaders', () => {
+  const gql = async (query: string, as: string) => {
+    const res = await app.yoga.fetch('http://x/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${as}` },
+      body: JSON.stringify({ query }),
+    });
+    return (await res.json()) as { data?: Record<string, any>; errors?: unknown[] };
+  };
+
+  it('n users by id with their unread counts: 2 round trips for 5 or 50 (one pipeline each)', async () => {
+    for (let i = 0; i < 50; i++) await app.service.upsertUser(`rt-u${i}`, `User ${i}`, true);
+    const svc = await appToken('svc', ['service']);
+    const counts: Record<number, { roundTrips: number; trips: string[] }> = {};
+    for (const n of [5, 50]) {
+      const query = `{ ${Array.from({ length: n }, (_, i) => `u${i}: user(id: "rt-u${i}") { id displayName unreadCount }`).join(' ')} }`;
+      const { result, roundTrips, trips } = await countRoundTrips(redis, () => gql(query, svc));
+      expect(result.errors).toBeUndefined();
+      expect(Object.keys(result.data!)).toHaveLength(n);
+      expect(result.data!.u4).toEqual({ id: 'rt-u4', displayName: 'User 4', unreadCount: 0 });
+      counts[n] = { roundTrips, trips };
+    }
+    expect(counts[50]!.roundTrips, JSON.stringify(counts)).toBe(2);
+    expect(counts[5]!.roundTrips, JSON.stringify(counts)).toBe(2);
+    expect(counts[50]!.trips).toEqual(['pipeline[hgetall x50]', 'pipeline[evalsha unreadCount x50]']);
+  });
+
+  it('dashboard: a few round trips once per TTL, none while cached', async () => {
+    const admin = await appToken('root', ['admin']);
+    const q = '{ dashboard { system { connectedClients redisUsedMemoryBytes } notifications { sentToday byType { type count } } cache { hitRate } generatedAt } }';
+    const cold = await countRoundTrips(redis, () => gql(q, admin));
+    expect(cold.result.errors).toBeUndefined();
+    expect(cold.roundTrips, cold.trips.join(' + ')).toBeLessThanOrEqual(12);
+    const warm = await countRoundTrips(redis, () => gql(q, admin));
+    expect(warm.result.data).toEqual(cold.result.data);
+    expect(warm.trips).toEqual([]);
   });
 });

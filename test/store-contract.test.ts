@@ -19,6 +19,7 @@ import type {
   UserRecord,
 } from '../src/notifications/types.js';
 import { createMemoryStore } from '../src/store/memory/memory-store.js';
+import { STATS_TTL_MS, statsKey } from '../src/store/redis/keys.js';
 import { createRedisStore } from '../src/store/redis/redis-store.js';
 import type { NewBroadcast, NewItem, Page, SendOutcome, Store } from '../src/store/store.js';
 import { deleteByPrefix, uniquePrefix, withRedis } from './helpers/redis.js';
@@ -71,7 +72,8 @@ const setups: Setup[] = [
     make: ({ cap = 100 } = {}) => {
       const prefix = uniquePrefix();
       prefixesToDelete.push(prefix);
-      return { store: createRedisStore({ redis, cap, prefix }), keys: () => scanKeys(prefix) };
+      // Day counters ({g}:stats:DAY) go by their own TTL, not by pruning: see 'daily stats'.
+      return { store: createRedisStore({ redis, cap, prefix }), keys: async () => (await scanKeys(prefix)).filter((k) => !k.startsWith('{g}:stats:')) };
     },
   },
 ];
@@ -1074,5 +1076,242 @@ describe.each(setups)('$name store', ({ name, make }) => {
       const byName = (ts: Template[]) => [...ts].sort((x, y) => x.name.localeCompare(y.name));
       expect(byName(await store.getTemplates())).toEqual([down, welcome2]);
     });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Daily stats (the dashboard's counters): kept by send and broadcast as they commit
+// ---------------------------------------------------------------------------------------------
+
+describe.each(setups)('$name store: daily stats', ({ name, make }) => {
+  const day = (t: number) => new Date(t).toISOString().slice(0, 10);
+
+  it('counts stored and deduplicated sends per UTC day, stored ones per type; muted ones not at all', async () => {
+    const { store } = make();
+    expect(await store.dailyStats(T0)).toEqual({ day: day(T0), sent: 0, deduplicated: 0, byType: {} });
+    await store.updatePreferences('c', { mutedTypes: ['promo'] }, T0);
+    expect(statuses(await store.send(['a', 'b', 'c'], newItem(T0 + 1, { type: 'promo' }), T0 + 1))).toEqual(['stored', 'stored', 'muted']);
+    const news = (t: number) => store.send(['a', 'b'], newItem(t, { type: 'news', dedupKey: 'k', window: HOUR }), t);
+    expect(statuses(await news(T0 + 2))).toEqual(['stored', 'stored']);
+    expect(statuses(await news(T0 + 3))).toEqual(['deduplicated', 'deduplicated']);
+    expect(statuses(await news(T0 + 4))).toEqual(['deduplicated', 'deduplicated']);
+    expect(await store.dailyStats(T0 + 5)).toEqual({ day: day(T0), sent: 4, deduplicated: 4, byType: { promo: 2, news: 2 } });
+    // reading, deleting or expiring afterwards changes nothing: these count what was sent
+    const [n] = (await store.list('a', { first: 1 }, T0 + 6)).items;
+    await store.delete('a', [n!.id], T0 + 6);
+    await store.pruneExpired(T0 + 2 * HOUR);
+    expect(await store.dailyStats(T0 + 2 * HOUR)).toMatchObject({ sent: 4, deduplicated: 4 });
+  });
+
+  it('counts a broadcast as its recipients, a deduplicated one as its audience, a live-only one not at all', async () => {
+    const { store } = make();
+    for (const u of ['a', 'b', 'c', 'd']) await store.ensureUser(u, T0);
+    await store.updatePreferences('c', { mutedTypes: ['maintenance'] }, T0);
+    await store.upsertUser('d', { active: false }, T0);
+    const first = await broadcast(store, T0 + 1, { type: 'maintenance', dedupKey: 'm', window: HOUR });
+    expect(first.rec).toMatchObject({ recipients: 2, muted: 1, deduplicated: 0 });
+    const again = await broadcast(store, T0 + 2, { type: 'maintenance', dedupKey: 'm', window: HOUR });
+    expect(again.rec).toMatchObject({ recipients: 0, deduplicated: 3 });
+    await broadcast(store, T0 + 3, { type: 'live', saveOffline: false });
+    await sendOne(store, 'a', T0 + 4, { type: 'maintenance' });
+    expect(await store.dailyStats(T0 + 5)).toEqual({ day: day(T0), sent: 3, deduplicated: 3, byType: { maintenance: 3 } });
+  });
+
+  it('starts a new day at 00:00 UTC; each day keeps its own counts', async () => {
+    const { store } = make();
+    const midnight = Date.UTC(new Date(T0).getUTCFullYear(), new Date(T0).getUTCMonth(), new Date(T0).getUTCDate() + 2);
+    await sendOne(store, 'a', midnight - 1, { type: 'late' });
+    await sendOne(store, 'a', midnight, { type: 'early' });
+    await sendOne(store, 'b', midnight + 23 * HOUR, { type: 'early' });
+    expect(await store.dailyStats(midnight - HOUR)).toEqual({ day: day(midnight - 1), sent: 1, deduplicated: 0, byType: { late: 1 } });
+    expect(await store.dailyStats(midnight + 23 * HOUR)).toEqual({ day: day(midnight), sent: 2, deduplicated: 0, byType: { early: 2 } });
+    expect(day(midnight)).not.toBe(day(midnight - 1));
+  });
+
+  it('reports the used memory of Redis, null in memory', async () => {
+    const { store } = make();
+    const used = await store.usedMemoryBytes();
+    if (name === 'memory') expect(used).toBeNull();
+    else expect(used).toBeGreaterThan(100_000);
+  });
+
+  // Redis-only: registered for that backend alone.
+  if (name === 'redis') it('keeps a day in one hash that expires after a few days (STATS_TTL_MS)', async () => {
+    const prefix = uniquePrefix();
+    prefixesToDelete.push(prefix);
+    const store = createRedisStore({ redis, cap: 10, prefix });
+    await sendOne(store, 'a', T0, { type: 'news' });
+    await store.broadcast(newBroadcast(T0 + 1, { type: 'news' }), T0 + 1);
+    const key = statsKey(prefix, day(T0));
+    expect(await redis.hgetall(key)).toEqual({ sent: '2', 'type:news': '2' });
+    const ttl = await redis.pttl(key);
+    expect(ttl).toBeGreaterThan(STATS_TTL_MS - MIN);
+    expect(ttl).toBeLessThanOrEqual(STATS_TTL_MS);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Scheduled sends (sendAt) and job runs (src/scheduler)
+// ---------------------------------------------------------------------------------------------
+
+type ScheduledSend = import('../src/store/store.js').ScheduledSend;
+
+describe.each(setups)('$name store: scheduled sends and job runs', ({ name, make }) => {
+  const LEASE = 30 * SEC;
+  const later = (o: Partial<ScheduledSend> = {}): ScheduledSend => ({
+    userIds: ['a', 'b'],
+    content: { type: 'news', title: 'later', body: 'scheduled body', data: { n: 1 }, priority: 'HIGH' },
+    ttlMs: HOUR,
+    dedupWindowMs: 0,
+    sendAt: T0 + MIN,
+    ...o,
+  });
+
+  it('keeps a send until it is due, then delivers it as if sent then (createdAt, TTL from delivery)', async () => {
+    const { store } = make();
+    const id = await store.schedule(later(), T0);
+    expect(decodeSeq(id)).not.toBeNull();
+    expect(await store.nextScheduledAt()).toBe(T0 + MIN);
+    expect(await store.claimScheduled(T0 + MIN - 1, 10, LEASE)).toEqual([]);
+    const at = T0 + MIN + 5;
+    const claimed = await store.claimScheduled(at, 10, LEASE);
+    expect(claimed).toEqual([{ ...later(), id }]);
+    const outs = await store.deliverScheduled(claimed[0]!, at);
+    expect(statuses(outs)).toEqual(['stored', 'stored']);
+    const n = storedOf(outs[0]);
+    expect(n).toMatchObject({ userId: 'a', type: 'news', title: 'later', body: 'scheduled body', data: { n: 1 }, priority: 'HIGH', createdAt: at, expiresAt: at + HOUR, readAt: null, broadcastId: null });
+    expect(seqOf(n.id)).toBeGreaterThan(seqOf(id));
+    await store.completeScheduled(id);
+    expect(await store.nextScheduledAt()).toBeNull();
+    expect(await store.claimScheduled(at + HOUR, 10, LEASE)).toEqual([]);
+    expect(await listIds(store, 'b', at)).toEqual([storedOf(outs[1]).id]);
+    // completing twice is harmless
+    await store.completeScheduled(id);
+  });
+
+  it('takes scheduled ids from the item sequence', async () => {
+    const { store } = make();
+    const before = await sendOne(store, 'a', T0);
+    const id = await store.schedule(later(), T0 + 1);
+    const after = await sendOne(store, 'a', T0 + 2);
+    expect(seqOf(before.id)).toBeLessThan(seqOf(id));
+    expect(seqOf(id)).toBeLessThan(seqOf(after.id));
+  });
+
+  it('leases what it claims: not claimed again until the lease runs out (a deliverer died), then again', async () => {
+    const { store } = make();
+    const id = await store.schedule(later(), T0);
+    const at = T0 + MIN;
+    expect((await store.claimScheduled(at, 10, LEASE)).map((s) => s.id)).toEqual([id]);
+    expect(await store.claimScheduled(at + LEASE - 1, 10, LEASE)).toEqual([]);
+    expect(await store.nextScheduledAt()).toBe(at + LEASE);
+    expect((await store.claimScheduled(at + LEASE, 10, LEASE)).map((s) => s.id)).toEqual([id]);
+  });
+
+  it('claims the earliest due first, at most `limit` at a time', async () => {
+    const { store } = make();
+    const c = await store.schedule(later({ sendAt: T0 + 3 * SEC }), T0);
+    const a = await store.schedule(later({ sendAt: T0 + 1 * SEC }), T0);
+    const b = await store.schedule(later({ sendAt: T0 + 2 * SEC }), T0);
+    expect((await store.claimScheduled(T0 + MIN, 2, LEASE)).map((s) => s.id)).toEqual([a, b]);
+    expect((await store.claimScheduled(T0 + MIN, 2, LEASE)).map((s) => s.id)).toEqual([c]);
+  });
+
+  it('delivers a send once per user however often it is delivered again (crash between delivery and complete)', async () => {
+    const { store } = make();
+    await store.schedule(later({ userIds: ['a', 'b', 'c'] }), T0);
+    const at = T0 + MIN;
+    const [s] = await store.claimScheduled(at, 10, LEASE);
+    // first delivery got through to everyone, then the deliverer died before completing
+    expect(statuses(await store.deliverScheduled(s!, at))).toEqual(['stored', 'stored', 'stored']);
+    const [again] = await store.claimScheduled(at + LEASE, 10, LEASE);
+    expect(again!.id).toBe(s!.id);
+    expect(statuses(await store.deliverScheduled(again!, at + LEASE))).toEqual(['deduplicated', 'deduplicated', 'deduplicated']);
+    expect(statuses(await store.deliverScheduled(again!, at + LEASE + 1))).toEqual(['deduplicated', 'deduplicated', 'deduplicated']);
+    for (const u of ['a', 'b', 'c']) {
+      expect(await listIds(store, u, at + LEASE + 2)).toHaveLength(1);
+      expect(await store.unreadCounts([u], at + LEASE + 2)).toEqual([1]);
+    }
+  });
+
+  it('applies dedup and mute at delivery time; creates unknown users then', async () => {
+    const { store } = make();
+    await store.updatePreferences('m', { mutedTypes: ['news'] }, T0);
+    await store.schedule(later({ userIds: ['a', 'm', 'new'], dedupKey: 'k', dedupWindowMs: HOUR }), T0);
+    const at = T0 + MIN;
+    await sendOne(store, 'a', at - 1, { dedupKey: 'k', window: HOUR });
+    const [s] = await store.claimScheduled(at, 10, LEASE);
+    expect(statuses(await store.deliverScheduled(s!, at))).toEqual(['deduplicated', 'muted', 'stored']);
+    expect((await store.getUsers(['new']))[0]).toMatchObject({ id: 'new', active: true, createdAt: at });
+  });
+
+  it('expires delivered items by their TTL from delivery, and their marks with the rest (pruneExpired)', async () => {
+    const { store, keys } = make();
+    await store.schedule(later({ userIds: ['a'], ttlMs: MIN }), T0);
+    const at = T0 + HOUR;
+    const [s] = await store.claimScheduled(at, 10, LEASE);
+    await store.deliverScheduled(s!, at);
+    await store.completeScheduled(s!.id);
+    expect(await listIds(store, 'a', at + MIN - 1)).toHaveLength(1);
+    expect(await listIds(store, 'a', at + MIN)).toHaveLength(0);
+    await store.pruneExpired(at + 2 * 24 * HOUR);
+    if (keys) expect((await keys()).filter((k) => k.includes('sched') || k.includes(':dedup'))).toEqual([]);
+  });
+
+  it('beginJobRun: one owner at a time; only the owner releases the lock (endJobRun)', async () => {
+    const { store } = make();
+    expect(await store.beginJobRun('job-a', { token: 'A', ttlMs: MIN, slot: null }, T0)).toBe('started');
+    expect(await store.beginJobRun('job-a', { token: 'B', ttlMs: MIN, slot: null }, T0 + 1)).toBe('busy');
+    // another job has its own lock
+    expect(await store.beginJobRun('job-b', { token: 'B', ttlMs: MIN, slot: null }, T0 + 1)).toBe('started');
+    // a stranger's end records its status but can't release A's lock
+    await store.endJobRun('job-a', { token: 'B', startedAt: T0 + 1, status: 'ok' });
+    expect(await store.beginJobRun('job-a', { token: 'C', ttlMs: MIN, slot: null }, T0 + 2)).toBe('busy');
+    await store.endJobRun('job-a', { token: 'A', startedAt: T0, status: 'failed: boom' });
+    expect(await store.beginJobRun('job-a', { token: 'C', ttlMs: MIN, slot: null }, T0 + 3)).toBe('started');
+    expect(await store.jobStatuses(['job-a', 'job-b', 'never'])).toEqual([
+      { lastRunAt: T0, lastStatus: 'failed: boom' },
+      { lastRunAt: null, lastStatus: null },
+      { lastRunAt: null, lastStatus: null },
+    ]);
+  });
+
+  it('beginJobRun: a lock whose owner died frees itself after its TTL', async () => {
+    const { store } = make();
+    expect(await store.beginJobRun('job-a', { token: 'A', ttlMs: 30, slot: null }, T0)).toBe('started');
+    expect(await store.beginJobRun('job-a', { token: 'B', ttlMs: 30, slot: null }, T0 + 1)).toBe('busy');
+    // Redis counts PX in real time; the memory store by `now`.
+    await new Promise((r) => setTimeout(r, 60));
+    expect(await store.beginJobRun('job-a', { token: 'B', ttlMs: 30, slot: null }, T0 + 60)).toBe('started');
+  });
+
+  it('beginJobRun: each scheduled slot runs once, even after the lock is released; manual runs have no slot', async () => {
+    const { store } = make();
+    const slot = T0 + HOUR;
+    expect(await store.beginJobRun('job-a', { token: 'A', ttlMs: MIN, slot }, T0)).toBe('started');
+    await store.endJobRun('job-a', { token: 'A', startedAt: T0, status: 'ok' });
+    // a late instance for the same occurrence, or an older one
+    expect(await store.beginJobRun('job-a', { token: 'B', ttlMs: MIN, slot }, T0 + 5)).toBe('done');
+    expect(await store.beginJobRun('job-a', { token: 'B', ttlMs: MIN, slot: slot - MIN }, T0 + 5)).toBe('done');
+    expect(await store.beginJobRun('job-a', { token: 'M', ttlMs: MIN, slot: null }, T0 + 6)).toBe('started');
+    await store.endJobRun('job-a', { token: 'M', startedAt: T0 + 6, status: 'ok' });
+    expect(await store.beginJobRun('job-a', { token: 'C', ttlMs: MIN, slot: slot + MIN }, T0 + 7)).toBe('started');
+    // busy wins over a new slot while someone runs
+    expect(await store.beginJobRun('job-a', { token: 'D', ttlMs: MIN, slot: slot + 2 * MIN }, T0 + 8)).toBe('busy');
+  });
+
+  // Redis-only: registered for that backend alone.
+  if (name === 'redis') it('keeps job state under P{g}:job:NAME and its lock, which carries a TTL', async () => {
+    const prefix = uniquePrefix();
+    prefixesToDelete.push(prefix);
+    const store = createRedisStore({ redis, cap: 10, prefix });
+    await store.beginJobRun('job-a', { token: 'tok', ttlMs: MIN, slot: T0 }, T0);
+    expect(await redis.get(`${prefix}{g}:job:job-a:lock`)).toBe('tok');
+    const ttl = await redis.pttl(`${prefix}{g}:job:job-a:lock`);
+    expect(ttl).toBeGreaterThan(MIN - 5 * SEC);
+    expect(await redis.hgetall(`${prefix}{g}:job:job-a`)).toEqual({ lastSlot: String(T0) });
+    await store.endJobRun('job-a', { token: 'tok', startedAt: T0, status: 'ok' });
+    expect(await redis.exists(`${prefix}{g}:job:job-a:lock`)).toBe(0);
+    await expect(store.beginJobRun('Bad:Name', { token: 't', ttlMs: MIN, slot: null }, T0)).rejects.toThrow(/job name/);
   });
 });

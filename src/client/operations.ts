@@ -260,3 +260,73 @@ export const PublishMutation = graphql(`
     }
   }
 `);
+
+export const DashboardFieldsFragment = graphql(`
+  fragment DashboardFields on Dashboard {
+    system {
+      uptimeSeconds
+      loadAverage
+      memoryRssBytes
+      connectedClients
+      redisUsedMemoryBytes
+    }
+    notifications {
+      sentToday
+      activeUsers
+      byType {
+        type
+        count
+      }
+      deduplicatedToday
+    }
+    cache {
+      hits
+      misses
+      hitRate
+    }
+    generatedAt
+  }
+`);
+
+export const DashboardQuery = graphql(`
+  query Dashboard {
+    dashboard {
+      ...DashboardFields
+    }
+  }
+`);
+
+export const DashboardUpdatedSubscription = graphql(`
+  subscription DashboardUpdated {
+    dashboardUpdated {
+      ...DashboardFields
+    }
+  }
+`);
+
+export const JobFieldsFragment = graphql(`
+  fragment JobFields on Job {
+    name
+    schedule
+    timezone
+    lastRunAt
+    lastStatus
+    nextRunAt
+  }
+`);
+
+export const JobsQuery = graphql(`
+  query Jobs {
+    jobs {
+      ...JobFields
+    }
+  }
+`);
+
+export const RunJobMutation = graphql(`
+  mutation RunJob($name: ID!) {
+    runJob(name: $name) {
+      ...JobFields
+    }
+  }
+`);

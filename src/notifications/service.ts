@@ -59,6 +59,11 @@ export interface ListArgs {
 export class NotificationService {
   /** Users known to exist on this instance: saves a round trip per request (users are never deleted). */
   private readonly known = new Set<string>();
+  /**
+   * Policy overrides, re-read at most once per POLICY_CACHE_MS: every send needs them and they
+   * rarely change. Another instance's change shows here within that time; our own at once.
+   */
+  private policyCache: { at: number; byType: Map<string, NotificationTypePolicy> } | null = null;
 
   constructor(
     readonly store: Store,
@@ -150,13 +155,42 @@ export class NotificationService {
     const extra = (input.channels ?? []).filter((c) => c !== 'IN_APP');
     if (extra.length > 0) throw badInput('channels', `${extra.join(', ')} delivery is not available on this server; only IN_APP`);
     const now = this.clock();
-    if (input.sendAt && input.sendAt.getTime() > now + 1000) {
-      throw badInput('sendAt', 'scheduled delivery is not available on this server yet; omit sendAt to deliver now');
+    const sendAt = input.sendAt ? input.sendAt.getTime() : null;
+    if (sendAt !== null && !(sendAt <= now + MAX_SCHEDULE_AHEAD_MS)) {
+      throw badInput('sendAt', `must be within ${MAX_SCHEDULE_AHEAD_MS / DAY_MS} days from now`);
     }
+    // Templates, policies and limits are applied now, so bad input fails here, not at delivery.
     const { content, dedupKey, dedupWindowMs } = await this.resolveContent(input, now);
+    if (sendAt !== null && sendAt > now + SCHEDULE_THRESHOLD_MS) {
+      const { createdAt, expiresAt, ...rest } = content;
+      // The TTL counts from delivery: stored as a duration, applied by deliverScheduled.
+      const scheduledId = await this.store.schedule({ userIds, content: rest, ttlMs: expiresAt - createdAt, dedupKey, dedupWindowMs, sendAt }, now);
+      return { notifications: [], deduplicated: [], muted: [], scheduledId };
+    }
     const outcomes = await this.store.send(userIds, { content, dedupKey, dedupWindowMs }, now);
     for (const id of userIds) this.known.add(id);
     return summarize(outcomes);
+  }
+
+  /**
+   * Delivers the scheduled sends that are due (sendAt <= now), each exactly once per user even
+   * when a deliverer dies half-way (store.deliverScheduled marks each user). Returns how many
+   * sends were delivered and how many notifications that stored.
+   */
+  async deliverDue({ batch = 100, leaseMs = 60_000 }: { batch?: number; leaseMs?: number } = {}): Promise<{ sends: number; stored: number }> {
+    let sends = 0;
+    let stored = 0;
+    for (;;) {
+      const now = this.clock();
+      const claimed = await this.store.claimScheduled(now, batch, leaseMs);
+      for (const s of claimed) {
+        const outcomes = await this.store.deliverScheduled(s, now);
+        await this.store.completeScheduled(s.id);
+        for (const o of outcomes) if (o.status === 'stored') stored++;
+        sends++;
+      }
+      if (claimed.length < batch) return { sends, stored };
+    }
   }
 
   async broadcast(input: BroadcastInput): Promise<BroadcastRecord> {
@@ -186,6 +220,7 @@ export class NotificationService {
       description: input.description == null ? current.description : v.text('description', input.description, v.LIMITS.description),
     };
     await this.store.setPolicy(policy);
+    this.policyCache = null;
     return policy;
   }
 
@@ -204,9 +239,18 @@ export class NotificationService {
     return template;
   }
 
+  private async policyOverrides(): Promise<Map<string, NotificationTypePolicy>> {
+    const now = Date.now();
+    if (!this.policyCache || now - this.policyCache.at > POLICY_CACHE_MS) {
+      const byType = new Map((await this.store.getPolicies()).map((p) => [p.type, p]));
+      this.policyCache = { at: now, byType };
+    }
+    return this.policyCache.byType;
+  }
+
   private async resolveContent(input: ContentInput, now: number) {
     const type = v.typeName('type', input.type);
-    const policy = (await this.store.getPolicies()).find((p) => p.type === type) ?? defaultPolicy(type);
+    const policy = (await this.policyOverrides()).get(type) ?? defaultPolicy(type);
     let title: string;
     let body: string;
     if (input.template) {
@@ -234,6 +278,13 @@ export class NotificationService {
     return { content, dedupKey: v.dedupKey('dedupKey', input.dedupKey), dedupWindowMs: policy.dedupWindowSeconds * 1000 };
   }
 }
+
+const POLICY_CACHE_MS = 1000;
+const DAY_MS = 24 * 3600 * 1000;
+/** A sendAt later than now + this is scheduled; anything sooner is delivered at once. */
+export const SCHEDULE_THRESHOLD_MS = 1000;
+/** How far ahead a send may be scheduled. */
+export const MAX_SCHEDULE_AHEAD_MS = 365 * DAY_MS;
 
 function summarize(outcomes: SendOutcome[]): SendResult {
   const r: SendResult = { notifications: [], deduplicated: [], muted: [], scheduledId: null };

@@ -23,3 +23,13 @@ export interface TopicEvent {
   payload: unknown;
   publishedAt: number;
 }
+
+/**
+ * On the dashboard channel: a request to push the dashboard now (the scheduler's dashboard job
+ * sends it). No payload: `system` differs per instance, so each instance reads its own.
+ */
+export interface DashboardEvent {
+  kind: 'refresh';
+  /** epoch ms it was requested */
+  at: number;
+}

@@ -1,14 +1,20 @@
 import DataLoader from 'dataloader';
+import { RequestCache } from '../cache/request-cache.js';
+import type { Dashboard } from '../dashboard/dashboard.js';
+import type { DashboardFeed } from '../dashboard/feed.js';
 import type { NotificationService } from '../notifications/service.js';
 import type { UserRecord } from '../notifications/types.js';
 import type { Role } from '../notifications/types.js';
 import type { Realtime } from '../realtime/realtime.js';
+import type { JobsApi } from '../scheduler/scheduler.js';
 import type { Principal } from '../server/auth.js';
 
 /** Per-request loaders: a page of 50 notifications loads its recipients in one round trip. */
 export interface Loaders {
   users: DataLoader<string, UserRecord | null>;
   unreadCounts: DataLoader<string, number>;
+  /** cached computations (src/cache): each at most once per request */
+  cached: RequestCache;
 }
 
 export interface Context {
@@ -20,11 +26,16 @@ export interface Context {
   /** topics reserved to a role (config TOPIC_ROLES); others are open to any authenticated caller */
   topicRoles: Readonly<Record<string, Role>>;
   loaders: Loaders;
+  dashboard: Dashboard;
+  dashboardFeed: DashboardFeed;
+  /** the scheduler's `jobs` and `runJob` (src/scheduler); null where none was given (e.g. tests) */
+  jobs: JobsApi | null;
 }
 
 export function createLoaders(service: NotificationService): Loaders {
   return {
     users: new DataLoader((ids) => service.getUsers(ids)),
     unreadCounts: new DataLoader((ids) => service.unreadCounts(ids)),
+    cached: new RequestCache(),
   };
 }

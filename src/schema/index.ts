@@ -8,6 +8,8 @@ import './inbox.js';
 import './broadcasts.js';
 import './admin.js';
 import './realtime.js';
+import './dashboard.js';
+import './jobs.js';
 
 builder.queryType({});
 builder.mutationType({});

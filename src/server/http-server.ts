@@ -25,6 +25,13 @@ const socketsByServer = new WeakMap<http.Server, Set<Socket>>();
 // Servers inside closeHttpServer: a keep-alive connection whose last response
 // just finished is closed then, instead of idling until the forced close.
 const closing = new WeakSet<http.Server>();
+// Open text/event-stream responses (SSE subscriptions) per server, for the dashboard.
+const eventStreams = new WeakMap<http.Server, { open: number }>();
+
+/** Open SSE responses (requests that accept text/event-stream) of a server made by {@link createHttpServer}. */
+export function openEventStreams(server: http.Server): number {
+  return eventStreams.get(server)?.open ?? 0;
+}
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown, head: boolean): void {
   const text = JSON.stringify(body);
@@ -89,8 +96,14 @@ export function createHttpServer(deps: HttpServerDeps): http.Server {
       );
       return;
     }
+    if (req.headers.accept?.includes('text/event-stream')) {
+      streams.open++;
+      res.once('close', () => streams.open--);
+    }
     void yoga(req, res);
   });
+  const streams = { open: 0 };
+  eventStreams.set(server, streams);
 
   const sockets = new Set<Socket>();
   socketsByServer.set(server, sockets);

@@ -2,9 +2,12 @@ import { GraphQLError } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { DomainError } from '../notifications/errors.js';
+import type { Dashboard } from '../dashboard/dashboard.js';
+import type { DashboardFeed } from '../dashboard/feed.js';
 import type { NotificationService } from '../notifications/service.js';
 import type { Role } from '../notifications/types.js';
 import type { Realtime } from '../realtime/realtime.js';
+import type { JobsApi } from '../scheduler/scheduler.js';
 import { createLoaders, type Context } from '../schema/context.js';
 import { buildSchema } from '../schema/index.js';
 import { AuthError, type Auth } from './auth.js';
@@ -13,6 +16,10 @@ import { graphiqlOptions, renderGraphiQL } from './graphiql.js';
 export interface GraphQLServerDeps {
   service: NotificationService;
   realtime: Realtime;
+  dashboard: Dashboard;
+  dashboardFeed: DashboardFeed;
+  /** the `jobs` query and `runJob` mutation */
+  jobs?: JobsApi | null;
   topicRoles: Readonly<Record<string, Role>>;
   auth: Auth;
   logger: Logger;
@@ -32,7 +39,7 @@ function authorizationOf(init: Record<string, unknown>): string | null {
   return typeof fromParams === 'string' ? fromParams : null;
 }
 
-export function createGraphQLServer({ service, realtime, topicRoles, auth, logger, graphiqlToken }: GraphQLServerDeps): GraphQLServer {
+export function createGraphQLServer({ service, realtime, dashboard, dashboardFeed, jobs = null, topicRoles, auth, logger, graphiqlToken }: GraphQLServerDeps): GraphQLServer {
   return createYoga<Record<string, unknown>, Context>({
     schema: buildSchema(),
     logging: logger,
@@ -49,7 +56,7 @@ export function createGraphQLServer({ service, realtime, topicRoles, auth, logge
       }
       const inboxUserId = principal?.roles.includes('user') ? principal.sub : null;
       if (inboxUserId) await service.ensureUser(inboxUserId);
-      return { principal, inboxUserId, service, realtime, topicRoles, loaders: createLoaders(service) };
+      return { principal, inboxUserId, service, realtime, dashboard, dashboardFeed, jobs, topicRoles, loaders: createLoaders(service) };
     },
     maskedErrors: { maskError: (error, message) => maskError(error, message, logger) },
   });

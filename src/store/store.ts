@@ -54,10 +54,51 @@ export interface Store {
   /** Drops expired items, dedup marks and broadcast bodies for everyone; returns users visited. */
   pruneExpired(now: number, batch?: number): Promise<number>;
 
+  // ---- Scheduled sends and job runs (src/scheduler, docs/jobs.md) -------------------------
+
+  /** Keeps a send for later delivery; returns its id, taken from the same sequence as item ids. */
+  schedule(send: ScheduledSend, now: number): Promise<string>;
+  /**
+   * Leases up to `limit` sends due at `now` (sendAt <= now, or a lapsed lease), oldest due
+   * first, until `now + leaseMs`: a deliverer that dies before completing gives them back then.
+   */
+  claimScheduled(now: number, limit: number, leaseMs: number): Promise<ClaimedSend[]>;
+  /**
+   * Delivers a claimed send as `send` would at `now` (createdAt = now, expiresAt = now + ttlMs),
+   * leaving a per-user mark for {@link DELIVERY_MARK_MS}: delivering the same send again changes
+   * nothing for anyone (every user reported 'deduplicated').
+   */
+  deliverScheduled(send: ClaimedSend, now: number): Promise<SendOutcome[]>;
+  /** Forgets a delivered send (no-op when it is gone). */
+  completeScheduled(id: string): Promise<void>;
+  /** When the earliest pending send (or lapsed lease) is due; null when none is pending. */
+  nextScheduledAt(): Promise<number | null>;
+
+  /**
+   * Claims a run of job `name` for every instance: 'busy' while another owner's lock lives
+   * (SET NX PX `ttlMs`, value `token`); with a `slot` (the scheduled occurrence, ms), 'done'
+   * when a run for that slot or a later one already started; else takes the lock, records the
+   * slot and returns 'started'.
+   */
+  beginJobRun(name: string, run: JobRunClaim, now: number): Promise<'started' | 'busy' | 'done'>;
+  /** Records how a run ended and releases the lock if `token` still owns it (never another's). */
+  endJobRun(name: string, run: JobRunEnd): Promise<void>;
+  /** Last run of each job, in key order (nulls for a job that never ran). */
+  jobStatuses(names: readonly string[]): Promise<JobStatus[]>;
+
   getPolicies(): Promise<NotificationTypePolicy[]>;
   setPolicy(policy: NotificationTypePolicy): Promise<void>;
   getTemplates(): Promise<Template[]>;
   upsertTemplate(template: Template): Promise<void>;
+
+  /**
+   * Counters of the UTC day containing `now` (see {@link statsDay}), kept by send and broadcast
+   * as they commit (never a scan): stored notifications (a broadcast counts its recipients),
+   * per type, and deduplicated ones (a deduplicated broadcast counts its audience).
+   */
+  dailyStats(now: number): Promise<DailyStats>;
+  /** Bytes the backend's server uses (Redis INFO used_memory); null on the memory backend. */
+  usedMemoryBytes(): Promise<number | null>;
 
   /** true when the backend answers. */
   ping(): Promise<boolean>;
@@ -69,6 +110,8 @@ export interface NewItem {
   /** absent: no dedup */
   dedupKey?: string;
   dedupWindowMs: number;
+  /** deliverScheduled only: the per-user mark that makes a redelivery a no-op */
+  deliveryMark?: { key: string; until: number };
 }
 
 export interface NewBroadcast extends NewItem {
@@ -94,4 +137,63 @@ export interface Page {
   totalCount: number;
   /** unread among those matching the filter */
   unreadCount: number;
+}
+
+export interface DailyStats {
+  /** YYYY-MM-DD (UTC) */
+  day: string;
+  sent: number;
+  deduplicated: number;
+  /** stored notifications per type; types with none are absent */
+  byType: Record<string, number>;
+}
+
+/**
+ * The day counters are kept under: the UTC date of `now`. UTC, not the server's zone, so that
+ * every instance (whatever its TZ) counts into the same day (docs/dashboard.md).
+ */
+export function statsDay(now: number): string {
+  return new Date(now).toISOString().slice(0, 10);
+}
+
+// ---- Scheduled sends and job runs ------------------------------------------------------------
+
+/** A sendNotification with a future sendAt, its content resolved (and validated) at request time. */
+export interface ScheduledSend {
+  userIds: string[];
+  /** createdAt and expiresAt are set at delivery: the TTL counts from then */
+  content: Omit<NotificationContent, 'createdAt' | 'expiresAt' | 'broadcast'>;
+  ttlMs: number;
+  dedupKey?: string;
+  dedupWindowMs: number;
+  sendAt: number;
+}
+
+export interface ClaimedSend extends ScheduledSend {
+  id: string;
+}
+
+/** How long a delivered scheduled send's per-user mark lives (bounds a safe redelivery). */
+export const DELIVERY_MARK_MS = 24 * 3600 * 1000;
+
+export interface JobRunClaim {
+  /** random, unique per run owner; only this token releases the lock */
+  token: string;
+  /** the lock's PX: it frees itself if the owner dies */
+  ttlMs: number;
+  /** the scheduled occurrence being run (ms), or null for a manual run */
+  slot: number | null;
+}
+
+export interface JobRunEnd {
+  token: string;
+  /** becomes lastRunAt */
+  startedAt: number;
+  /** "ok" | "failed: <reason>" */
+  status: string;
+}
+
+export interface JobStatus {
+  lastRunAt: number | null;
+  lastStatus: string | null;
 }

@@ -14,7 +14,9 @@ import { memoryBackend, redisBackend, type Backend } from '../../src/backend.js'
 import type { Role } from '../../src/notifications/types.js';
 import { createAuth } from '../../src/server/auth.js';
 import type { Store } from '../../src/store/store.js';
-import { deleteByPrefix, newRedis, uniquePrefix, withRedis } from './redis.js';
+import { dashboardHooks } from '../../src/scheduler/dashboard-hooks.js';
+import { createScheduler, type Scheduler, type SchedulerOptions } from '../../src/scheduler/scheduler.js';
+import { deleteByPrefix, newRedis, redisUrl, uniquePrefix, withRedis } from './redis.js';
 
 export const SECRET = 'test-secret-test-secret-test-secret-0123';
 
@@ -34,6 +36,8 @@ export interface TestApp {
   run<R, V extends Record<string, unknown>>(doc: TypedDocumentNode<R, V>, variables: V, as: string | { sub: string; roles?: Role[] } | null): Promise<ExecutionResult<R>>;
   /** Starts listening on a free loopback port: `http://…/graphql` and `ws://…/graphql`. */
   listen(): Promise<{ http: string; ws: string }>;
+  /** with the `scheduler` option: this instance's scheduler (not started; stopped after the test) */
+  scheduler: Scheduler | null;
 }
 
 export type BackendName = 'memory' | 'redis';
@@ -43,7 +47,10 @@ export const BACKENDS: BackendName[] = ['memory', 'redis'];
  * Call at describe level: returns a getter for the test's app instance `i` (default 0), made on
  * first use. All instances of one test share one backend; Redis keys are removed after each test.
  */
-export function useTestApp(backend: BackendName, opts: { cap?: number; clock?: 'manual' | 'real' } = {}): (i?: number) => TestApp {
+export function useTestApp(
+  backend: BackendName,
+  opts: { cap?: number; clock?: 'manual' | 'real'; scheduler?: Partial<Omit<SchedulerOptions, 'store' | 'backend'>> } = {},
+): (i?: number) => TestApp {
   const redis = backend === 'redis' ? withRedis() : null;
   const auth = createAuth(SECRET);
   const logger = pino({ level: 'silent' });
@@ -52,6 +59,7 @@ export function useTestApp(backend: BackendName, opts: { cap?: number; clock?: '
   let shared: { prefix: string; memory: Backend | null; clock: TestClock } | null = null;
 
   afterEach(async () => {
+    await Promise.all(instances.map((t) => t.scheduler?.stop(2000)));
     await Promise.all(instances.map((t) => t.app.close(100)));
     await Promise.all(subscribers.map((s) => s.quit().catch(() => s.disconnect())));
     if (redis && shared) await deleteByPrefix(redis, shared.prefix);
@@ -83,7 +91,20 @@ export function useTestApp(backend: BackendName, opts: { cap?: number; clock?: '
       subscribers.push(subscriber);
       b = redisBackend({ redis, subscriber, cap, prefix });
     } else b = shared.memory!;
-    const app = createApp({ ...b, auth, logger, clock: opts.clock === 'real' ? Date.now : () => clock.now });
+    const now = opts.clock === 'real' ? Date.now : () => clock.now;
+    // Job workers reach the same backend: their own connection to the same prefix on Redis.
+    let app: App | undefined;
+    const scheduler = opts.scheduler
+      ? createScheduler({
+          store: b.store,
+          backend: redis ? { kind: 'redis', url: redisUrl(), prefix, cap } : { kind: 'memory' },
+          logger,
+          clock: now,
+          dashboard: dashboardHooks(() => app, b),
+          ...opts.scheduler,
+        })
+      : null;
+    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler });
     const token = (sub: string, roles: Role[] = ['user'], expiresIn = '1h') => auth.sign({ sub, roles, expiresIn });
     const t: TestApp = {
       app,
@@ -91,6 +112,7 @@ export function useTestApp(backend: BackendName, opts: { cap?: number; clock?: '
       clock,
       prefix,
       token,
+      scheduler,
       async run(doc, variables, as) {
         const bearer = as === null ? null : typeof as === 'string' ? as : await token(as.sub, as.roles);
         const res = await app.yoga.fetch('http://test/graphql', {

@@ -36,6 +36,12 @@ type Documents = {
     "\n  subscription UnreadCountChanged {\n    unreadCountChanged\n  }\n": typeof types.UnreadCountChangedDocument,
     "\n  subscription Topic($names: [String!]!) {\n    topic(names: $names) {\n      topic\n      payload\n      publishedAt\n    }\n  }\n": typeof types.TopicDocument,
     "\n  mutation Publish($topic: String!, $payload: JSON!) {\n    publish(topic: $topic, payload: $payload) {\n      topic\n      payload\n      publishedAt\n    }\n  }\n": typeof types.PublishDocument,
+    "\n  fragment DashboardFields on Dashboard {\n    system {\n      uptimeSeconds\n      loadAverage\n      memoryRssBytes\n      connectedClients\n      redisUsedMemoryBytes\n    }\n    notifications {\n      sentToday\n      activeUsers\n      byType {\n        type\n        count\n      }\n      deduplicatedToday\n    }\n    cache {\n      hits\n      misses\n      hitRate\n    }\n    generatedAt\n  }\n": typeof types.DashboardFieldsFragmentDoc,
+    "\n  query Dashboard {\n    dashboard {\n      ...DashboardFields\n    }\n  }\n": typeof types.DashboardDocument,
+    "\n  subscription DashboardUpdated {\n    dashboardUpdated {\n      ...DashboardFields\n    }\n  }\n": typeof types.DashboardUpdatedDocument,
+    "\n  fragment JobFields on Job {\n    name\n    schedule\n    timezone\n    lastRunAt\n    lastStatus\n    nextRunAt\n  }\n": typeof types.JobFieldsFragmentDoc,
+    "\n  query Jobs {\n    jobs {\n      ...JobFields\n    }\n  }\n": typeof types.JobsDocument,
+    "\n  mutation RunJob($name: ID!) {\n    runJob(name: $name) {\n      ...JobFields\n    }\n  }\n": typeof types.RunJobDocument,
 };
 const documents: Documents = {
     "\n  query Me {\n    me {\n      id\n      displayName\n      active\n      createdAt\n      unreadCount\n      preferences {\n        mutedTypes\n        channels {\n          type\n          channels\n        }\n      }\n    }\n  }\n": types.MeDocument,
@@ -60,6 +66,12 @@ const documents: Documents = {
     "\n  subscription UnreadCountChanged {\n    unreadCountChanged\n  }\n": types.UnreadCountChangedDocument,
     "\n  subscription Topic($names: [String!]!) {\n    topic(names: $names) {\n      topic\n      payload\n      publishedAt\n    }\n  }\n": types.TopicDocument,
     "\n  mutation Publish($topic: String!, $payload: JSON!) {\n    publish(topic: $topic, payload: $payload) {\n      topic\n      payload\n      publishedAt\n    }\n  }\n": types.PublishDocument,
+    "\n  fragment DashboardFields on Dashboard {\n    system {\n      uptimeSeconds\n      loadAverage\n      memoryRssBytes\n      connectedClients\n      redisUsedMemoryBytes\n    }\n    notifications {\n      sentToday\n      activeUsers\n      byType {\n        type\n        count\n      }\n      deduplicatedToday\n    }\n    cache {\n      hits\n      misses\n      hitRate\n    }\n    generatedAt\n  }\n": types.DashboardFieldsFragmentDoc,
+    "\n  query Dashboard {\n    dashboard {\n      ...DashboardFields\n    }\n  }\n": types.DashboardDocument,
+    "\n  subscription DashboardUpdated {\n    dashboardUpdated {\n      ...DashboardFields\n    }\n  }\n": types.DashboardUpdatedDocument,
+    "\n  fragment JobFields on Job {\n    name\n    schedule\n    timezone\n    lastRunAt\n    lastStatus\n    nextRunAt\n  }\n": types.JobFieldsFragmentDoc,
+    "\n  query Jobs {\n    jobs {\n      ...JobFields\n    }\n  }\n": types.JobsDocument,
+    "\n  mutation RunJob($name: ID!) {\n    runJob(name: $name) {\n      ...JobFields\n    }\n  }\n": types.RunJobDocument,
 };
 
 /**
@@ -164,6 +176,30 @@ export function graphql(source: "\n  subscription Topic($names: [String!]!) {\n 
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation Publish($topic: String!, $payload: JSON!) {\n    publish(topic: $topic, payload: $payload) {\n      topic\n      payload\n      publishedAt\n    }\n  }\n"): (typeof documents)["\n  mutation Publish($topic: String!, $payload: JSON!) {\n    publish(topic: $topic, payload: $payload) {\n      topic\n      payload\n      publishedAt\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment DashboardFields on Dashboard {\n    system {\n      uptimeSeconds\n      loadAverage\n      memoryRssBytes\n      connectedClients\n      redisUsedMemoryBytes\n    }\n    notifications {\n      sentToday\n      activeUsers\n      byType {\n        type\n        count\n      }\n      deduplicatedToday\n    }\n    cache {\n      hits\n      misses\n      hitRate\n    }\n    generatedAt\n  }\n"): (typeof documents)["\n  fragment DashboardFields on Dashboard {\n    system {\n      uptimeSeconds\n      loadAverage\n      memoryRssBytes\n      connectedClients\n      redisUsedMemoryBytes\n    }\n    notifications {\n      sentToday\n      activeUsers\n      byType {\n        type\n        count\n      }\n      deduplicatedToday\n    }\n    cache {\n      hits\n      misses\n      hitRate\n    }\n    generatedAt\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Dashboard {\n    dashboard {\n      ...DashboardFields\n    }\n  }\n"): (typeof documents)["\n  query Dashboard {\n    dashboard {\n      ...DashboardFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription DashboardUpdated {\n    dashboardUpdated {\n      ...DashboardFields\n    }\n  }\n"): (typeof documents)["\n  subscription DashboardUpdated {\n    dashboardUpdated {\n      ...DashboardFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment JobFields on Job {\n    name\n    schedule\n    timezone\n    lastRunAt\n    lastStatus\n    nextRunAt\n  }\n"): (typeof documents)["\n  fragment JobFields on Job {\n    name\n    schedule\n    timezone\n    lastRunAt\n    lastStatus\n    nextRunAt\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Jobs {\n    jobs {\n      ...JobFields\n    }\n  }\n"): (typeof documents)["\n  query Jobs {\n    jobs {\n      ...JobFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RunJob($name: ID!) {\n    runJob(name: $name) {\n      ...JobFields\n    }\n  }\n"): (typeof documents)["\n  mutation RunJob($name: ID!) {\n    runJob(name: $name) {\n      ...JobFields\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

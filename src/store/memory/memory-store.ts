@@ -11,7 +11,7 @@ import {
 import type { Channels } from '../../realtime/channels.js';
 import type { BroadcastEvent, UserEvent } from '../../realtime/events.js';
 import { encodeContent } from '../codec.js';
-import type { Store } from '../store.js';
+import { DELIVERY_MARK_MS, statsDay, type DailyStats, type JobStatus, type ScheduledSend, type Store } from '../store.js';
 
 /**
  * The embedded backend: the same algorithm as the Redis scripts (settle on touch, cap, expiry,
@@ -65,6 +65,28 @@ export function createMemoryStore({ cap, publish, channels }: MemoryStoreOptions
   const muteCount = new Map<string, number>();
   const policies = new Map<string, NotificationTypePolicy>();
   const templates = new Map<string, Template>();
+  /** scheduled sends by id, with the time each is due (sendAt, or its lease end once claimed) */
+  const scheduled = new Map<string, { send: ScheduledSend; dueAt: number }>();
+  /** job runs: the lock (owner token, expiry) and the last run, like P{g}:job:NAME(:lock) */
+  const jobs = new Map<string, JobStatus & { lastSlot: number | null; lock: { token: string; until: number } | null }>();
+  const job = (name: string) => {
+    let j = jobs.get(name);
+    if (!j) jobs.set(name, (j = { lastRunAt: null, lastStatus: null, lastSlot: null, lock: null }));
+    return j;
+  };
+  /** day -> counters, like P{g}:stats:DAY (the last few days are kept) */
+  const stats = new Map<string, DailyStats>();
+  const count = (now: number, what: 'sent' | 'deduplicated', n: number, type?: string) => {
+    if (n <= 0) return;
+    const day = statsDay(now);
+    let d = stats.get(day);
+    if (!d) {
+      stats.set(day, (d = { day, sent: 0, deduplicated: 0, byType: {} }));
+      for (const old of [...stats.keys()].sort().slice(0, -3)) stats.delete(old);
+    }
+    d[what] += n;
+    if (type !== undefined) d.byType[type] = (d.byType[type] ?? 0) + n;
+  };
 
   const removeExpired = (u: UserState, t: number) => {
     for (const [id, it] of u.inbox) if (it.expiresAt <= t) u.inbox.delete(id);
@@ -191,7 +213,7 @@ export function createMemoryStore({ cap, publish, channels }: MemoryStoreOptions
       return out;
     });
 
-  return {
+  const store: Store = {
     kind: 'memory',
 
     async ensureUser(userId, now) {
@@ -239,9 +261,19 @@ export function createMemoryStore({ cap, publish, channels }: MemoryStoreOptions
       const value = valueOf(c);
       return userIds.map((userId) =>
         op(userId, now, true, (u) => {
+          // A scheduled send's per-user mark (sendNotification.lua): a redelivery changes nothing.
+          const mark = item.deliveryMark;
+          if (mark) {
+            const until = u!.dedup.get(mark.key);
+            if (until !== undefined && until > now) return { userId, status: 'deduplicated' as const };
+            u!.dedup.set(mark.key, mark.until);
+          }
           if (item.dedupKey) {
             const until = u!.dedup.get(item.dedupKey);
-            if (until !== undefined && until > now) return { userId, status: 'deduplicated' as const };
+            if (until !== undefined && until > now) {
+              count(now, 'deduplicated', 1);
+              return { userId, status: 'deduplicated' as const };
+            }
             u!.dedup.set(item.dedupKey, now + item.dedupWindowMs);
           }
           if (u!.prefs.mutedTypes.includes(c.type)) return { userId, status: 'muted' as const };
@@ -253,6 +285,7 @@ export function createMemoryStore({ cap, publish, channels }: MemoryStoreOptions
           trim(u!);
           maxExp = Math.max(maxExp, c.expiresAt);
           emit(channels?.user(userId), { kind: 'notification', id, v: value });
+          count(now, 'sent', 1, c.type);
           return { userId, status: 'stored' as const, notification: view(userId, id, it) };
         }),
       );
@@ -266,7 +299,10 @@ export function createMemoryStore({ cap, publish, channels }: MemoryStoreOptions
       const base = { id, type: c.type, title: c.title, createdAt: now, saveOffline: item.saveOffline };
       if (item.dedupKey) {
         for (const [k, until] of broadcastDedup) if (until <= now) broadcastDedup.delete(k);
-        if (broadcastDedup.has(item.dedupKey)) return { ...base, recipients: 0, deduplicated: audience, muted: 0 };
+        if (broadcastDedup.has(item.dedupKey)) {
+          count(now, 'deduplicated', audience);
+          return { ...base, recipients: 0, deduplicated: audience, muted: 0 };
+        }
         broadcastDedup.set(item.dedupKey, now + item.dedupWindowMs);
       }
       const muted = muteCount.get(c.type) ?? 0;
@@ -275,6 +311,7 @@ export function createMemoryStore({ cap, publish, channels }: MemoryStoreOptions
       bodies.set(id, c);
       maxExp = Math.max(maxExp, c.expiresAt);
       log.push({ id, seq, type: c.type, createdAt: now, expiresAt: c.expiresAt, dropAt: maxExp });
+      count(now, 'sent', audience - muted, c.type);
       return { ...base, recipients: audience - muted, deduplicated: 0, muted };
     },
 
@@ -345,6 +382,69 @@ export function createMemoryStore({ cap, publish, channels }: MemoryStoreOptions
       });
     },
 
+    async schedule(send, _now) {
+      seq += 1;
+      const id = encodeSeq(seq);
+      scheduled.set(id, { send: structuredClone(send), dueAt: send.sendAt });
+      return id;
+    },
+
+    async claimScheduled(now, limit, leaseMs) {
+      const due = [...scheduled].filter(([, s]) => s.dueAt <= now).sort((a, b) => a[1].dueAt - b[1].dueAt || (a[0] < b[0] ? -1 : 1));
+      return due.slice(0, limit).map(([id, s]) => {
+        s.dueAt = now + leaseMs;
+        return { ...structuredClone(s.send), id };
+      });
+    },
+
+    deliverScheduled(send, now) {
+      const { id, userIds, content, ttlMs, dedupKey, dedupWindowMs } = send;
+      return store.send(
+        userIds,
+        {
+          content: { ...content, createdAt: now, expiresAt: now + ttlMs },
+          dedupKey,
+          dedupWindowMs,
+          // the same member as keys.ts deliveryMark() on Redis
+          deliveryMark: { key: `#s:${id}`, until: now + DELIVERY_MARK_MS },
+        },
+        now,
+      );
+    },
+
+    async completeScheduled(id) {
+      scheduled.delete(id);
+    },
+
+    async nextScheduledAt() {
+      let next: number | null = null;
+      for (const s of scheduled.values()) if (next === null || s.dueAt < next) next = s.dueAt;
+      return next;
+    },
+
+    async beginJobRun(name, run, now) {
+      const j = job(name);
+      if (run.slot !== null && j.lastSlot !== null && j.lastSlot >= run.slot) return 'done';
+      if (j.lock && j.lock.until > now) return 'busy';
+      j.lock = { token: run.token, until: now + Math.max(1, Math.round(run.ttlMs)) };
+      if (run.slot !== null) j.lastSlot = run.slot;
+      return 'started';
+    },
+
+    async endJobRun(name, run) {
+      const j = job(name);
+      j.lastRunAt = run.startedAt;
+      j.lastStatus = run.status;
+      if (run.token !== '' && j.lock?.token === run.token) j.lock = null;
+    },
+
+    async jobStatuses(names) {
+      return names.map((n) => {
+        const j = jobs.get(n);
+        return { lastRunAt: j?.lastRunAt ?? null, lastStatus: j?.lastStatus ?? null };
+      });
+    },
+
     async pruneExpired(now) {
       for (const [id, c] of bodies) if (c.expiresAt <= now) bodies.delete(id);
       for (let i = log.length - 1; i >= 0; i--) if (log[i]!.dropAt <= now) log.splice(i, 1);
@@ -370,9 +470,18 @@ export function createMemoryStore({ cap, publish, channels }: MemoryStoreOptions
     async upsertTemplate(t) {
       templates.set(t.name, { ...t });
     },
+    async dailyStats(now) {
+      const day = statsDay(now);
+      const d = stats.get(day);
+      return d ? { ...d, byType: { ...d.byType } } : { day, sent: 0, deduplicated: 0, byType: {} };
+    },
+    async usedMemoryBytes() {
+      return null;
+    },
     async ping() {
       return true;
     },
     async close() {},
   };
+  return store;
 }

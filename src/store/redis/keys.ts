@@ -102,3 +102,92 @@ export function userScriptKeys(ks: KeySpace, userId: string): string[] {
   const g = ks.global;
   return [u.user, u.inbox, u.unread, u.exp, u.items, u.readat, u.dedup, g.seq, g.blog, g.bcast, g.active, g.mutecount, g.due, g.maxexp];
 }
+
+// ---------------------------------------------------------------------------------------------
+// Counters and cache (dashboard; src/cache). Separate from the inbox keys above: no inbox
+// script reads them, and losing them loses only counters and cached values, never data.
+//
+// | pattern                          | type   | holds                                                 | TTL              | written by                    |
+// |----------------------------------|--------|-------------------------------------------------------|------------------|-------------------------------|
+// | P{g}:stats:YYYY-MM-DD            | hash   | sent, dedup, type:NAME counts of that UTC day         | STATS_TTL_MS     | sendNotification, broadcast   |
+// | P{g}:cache:v:KEY                 | string | shared cache entry: JSON {"t": computedAt ms, "v": …} | the entry's TTL  | cache (src/cache/cache.ts)    |
+// | P{g}:cache:lock:KEY              | string | single-flight lock: the instance computing KEY        | lockMs (≤ TTL)   | cache                         |
+// | P{g}:cache:stats:YYYY-MM-DD      | hash   | hits, misses of every instance's cache that UTC day   | STATS_TTL_MS     | cache                         |
+//
+// KEY is built by the cache from a name and the arguments that make the key (checked below).
+// ---------------------------------------------------------------------------------------------
+
+/** How long a day's counters are kept. */
+export const STATS_TTL_MS = 3 * 24 * 3600 * 1000;
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+/** What a cache key may contain: it is part of a Redis key (no braces, so never a hash tag). */
+export const CACHE_KEY = /^[A-Za-z0-9_.:@=,-]{1,200}$/;
+
+function checkDay(day: string): string {
+  if (!DAY.test(day)) throw new Error(`stats day must be YYYY-MM-DD, got ${JSON.stringify(day)}`);
+  return day;
+}
+
+/** The per-day notification counters (written inside sendNotification.lua and broadcast.lua). */
+export function statsKey(prefix: string, day: string): string {
+  return `${prefix}{g}:stats:${checkDay(day)}`;
+}
+
+export interface CacheKeys {
+  value(key: string): string;
+  lock(key: string): string;
+  stats(day: string): string;
+}
+
+export function cacheKeys(prefix = 'ntf:'): CacheKeys {
+  const check = (key: string) => {
+    if (!CACHE_KEY.test(key)) throw new Error(`cache key must match ${CACHE_KEY}, got ${JSON.stringify(key)}`);
+    return key;
+  };
+  return {
+    value: (key) => `${prefix}{g}:cache:v:${check(key)}`,
+    lock: (key) => `${prefix}{g}:cache:lock:${check(key)}`,
+    stats: (day) => `${prefix}{g}:cache:stats:${checkDay(day)}`,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scheduler: scheduled sends and job runs (src/scheduler, docs/jobs.md)
+// ---------------------------------------------------------------------------------------------
+/*
+ * | pattern                          | type   | holds                                                    | written by            |
+ * |----------------------------------|--------|----------------------------------------------------------|-----------------------|
+ * | P{g}:sched                       | zset   | scheduled send id by due time (sendAt, or lease end)     | schedule, claim       |
+ * | P{g}:schedbody                   | hash   | scheduled send id -> JSON (users, resolved content)      | schedule, complete    |
+ * | P{g}:job:NAME                    | hash   | lastRunAt, lastStatus, lastSlot (occurrence ms)          | begin/endJobRun       |
+ * | P{g}:job:NAME:lock               | string | the running owner's random token, PX = the job's TTL     | begin/endJobRun       |
+ *
+ * Scheduled sends borrow their id from P{g}:seq. A delivery also leaves a mark "#s:ID" in each
+ * recipient's P{u:ID}:dedup (see sendNotification.lua), so a redelivery is a no-op.
+ * Job names are [a-z][a-z0-9-]*, so they can't break a key or a tag.
+ */
+
+/** Job names as they appear in keys (and as jobs/ file names). */
+export const JOB_NAME = /^[a-z][a-z0-9-]{0,63}$/;
+
+export interface SchedulerKeys {
+  sched: string;
+  schedbody: string;
+  job(name: string): { status: string; lock: string };
+}
+
+export function schedulerKeys(prefix = 'ntf:'): SchedulerKeys {
+  const g = (name: string) => `${prefix}{g}:${name}`;
+  return {
+    sched: g('sched'),
+    schedbody: g('schedbody'),
+    job(name) {
+      if (!JOB_NAME.test(name)) throw new Error(`job name ${JSON.stringify(name)} must match ${JOB_NAME}`);
+      return { status: g(`job:${name}`), lock: g(`job:${name}:lock`) };
+    },
+  };
+}
+
+/** The per-user dedup member that marks a scheduled send as delivered to that user. */
+export const deliveryMark = (scheduledId: string) => `#s:${scheduledId}`;

@@ -1,10 +1,10 @@
 import type { Redis } from 'ioredis';
 import { decodeSeq } from '../../notifications/ids.js';
 import { priorityRank, type NotificationTypePolicy, type Template } from '../../notifications/types.js';
-import type { Store } from '../store.js';
+import { DELIVERY_MARK_MS, statsDay, type ClaimedSend, type ScheduledSend, type Store } from '../store.js';
 import { decodeItems, decodeUser, encodeContent } from '../codec.js';
 import { channels as channelNames } from '../../realtime/channels.js';
-import { keySpace, userScriptKeys } from './keys.js';
+import { STATS_TTL_MS, deliveryMark, keySpace, schedulerKeys, statsKey, userScriptKeys } from './keys.js';
 import { defineScripts } from './scripts.js';
 
 export interface RedisStoreOptions {
@@ -26,8 +26,9 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
   const ch = channelNames(prefix);
   const g = ks.global;
   const u = (userId: string, now: number) => [...userScriptKeys(ks, userId), now, cap, userId, ch.user(userId)];
+  const sk = schedulerKeys(prefix);
 
-  return {
+  const store: Store = {
     kind: 'redis',
 
     async ensureUser(userId, now) {
@@ -64,17 +65,23 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
     async send(userIds, item, now) {
       const { rank, json } = encodeContent(item.content);
       const dedupUntil = now + item.dedupWindowMs;
+      const stats = statsKey(prefix, statsDay(now));
       // One atomic script per user, all in one pipeline: a round trip per batch, not per user.
       const p = redis.pipeline();
       for (const id of userIds) {
-        p.sendNotification(...u(id, now), item.content.type, rank, json, item.content.expiresAt, item.dedupKey ?? '', dedupUntil);
+        p.sendNotification(
+          ...userScriptKeys(ks, id), stats, now, cap, id, ch.user(id),
+          item.content.type, rank, json, item.content.expiresAt, item.dedupKey ?? '', dedupUntil, STATS_TTL_MS,
+          item.deliveryMark?.key ?? '', item.deliveryMark?.until ?? 0,
+        );
       }
       const replies = (await p.exec()) ?? [];
       return userIds.map((userId, i) => {
         const [err, r] = replies[i] ?? [null, null];
         if (err) throw err;
         const [status, id] = r as string[];
-        if (status === 'dedup') return { userId, status: 'deduplicated' as const };
+        // 'again': a scheduled send delivered before (its mark is there): nothing changed.
+        if (status === 'dedup' || status === 'again') return { userId, status: 'deduplicated' as const };
         if (status === 'muted') return { userId, status: 'muted' as const };
         return { userId, status: 'stored' as const, notification: { ...item.content, id: id!, userId, data: item.content.data ?? null, readAt: null, broadcastId: null } };
       });
@@ -84,8 +91,9 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
       const content = { ...item.content, broadcast: true as const };
       const { rank, json } = encodeContent(content);
       const [id, recipients, deduplicated, muted] = await redis.broadcast(
-        g.seq, g.blog, g.bdrop, g.bcast, g.bexp, g.bdedup, g.maxexp, g.active, g.mutecount,
+        g.seq, g.blog, g.bdrop, g.bcast, g.bexp, g.bdedup, g.maxexp, g.active, g.mutecount, statsKey(prefix, statsDay(now)),
         now, content.type, rank, json, content.expiresAt, item.dedupKey ?? '', now + item.dedupWindowMs, item.saveOffline ? '1' : '0', ch.broadcasts,
+        STATS_TTL_MS,
       );
       return {
         id,
@@ -173,6 +181,63 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
       }
     },
 
+    async schedule(send, _now) {
+      return redis.scheduleSend(g.seq, sk.sched, sk.schedbody, send.sendAt, JSON.stringify(send));
+    },
+
+    async claimScheduled(now, limit, leaseMs) {
+      const flat = await redis.claimScheduled(sk.sched, sk.schedbody, now, limit, now + leaseMs);
+      const out: ClaimedSend[] = [];
+      for (let i = 0; i + 1 < flat.length; i += 2) out.push({ ...(JSON.parse(flat[i + 1]!) as ScheduledSend), id: flat[i]! });
+      return out;
+    },
+
+    deliverScheduled(send, now) {
+      const { id, userIds, content, ttlMs, dedupKey, dedupWindowMs } = send;
+      return store.send(
+        userIds,
+        {
+          content: { ...content, createdAt: now, expiresAt: now + ttlMs },
+          dedupKey,
+          dedupWindowMs,
+          deliveryMark: { key: deliveryMark(id), until: now + DELIVERY_MARK_MS },
+        },
+        now,
+      );
+    },
+
+    async completeScheduled(id) {
+      await redis.multi().zrem(sk.sched, id).hdel(sk.schedbody, id).exec();
+    },
+
+    async nextScheduledAt() {
+      const [, score] = await redis.zrange(sk.sched, '0', '0', 'WITHSCORES');
+      return score === undefined ? null : Number(score);
+    },
+
+    async beginJobRun(name, run) {
+      const k = sk.job(name);
+      return redis.beginJobRun(k.lock, k.status, run.token, Math.max(1, Math.round(run.ttlMs)), run.slot ?? '');
+    },
+
+    async endJobRun(name, run) {
+      const k = sk.job(name);
+      await redis.endJobRun(k.lock, k.status, run.token, run.startedAt, run.status);
+    },
+
+    async jobStatuses(names) {
+      if (names.length === 0) return [];
+      const p = redis.pipeline();
+      for (const name of names) p.hmget(sk.job(name).status, 'lastRunAt', 'lastStatus');
+      const replies = (await p.exec()) ?? [];
+      return names.map((_, i) => {
+        const [err, r] = replies[i] ?? [null, null];
+        if (err) throw err;
+        const [at, status] = (r as (string | null)[] | null) ?? [null, null];
+        return { lastRunAt: at == null ? null : Number(at), lastStatus: status ?? null };
+      });
+    },
+
     async getPolicies() {
       const h = await redis.hgetall(g.policies);
       return Object.values(h).map((v) => JSON.parse(v) as NotificationTypePolicy);
@@ -191,6 +256,19 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
       await redis.hset(g.templates, t.name, JSON.stringify(t));
     },
 
+    async dailyStats(now) {
+      const day = statsDay(now);
+      const h = await redis.hgetall(statsKey(prefix, day));
+      const byType: Record<string, number> = {};
+      for (const [field, n] of Object.entries(h)) if (field.startsWith('type:')) byType[field.slice(5)] = Number(n);
+      return { day, sent: Number(h.sent ?? 0), deduplicated: Number(h.dedup ?? 0), byType };
+    },
+
+    async usedMemoryBytes() {
+      const m = /^used_memory:(\d+)\s*$/m.exec(String(await redis.info('memory')));
+      return m ? Number(m[1]) : null;
+    },
+
     async ping() {
       try {
         return (await redis.ping()) === 'PONG';
@@ -203,4 +281,5 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
       // The connection belongs to whoever created it (main.ts).
     },
   };
+  return store;
 }

@@ -25,6 +25,8 @@ const USER_SCRIPTS = [
   'listSince',
 ] as const;
 export const USER_SCRIPT_KEY_COUNT = 14;
+/** Keys a per-user script takes after the common ones (sendNotification: the day's stats hash). */
+const EXTRA_KEYS: Partial<Record<(typeof USER_SCRIPTS)[number], number>> = { sendNotification: 1 };
 
 type Arg = string | number;
 
@@ -44,6 +46,11 @@ declare module 'ioredis' {
     listSince(...args: Arg[]): Result<string[], Context>;
     broadcast(...args: Arg[]): Result<[string, number, number, number], Context>;
     pruneBroadcasts(...args: Arg[]): Result<number, Context>;
+    // scheduler (keys.ts schedulerKeys)
+    scheduleSend(...args: Arg[]): Result<string, Context>;
+    claimScheduled(...args: Arg[]): Result<string[], Context>;
+    beginJobRun(...args: Arg[]): Result<'started' | 'busy' | 'done', Context>;
+    endJobRun(...args: Arg[]): Result<number, Context>;
   }
 }
 
@@ -55,10 +62,14 @@ function compose() {
   const common = lua('user-common');
   sources = new Map();
   for (const name of USER_SCRIPTS) {
-    sources.set(name, { lua: `${ids}\n${common}\n${lua(name)}`, numberOfKeys: USER_SCRIPT_KEY_COUNT });
+    sources.set(name, { lua: `${ids}\n${common}\n${lua(name)}`, numberOfKeys: USER_SCRIPT_KEY_COUNT + (EXTRA_KEYS[name] ?? 0) });
   }
-  sources.set('broadcast', { lua: `${ids}\n${lua('broadcast')}`, numberOfKeys: 9 });
+  sources.set('broadcast', { lua: `${ids}\n${lua('broadcast')}`, numberOfKeys: 10 });
   sources.set('pruneBroadcasts', { lua: lua('pruneBroadcasts'), numberOfKeys: 6 });
+  sources.set('scheduleSend', { lua: `${ids}\n${lua('scheduleSend')}`, numberOfKeys: 3 });
+  sources.set('claimScheduled', { lua: lua('claimScheduled'), numberOfKeys: 2 });
+  sources.set('beginJobRun', { lua: lua('beginJobRun'), numberOfKeys: 2 });
+  sources.set('endJobRun', { lua: lua('endJobRun'), numberOfKeys: 2 });
   return sources;
 }
 
