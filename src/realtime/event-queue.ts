@@ -10,6 +10,7 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
   /** delivered after the queued items, by the next `next()` */
   private failure: { error: unknown } | null = null;
   private done = false;
+  private sink: QueueSink<T> | null = null;
 
   constructor(private readonly onClose: () => void = () => {}) {}
 
@@ -19,6 +20,7 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
 
   push(item: T): void {
     if (this.done) return;
+    if (this.sink) return this.sink.next(item);
     const w = this.waiting.shift();
     if (w) w.resolve({ value: item, done: false });
     else this.items.push(item);
@@ -27,6 +29,10 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
   /** Ends the stream after what is queued; with an error, the consumer then gets it. */
   end(error?: unknown): void {
     if (this.done) return;
+    if (this.sink) {
+      this.finish();
+      return this.sink.end(error);
+    }
     if (error !== undefined) {
       const w = this.waiting.shift();
       if (w) w.reject(error);
@@ -48,8 +54,25 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
   return(): Promise<IteratorResult<T>> {
     this.items.length = 0;
     this.failure = null;
+    const wasOpen = !this.done;
     this.finish();
+    if (wasOpen) this.sink?.end();
     return Promise.resolve({ value: undefined, done: true });
+  }
+
+  /**
+   * Hands every item, queued and future, to `sink` synchronously instead of queueing it; `end`
+   * runs once when the stream ends. For consumers that don't need a promise per item (the
+   * WebSocket fan-out writes frames straight to sockets). Use this or `next()`, not both.
+   */
+  pipeTo(sink: QueueSink<T>): void {
+    this.sink = sink;
+    for (const item of this.items.splice(0)) sink.next(item);
+    if (this.done) {
+      const f = this.failure;
+      this.failure = null;
+      sink.end(f ? f.error : undefined);
+    }
   }
 
   throw(error: unknown): Promise<IteratorResult<T>> {
@@ -67,4 +90,9 @@ export class EventQueue<T> implements AsyncIterableIterator<T> {
     for (const w of this.waiting.splice(0)) w.resolve({ value: undefined, done: true });
     this.onClose();
   }
+}
+
+export interface QueueSink<T> {
+  next(item: T): void;
+  end(error?: unknown): void;
 }

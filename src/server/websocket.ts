@@ -9,7 +9,8 @@ import {
 } from 'graphql';
 import type { Disposable } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
+import { EventQueue } from '../realtime/event-queue.js';
 import type { Logger } from 'pino';
 import type { Auth } from './auth.js';
 import { maskError, type GraphQLServer } from './yoga.js';
@@ -38,8 +39,8 @@ export interface WebSocketEndpoint extends Disposable {
  */
 export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_000 }: WebSocketDeps): WebSocketEndpoint {
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
-  // event object -> operation key -> result: shared executions live as long as the event.
-  const shared = new WeakMap<object, Map<string, ExecutionResult>>();
+  // Shared executions live as long as their event object.
+  const frames: SharedFrames = new WeakMap();
 
   const disposable = useServer(
     {
@@ -51,7 +52,7 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
           return false;
         }
       },
-      onSubscribe: async (ctx, _id, params) => {
+      onSubscribe: async (ctx, id, params) => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -85,15 +86,20 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
           document,
           variableValues: params.variables,
           contextValue,
-          rootValue: { execute, subscribe, sharedKey },
+          rootValue: { execute, subscribe, sharedKey, socket: ctx.extra.socket, id },
         };
         return args;
       },
       execute: (args: any) => args.rootValue.execute(args),
       subscribe: (args: any) => {
-        const { sharedKey, subscribe } = args.rootValue as { sharedKey: string | null; subscribe: (a: ExecutionArgs) => unknown };
+        const { sharedKey, subscribe, socket, id } = args.rootValue as {
+          sharedKey: string | null;
+          subscribe: (a: ExecutionArgs) => unknown;
+          socket: WebSocket;
+          id: string;
+        };
         if (!sharedKey) return subscribe(args) as any;
-        return sharedSubscribe({ ...args, rootValue: undefined }, sharedKey, shared);
+        return sharedSubscribe({ ...args, rootValue: undefined }, sharedKey, frames, socket, id, logger);
       },
       // Same error policy as HTTP: codes for domain errors, internal ones masked.
       onNext: (_ctx, _id, _payload, _args, result) =>
@@ -112,30 +118,76 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
   };
 }
 
+/** Cached per event object: operation key -> the serialised `payload` of a `next` frame. */
+type SharedFrames = WeakMap<object, Map<string, string | Promise<string>>>;
+
 /**
- * graphql-js subscribe, except that each event's selection is executed once per distinct
- * operation and shared by every subscriber on this instance (the event object is the same for
- * all of them: the bus parses a message once).
+ * Subscriptions whose result is the same for every subscriber (topic, dashboardUpdated): each
+ * event's selection is executed and serialised once per distinct operation on this instance
+ * (the bus parses a message once, so all local subscribers get the same event object), and
+ * the frame is written straight to each socket, without a promise and a JSON.stringify per
+ * subscriber. Other sources fall back to plain subscribe semantics.
  */
-async function sharedSubscribe(args: ExecutionArgs, key: string, cache: WeakMap<object, Map<string, ExecutionResult>>) {
+async function sharedSubscribe(args: ExecutionArgs, key: string, frames: SharedFrames, socket: WebSocket, id: string, logger: Logger) {
   const source = await createSourceEventStream(args);
   if (!(Symbol.asyncIterator in (source as object))) return source as ExecutionResult;
-  const it = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
-  const run = (event: unknown) => graphqlExecute({ ...args, rootValue: event }) as ExecutionResult;
-  return {
-    async next(): Promise<IteratorResult<ExecutionResult>> {
-      const r = await it.next();
-      if (r.done) return { value: undefined, done: true };
-      const event = r.value;
-      if (typeof event !== 'object' || event === null) return { value: run(event), done: false };
-      let byOp = cache.get(event);
-      if (!byOp) cache.set(event, (byOp = new Map()));
-      let result = byOp.get(key);
-      if (!result) byOp.set(key, (result = run(event)));
-      return { value: result, done: false };
+  const serialise = (result: ExecutionResult) =>
+    JSON.stringify(result.errors ? { ...result, errors: result.errors.map((e) => maskError(e, 'Unexpected error.', logger).toJSON()) } : result);
+  const payloadOf = (event: unknown): string | Promise<string> => {
+    const run = () => {
+      const r = graphqlExecute({ ...args, rootValue: event });
+      return r instanceof Promise ? r.then(serialise) : serialise(r as ExecutionResult);
+    };
+    if (typeof event !== 'object' || event === null) return run();
+    let byOp = frames.get(event);
+    if (!byOp) frames.set(event, (byOp = new Map()));
+    let payload = byOp.get(key);
+    if (payload === undefined) byOp.set(key, (payload = run()));
+    return payload;
+  };
+  if (!(source instanceof EventQueue)) {
+    const it = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
+    return {
+      async next(): Promise<IteratorResult<ExecutionResult>> {
+        const r = await it.next();
+        return r.done ? { value: undefined, done: true } : { value: JSON.parse(await payloadOf(r.value)) as ExecutionResult, done: false };
+      },
+      async return(): Promise<IteratorResult<ExecutionResult>> {
+        await it.return?.();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  const write = (payload: string) => {
+    if (socket.readyState === WebSocket.OPEN) socket.send(prefix + payload + '}');
+  };
+  // Frames keep their order even if a selection resolves asynchronously.
+  let pending: Promise<void> | null = null;
+  let finish: (r: IteratorResult<ExecutionResult>) => void = () => {};
+  const finished = new Promise<IteratorResult<ExecutionResult>>((resolve) => (finish = resolve));
+  source.pipeTo({
+    next(event) {
+      const payload = payloadOf(event);
+      if (!pending && typeof payload === 'string') return write(payload);
+      pending = (pending ?? Promise.resolve()).then(() => payload).then(write, (err) => logger.error({ err }, 'shared subscription event failed'));
     },
+    end(error) {
+      const last = pending ?? Promise.resolve();
+      void last.then(() => {
+        // An ended stream (token expiry) says why before graphql-ws completes the operation.
+        if (error !== undefined) write(JSON.stringify({ errors: [maskError(error, 'Unexpected error.', logger).toJSON()] }));
+        finish({ value: undefined, done: true });
+      });
+    },
+  });
+  return {
+    next: () => finished,
     async return(): Promise<IteratorResult<ExecutionResult>> {
-      await it.return?.();
+      await source.return();
       return { value: undefined, done: true };
     },
     [Symbol.asyncIterator]() {
