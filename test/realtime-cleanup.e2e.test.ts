@@ -10,13 +10,14 @@ describe('subscription clean-up (redis)', () => {
 
   /** What this instance holds: Redis channel subscriptions under the test prefix, and local listeners. */
   async function footprint() {
-    const channels = (await redis.pubsub('CHANNELS', `${t().prefix}*`)) as string[];
+    // Sorted before NUMSUB: CHANNELS comes in no particular order.
+    const channels = ((await redis.pubsub('CHANNELS', `${t().prefix}*`)) as string[]).sort();
     const numsub = channels.length ? ((await redis.pubsub('NUMSUB', ...channels)) as (string | number)[]) : [];
     const { bus } = t().app.realtime as unknown as {
       bus: { getSubscriber(): { listenerCount(e: string): number }; subscriptionMap: Record<string, unknown> };
     };
     return {
-      channels: channels.sort(),
+      channels,
       numsub: numsub.map(String),
       // RedisPubSub's local listeners (one per stream per channel) and its connection listeners
       busListeners: Object.keys(bus.subscriptionMap).length,

@@ -15,6 +15,8 @@ export interface Loaders {
   unreadCounts: DataLoader<string, number>;
   /** cached computations (src/cache): each at most once per request */
   cached: RequestCache;
+  /** forgets everything loaded: a subscription's context lives across events */
+  reset(): void;
 }
 
 export interface Context {
@@ -32,10 +34,23 @@ export interface Context {
   jobs: JobsApi | null;
 }
 
+/** Made on first use: a subscription's context lives as long as its connection, mostly idle. */
 export function createLoaders(service: NotificationService): Loaders {
+  let users: Loaders['users'] | undefined;
+  let unreadCounts: Loaders['unreadCounts'] | undefined;
+  let cached: RequestCache | undefined;
   return {
-    users: new DataLoader((ids) => service.getUsers(ids)),
-    unreadCounts: new DataLoader((ids) => service.unreadCounts(ids)),
-    cached: new RequestCache(),
+    get users() {
+      return (users ??= new DataLoader((ids) => service.getUsers(ids)));
+    },
+    get unreadCounts() {
+      return (unreadCounts ??= new DataLoader((ids) => service.unreadCounts(ids)));
+    },
+    get cached() {
+      return (cached ??= new RequestCache());
+    },
+    reset() {
+      users = unreadCounts = cached = undefined;
+    },
   };
 }

@@ -42,7 +42,7 @@ builder.subscriptionType({
       },
       resolve: (n: Notification, _args, ctx) => {
         // Loaders live on the subscription's context: clear them so every event reads fresh users.
-        ctx.loaders.users.clearAll();
+        ctx.loaders.reset();
         return n;
       },
     }),

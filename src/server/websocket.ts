@@ -47,15 +47,18 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
       onConnect: async (ctx) => {
         const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
         try {
-          return (await auth.verify(typeof header === 'string' ? header : null)) !== null;
+          if ((await auth.verify(typeof header === 'string' ? header : null)) === null) return false;
         } catch {
           return false;
         }
+        // The upgrade request isn't needed after the handshake (the token travels in
+        // connectionParams); let it go instead of keeping it for the connection's lifetime.
+        (ctx.extra as { request?: unknown }).request = undefined;
+        return true;
       },
       onSubscribe: async (ctx, id, params) => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
-          req: ctx.extra.request,
           socket: ctx.extra.socket,
           params,
         });
