@@ -1,0 +1,131 @@
+/**
+ * The server as users run it: `node --import tsx src/main.ts` (what `npm start` runs), its
+ * configuration errors, its probes against a Redis that goes away and comes back, SIGTERM.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createAuth } from '../src/server/auth.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SECRET = 'process-test-secret-process-test-secret-0';
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer().listen(0, '127.0.0.1', () => {
+      const a = srv.address();
+      srv.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+function start(cmd: string, args: string[], env: Record<string, string> = {}) {
+  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, exited, output: () => out };
+}
+
+const server = (env: Record<string, string>) => start(process.execPath, ['--import', 'tsx', 'src/main.ts'], env);
+
+/** A redis-server of this test's own, so it can be stopped and started again on the same port. */
+async function ownRedis(port: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'proc-redis-'));
+  dirs.push(dir);
+  const r = start('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]);
+  await until(() => ping(port));
+  return r;
+}
+
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('error', () => resolve(false));
+    s.once('data', (d) => {
+      s.destroy();
+      resolve(String(d).startsWith('+PONG'));
+    });
+    s.write('PING\r\n');
+  });
+}
+
+async function fetchStatus(url: string): Promise<number | 'down'> {
+  try {
+    return (await fetch(url)).status;
+  } catch {
+    return 'down';
+  }
+}
+
+async function until(cond: () => Promise<boolean>, timeoutMs = 20_000) {
+  const start = Date.now();
+  while (!(await cond())) {
+    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('the server process', () => {
+  it('refuses to start on a bad value, naming the variable', async () => {
+    const s = server({ PORT: 'abc', REDIS_URL: '', JWT_SECRET: '' });
+    expect(await s.exited).toBe(1);
+    expect(s.output()).toMatch(/PORT: expected an integer 1\.\.65535, got "abc"/);
+  });
+
+  it('refuses to start in production without JWT_SECRET', async () => {
+    const s = server({ NODE_ENV: 'production', JWT_SECRET: '', REDIS_URL: '' });
+    expect(await s.exited).toBe(1);
+    expect(s.output()).toMatch(/JWT_SECRET is required when NODE_ENV=production/);
+  });
+
+  it('serves on Redis in production, reports readiness as Redis goes and comes back, and exits cleanly on SIGTERM', { timeout: 60_000 }, async () => {
+    const [port, redisPort] = [await freePort(), await freePort()];
+    let redis = await ownRedis(redisPort);
+    const s = server({
+      NODE_ENV: 'production',
+      JWT_SECRET: SECRET,
+      REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      SHUTDOWN_TIMEOUT_MS: '2000',
+    });
+    const base = `http://127.0.0.1:${port}`;
+    await until(async () => (await fetchStatus(`${base}/readyz`)) === 200);
+    expect(await fetchStatus(`${base}/healthz`)).toBe(200);
+
+    const token = await createAuth(SECRET).sign({ sub: 'proc-user' });
+    const res = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: '{ me { id active unreadCount } }' }),
+    });
+    expect(await res.json()).toEqual({ data: { me: { id: 'proc-user', active: true, unreadCount: 0 } } });
+
+    redis.child.kill('SIGKILL');
+    await redis.exited;
+    await until(async () => (await fetchStatus(`${base}/readyz`)) === 503);
+    expect(await fetchStatus(`${base}/healthz`)).toBe(200);
+    redis = await ownRedis(redisPort);
+    await until(async () => (await fetchStatus(`${base}/readyz`)) === 200);
+
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+    expect(await fetchStatus(`${base}/healthz`)).toBe('down');
+    redis.child.kill('SIGKILL');
+  });
+});
