@@ -5,9 +5,9 @@
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createAuth } from '../src/server/auth.js';
+import { freePort } from '../test/helpers/redis-server.js';
 
 export interface ServerProcess {
   http: string;
@@ -21,15 +21,6 @@ export interface ServerProcess {
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'bench-secret-bench-secret-bench-secret-0';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 export async function startServer(redisUrl: string, prefix: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   const port = await freePort();

@@ -3,31 +3,26 @@
  * configuration errors, its probes against a Redis that goes away and comes back, SIGTERM.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAuth } from '../src/server/auth.js';
+import { freePort, startRedisServer, type RedisServer } from './helpers/redis-server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'process-test-secret-process-test-secret-0';
 const children: ChildProcess[] = [];
-const dirs: string[] = [];
+const redises: RedisServer[] = [];
 
-afterEach(() => {
+afterEach(async () => {
   for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
-  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  await Promise.all(redises.splice(0).map((r) => r.stop()));
 });
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
+/** A redis-server of this test's own, so it can be stopped and started again on the same port. */
+async function ownRedis(port: number) {
+  const r = await startRedisServer(port);
+  redises.push(r);
+  return r;
 }
 
 function start(cmd: string, args: string[], env: Record<string, string> = {}) {
@@ -41,27 +36,6 @@ function start(cmd: string, args: string[], env: Record<string, string> = {}) {
 }
 
 const server = (env: Record<string, string>) => start(process.execPath, ['--import', 'tsx', 'src/main.ts'], env);
-
-/** A redis-server of this test's own, so it can be stopped and started again on the same port. */
-async function ownRedis(port: number) {
-  const dir = mkdtempSync(join(tmpdir(), 'proc-redis-'));
-  dirs.push(dir);
-  const r = start('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir]);
-  await until(() => ping(port));
-  return r;
-}
-
-function ping(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('error', () => resolve(false));
-    s.once('data', (d) => {
-      s.destroy();
-      resolve(String(d).startsWith('+PONG'));
-    });
-    s.write('PING\r\n');
-  });
-}
 
 async function fetchStatus(url: string): Promise<number | 'down'> {
   try {
@@ -116,8 +90,7 @@ describe('the server process', () => {
     });
     expect(await res.json()).toEqual({ data: { me: { id: 'proc-user', active: true, unreadCount: 0 } } });
 
-    redis.child.kill('SIGKILL');
-    await redis.exited;
+    await redis.stop();
     await until(async () => (await fetchStatus(`${base}/readyz`)) === 503);
     expect(await fetchStatus(`${base}/healthz`)).toBe(200);
     redis = await ownRedis(redisPort);
@@ -126,6 +99,5 @@ describe('the server process', () => {
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
     expect(await fetchStatus(`${base}/healthz`)).toBe('down');
-    redis.child.kill('SIGKILL');
   });
 });
