@@ -9,22 +9,18 @@
  * setting, same key prefix. Load: a separate process (bench/http-load.ts) keeping `concurrency`
  * keep-alive POSTs in flight, so neither shares the server's event loop with the other.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import net from 'node:net';
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
 import { createCache } from '../src/cache/cache.js';
 import { Dashboard } from '../src/dashboard/dashboard.js';
 import { NotificationService } from '../src/notifications/service.js';
-import { createAuth } from '../src/server/auth.js';
 import { createRedisStore } from '../src/store/redis/redis-store.js';
 import type { LoadResult, LoadSpec } from './http-load.js';
+import { startServer, type ServerProcess } from './server-process.js';
 import { int, intOption, ms, perSecond, pool, section, type Scenario } from './scenario.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SECRET = 'bench-dashboard-secret-bench-dashboard-0';
 const TARGET_SPEEDUP = 10;
 const TARGET_OF_TRIVIAL = 0.5;
 
@@ -38,70 +34,8 @@ const DASHBOARD = /* GraphQL */ `query Dashboard {
 }`;
 const TRIVIAL = '{ __typename }';
 
-interface Server {
-  url: string;
-  /** CPU time the server process has used so far, ms (user + system, from /proc) */
-  cpuMs(): number;
-  stop(): Promise<void>;
-}
 
-const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-
-/** utime + stime of a process, ms (Linux /proc/PID/stat fields 14 and 15). */
-function processCpuMs(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer().listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => (a && typeof a === 'object' ? resolve(a.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-async function startServer(redisUrl: string, keyPrefix: string, env: Record<string, string>): Promise<Server> {
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      REDIS_URL: redisUrl,
-      REDIS_KEY_PREFIX: keyPrefix,
-      JWT_SECRET: SECRET,
-      NODE_ENV: 'production',
-      LOG_LEVEL: 'warn',
-      SCHEDULER_ENABLED: 'false',
-      ...env,
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok) break;
-    } catch {}
-    if (Date.now() > deadline) throw new Error('server not ready in 30 s');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url: `http://127.0.0.1:${port}/graphql`,
-    cpuMs: () => processCpuMs(child.pid!),
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    },
-  };
-}
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 /** Runs bench/http-load.ts in its own process. */
 function load(spec: LoadSpec): Promise<LoadResult> {
@@ -178,13 +112,12 @@ export const dashboardScenario: Scenario = {
     );
     await service.broadcast({ type: 'system_announcement', title: 'hello', body: 'everyone', saveOffline: true });
 
-    const auth = createAuth(SECRET);
-    const admin = await auth.sign({ sub: 'bench-admin', roles: ['admin'], expiresIn: '2h' });
-    const cached = await startServer(bench.url, keyPrefix, { CACHE_ENABLED: 'true' });
-    const uncached = await startServer(bench.url, keyPrefix, { CACHE_ENABLED: 'false' });
+    const cached = await startServer(bench.url, bench.prefix, { CACHE_ENABLED: 'true' });
+    const uncached = await startServer(bench.url, bench.prefix, { CACHE_ENABLED: 'false' });
+    const admin = await cached.token('bench-admin', ['admin']);
     try {
       const sample = await (
-        await fetch(cached.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: JSON.stringify({ query: DASHBOARD }) })
+        await fetch(cached.http, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` }, body: JSON.stringify({ query: DASHBOARD }) })
       ).json();
       const d = (sample as { data: { dashboard: { notifications: { sentToday: number; activeUsers: number; deduplicatedToday: number; byType: unknown[] } } } }).data.dashboard;
       section('setup', [
@@ -201,7 +134,7 @@ export const dashboardScenario: Scenario = {
         concurrency,
         seconds,
       });
-      const measure = async (label: string, server: Server, s: LoadSpec): Promise<Row> => {
+      const measure = async (label: string, server: ServerProcess, s: LoadSpec): Promise<Row> => {
         const before = await commandCalls(redis);
         const cpuBefore = server.cpuMs();
         const result = await load(s);
@@ -212,16 +145,16 @@ export const dashboardScenario: Scenario = {
         const n = Math.max(1, result.ok);
         return { label, result, rps: result.ok / result.seconds, commandsPerRequest: commands / n, cpuPerRequestMs: cpu / n };
       };
-      const targets: [string, Server, LoadSpec][] = [
-        ['{ __typename }, no token', cached, spec(cached.url, TRIVIAL, null)],
-        ['{ __typename }, admin token', cached, spec(cached.url, TRIVIAL, admin)],
-        ['dashboard, cached', cached, spec(cached.url, DASHBOARD, admin)],
-        ['dashboard, caching off', uncached, spec(uncached.url, DASHBOARD, admin)],
+      const targets: [string, ServerProcess, LoadSpec][] = [
+        ['{ __typename }, no token', cached, spec(cached.http, TRIVIAL, null)],
+        ['{ __typename }, admin token', cached, spec(cached.http, TRIVIAL, admin)],
+        ['dashboard, cached', cached, spec(cached.http, DASHBOARD, admin)],
+        ['dashboard, caching off', uncached, spec(uncached.http, DASHBOARD, admin)],
       ];
       // Warm-up (JIT, connections, caches), uncounted.
-      await load({ ...spec(cached.url, DASHBOARD, admin), seconds: 2 });
-      await load({ ...spec(cached.url, TRIVIAL, null), seconds: 1 });
-      await load({ ...spec(uncached.url, DASHBOARD, admin), seconds: 3 });
+      await load({ ...spec(cached.http, DASHBOARD, admin), seconds: 2 });
+      await load({ ...spec(cached.http, TRIVIAL, null), seconds: 1 });
+      await load({ ...spec(uncached.http, DASHBOARD, admin), seconds: 3 });
       const byRow: Row[][] = targets.map(() => []);
       for (let r = 0; r < rounds; r++) {
         for (const [i, [label, server, s]] of targets.entries()) byRow[i]!.push(await measure(label, server, s));

@@ -2,7 +2,7 @@
  * The server under test as its own process (`node --import tsx src/main.ts`, what `npm start`
  * runs), so the bench process that generates the load doesn't share its CPU or heap.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,11 +15,14 @@ export interface ServerProcess {
   pid: number;
   /** resident set size of the server process, from /proc */
   rssBytes(): number;
+  /** CPU time the server process has used so far, ms (user + system, from /proc) */
+  cpuMs(): number;
   token(sub: string, roles?: ('user' | 'service' | 'admin')[]): Promise<string>;
   stop(): Promise<void>;
 }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 const SECRET = 'bench-secret-bench-secret-bench-secret-0';
 
 export async function startServer(redisUrl: string, prefix: string, env: Record<string, string> = {}): Promise<ServerProcess> {
@@ -60,6 +63,12 @@ export async function startServer(redisUrl: string, prefix: string, env: Record<
     rssBytes() {
       const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
       return Number(kb) * 1024;
+    },
+    cpuMs() {
+      // utime + stime: fields 14 and 15 of /proc/PID/stat
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
     },
     token: (sub, roles = ['user']) => auth.sign({ sub, roles, expiresIn: '2h' }),
     async stop() {

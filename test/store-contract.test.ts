@@ -21,7 +21,7 @@ import type {
 import { createMemoryStore } from '../src/store/memory/memory-store.js';
 import { STATS_TTL_MS, statsKey } from '../src/store/redis/keys.js';
 import { createRedisStore } from '../src/store/redis/redis-store.js';
-import type { NewBroadcast, NewItem, Page, SendOutcome, Store } from '../src/store/store.js';
+import { deliverScheduled, type NewBroadcast, type NewItem, type Page, type SendOutcome, type Store } from '../src/store/store.js';
 import { deleteByPrefix, uniquePrefix, withRedis } from './helpers/redis.js';
 
 const T0 = Date.now();
@@ -1176,7 +1176,7 @@ describe.each(setups)('$name store: scheduled sends and job runs', ({ name, make
     const at = T0 + MIN + 5;
     const claimed = await store.claimScheduled(at, 10, LEASE);
     expect(claimed).toEqual([{ ...later(), id }]);
-    const outs = await store.deliverScheduled(claimed[0]!, at);
+    const outs = await deliverScheduled(store, claimed[0]!, at);
     expect(statuses(outs)).toEqual(['stored', 'stored']);
     const n = storedOf(outs[0]);
     expect(n).toMatchObject({ userId: 'a', type: 'news', title: 'later', body: 'scheduled body', data: { n: 1 }, priority: 'HIGH', createdAt: at, expiresAt: at + HOUR, readAt: null, broadcastId: null });
@@ -1223,11 +1223,11 @@ describe.each(setups)('$name store: scheduled sends and job runs', ({ name, make
     const at = T0 + MIN;
     const [s] = await store.claimScheduled(at, 10, LEASE);
     // first delivery got through to everyone, then the deliverer died before completing
-    expect(statuses(await store.deliverScheduled(s!, at))).toEqual(['stored', 'stored', 'stored']);
+    expect(statuses(await deliverScheduled(store, s!, at))).toEqual(['stored', 'stored', 'stored']);
     const [again] = await store.claimScheduled(at + LEASE, 10, LEASE);
     expect(again!.id).toBe(s!.id);
-    expect(statuses(await store.deliverScheduled(again!, at + LEASE))).toEqual(['deduplicated', 'deduplicated', 'deduplicated']);
-    expect(statuses(await store.deliverScheduled(again!, at + LEASE + 1))).toEqual(['deduplicated', 'deduplicated', 'deduplicated']);
+    expect(statuses(await deliverScheduled(store, again!, at + LEASE))).toEqual(['deduplicated', 'deduplicated', 'deduplicated']);
+    expect(statuses(await deliverScheduled(store, again!, at + LEASE + 1))).toEqual(['deduplicated', 'deduplicated', 'deduplicated']);
     for (const u of ['a', 'b', 'c']) {
       expect(await listIds(store, u, at + LEASE + 2)).toHaveLength(1);
       expect(await store.unreadCounts([u], at + LEASE + 2)).toEqual([1]);
@@ -1241,7 +1241,7 @@ describe.each(setups)('$name store: scheduled sends and job runs', ({ name, make
     const at = T0 + MIN;
     await sendOne(store, 'a', at - 1, { dedupKey: 'k', window: HOUR });
     const [s] = await store.claimScheduled(at, 10, LEASE);
-    expect(statuses(await store.deliverScheduled(s!, at))).toEqual(['deduplicated', 'muted', 'stored']);
+    expect(statuses(await deliverScheduled(store, s!, at))).toEqual(['deduplicated', 'muted', 'stored']);
     expect((await store.getUsers(['new']))[0]).toMatchObject({ id: 'new', active: true, createdAt: at });
   });
 
@@ -1250,7 +1250,7 @@ describe.each(setups)('$name store: scheduled sends and job runs', ({ name, make
     await store.schedule(later({ userIds: ['a'], ttlMs: MIN }), T0);
     const at = T0 + HOUR;
     const [s] = await store.claimScheduled(at, 10, LEASE);
-    await store.deliverScheduled(s!, at);
+    await deliverScheduled(store, s!, at);
     await store.completeScheduled(s!.id);
     expect(await listIds(store, 'a', at + MIN - 1)).toHaveLength(1);
     expect(await listIds(store, 'a', at + MIN)).toHaveLength(0);

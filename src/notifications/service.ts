@@ -1,4 +1,4 @@
-import type { SendOutcome, Store } from '../store/store.js';
+import { deliverScheduled, type SendOutcome, type Store } from '../store/store.js';
 import { DomainError, badInput } from './errors.js';
 import { defaultPolicy, mergePolicies } from './policies.js';
 import { renderTemplate } from './templates.js';
@@ -174,7 +174,7 @@ export class NotificationService {
 
   /**
    * Delivers the scheduled sends that are due (sendAt <= now), each exactly once per user even
-   * when a deliverer dies half-way (store.deliverScheduled marks each user). Returns how many
+   * when a deliverer dies half-way (deliverScheduled marks each user). Returns how many
    * sends were delivered and how many notifications that stored.
    */
   async deliverDue({ batch = 100, leaseMs = 60_000 }: { batch?: number; leaseMs?: number } = {}): Promise<{ sends: number; stored: number }> {
@@ -184,7 +184,7 @@ export class NotificationService {
       const now = this.clock();
       const claimed = await this.store.claimScheduled(now, batch, leaseMs);
       for (const s of claimed) {
-        const outcomes = await this.store.deliverScheduled(s, now);
+        const outcomes = await deliverScheduled(this.store, s, now);
         await this.store.completeScheduled(s.id);
         for (const o of outcomes) if (o.status === 'stored') stored++;
         sends++;

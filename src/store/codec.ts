@@ -6,10 +6,8 @@ export function encodeContent(c: NotificationContent): { rank: number; json: str
   return { rank: priorityRank(c.priority), json: JSON.stringify(c) };
 }
 
-/** A stored value "type\trank\tjson" back into the recipient's view. */
-export function decodeItem(userId: string, id: string, value: string, readAt: string): Notification {
-  const json = value.slice(value.indexOf('\t', value.indexOf('\t') + 1) + 1);
-  const c = JSON.parse(json) as NotificationContent;
+/** Stored content as its recipient sees it (both backends). */
+export function toNotification(userId: string, id: string, c: NotificationContent, readAt: number | null): Notification {
   return {
     id,
     userId,
@@ -20,9 +18,15 @@ export function decodeItem(userId: string, id: string, value: string, readAt: st
     priority: c.priority,
     createdAt: c.createdAt,
     expiresAt: c.expiresAt,
-    readAt: readAt === '' ? null : Number(readAt),
+    readAt,
     broadcastId: c.broadcast ? id : null,
   };
+}
+
+/** A stored value "type\trank\tjson" back into the recipient's view. */
+export function decodeItem(userId: string, id: string, value: string, readAt: string): Notification {
+  const json = value.slice(value.indexOf('\t', value.indexOf('\t') + 1) + 1);
+  return toNotification(userId, id, JSON.parse(json) as NotificationContent, readAt === '' ? null : Number(readAt));
 }
 
 /** Flat {id, value, readAt, ...} replies from the scripts. */

@@ -63,12 +63,6 @@ export interface Store {
    * first, until `now + leaseMs`: a deliverer that dies before completing gives them back then.
    */
   claimScheduled(now: number, limit: number, leaseMs: number): Promise<ClaimedSend[]>;
-  /**
-   * Delivers a claimed send as `send` would at `now` (createdAt = now, expiresAt = now + ttlMs),
-   * leaving a per-user mark for {@link DELIVERY_MARK_MS}: delivering the same send again changes
-   * nothing for anyone (every user reported 'deduplicated').
-   */
-  deliverScheduled(send: ClaimedSend, now: number): Promise<SendOutcome[]>;
   /** Forgets a delivered send (no-op when it is gone). */
   completeScheduled(id: string): Promise<void>;
   /** When the earliest pending send (or lapsed lease) is due; null when none is pending. */
@@ -110,7 +104,7 @@ export interface NewItem {
   /** absent: no dedup */
   dedupKey?: string;
   dedupWindowMs: number;
-  /** deliverScheduled only: the per-user mark that makes a redelivery a no-op */
+  /** {@link deliverScheduled} only: the per-user mark that makes a redelivery a no-op */
   deliveryMark?: { key: string; until: number };
 }
 
@@ -175,6 +169,26 @@ export interface ClaimedSend extends ScheduledSend {
 
 /** How long a delivered scheduled send's per-user mark lives (bounds a safe redelivery). */
 export const DELIVERY_MARK_MS = 24 * 3600 * 1000;
+
+/**
+ * Delivers a claimed send as `send` would at `now` (createdAt = now, expiresAt = now + ttlMs),
+ * leaving a per-user mark (a member of the user's dedup set) for {@link DELIVERY_MARK_MS}:
+ * delivering the same send again changes nothing for anyone (every user 'deduplicated').
+ * The same on both backends, since it only uses {@link Store.send}.
+ */
+export function deliverScheduled(store: Store, send: ClaimedSend, now: number): Promise<SendOutcome[]> {
+  const { id, userIds, content, ttlMs, dedupKey, dedupWindowMs } = send;
+  return store.send(
+    userIds,
+    {
+      content: { ...content, createdAt: now, expiresAt: now + ttlMs },
+      dedupKey,
+      dedupWindowMs,
+      deliveryMark: { key: `#s:${id}`, until: now + DELIVERY_MARK_MS },
+    },
+    now,
+  );
+}
 
 export interface JobRunClaim {
   /** random, unique per run owner; only this token releases the lock */

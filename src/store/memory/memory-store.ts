@@ -10,8 +10,8 @@ import {
 } from '../../notifications/types.js';
 import type { Channels } from '../../realtime/channels.js';
 import type { BroadcastEvent, UserEvent } from '../../realtime/events.js';
-import { encodeContent } from '../codec.js';
-import { DELIVERY_MARK_MS, statsDay, type DailyStats, type JobStatus, type ScheduledSend, type Store } from '../store.js';
+import { encodeContent, toNotification } from '../codec.js';
+import { statsDay, type DailyStats, type JobStatus, type ScheduledSend, type Store } from '../store.js';
 
 /**
  * The embedded backend: the same algorithm as the Redis scripts (settle on touch, cap, expiry,
@@ -168,22 +168,7 @@ export function createMemoryStore({ cap, publish, channels }: MemoryStoreOptions
     users.set(userId, u);
     return { u, created: true };
   };
-  const view = (userId: string, id: string, it: Item): Notification => {
-    const c = it.content ?? bodies.get(id)!;
-    return {
-      id,
-      userId,
-      type: c.type,
-      title: c.title,
-      body: c.body,
-      data: c.data ?? null,
-      priority: c.priority,
-      createdAt: c.createdAt,
-      expiresAt: c.expiresAt,
-      readAt: it.readAt,
-      broadcastId: it.content ? null : id,
-    };
-  };
+  const view = (userId: string, id: string, it: Item): Notification => toNotification(userId, id, it.content ?? bodies.get(id)!, it.readAt);
   const record = (id: string, u: UserState): UserRecord => ({
     id,
     displayName: u.displayName,
@@ -395,21 +380,6 @@ export function createMemoryStore({ cap, publish, channels }: MemoryStoreOptions
         s.dueAt = now + leaseMs;
         return { ...structuredClone(s.send), id };
       });
-    },
-
-    deliverScheduled(send, now) {
-      const { id, userIds, content, ttlMs, dedupKey, dedupWindowMs } = send;
-      return store.send(
-        userIds,
-        {
-          content: { ...content, createdAt: now, expiresAt: now + ttlMs },
-          dedupKey,
-          dedupWindowMs,
-          // the same member as keys.ts deliveryMark() on Redis
-          deliveryMark: { key: `#s:${id}`, until: now + DELIVERY_MARK_MS },
-        },
-        now,
-      );
     },
 
     async completeScheduled(id) {

@@ -189,5 +189,3 @@ export function schedulerKeys(prefix = 'ntf:'): SchedulerKeys {
   };
 }
 
-/** The per-user dedup member that marks a scheduled send as delivered to that user. */
-export const deliveryMark = (scheduledId: string) => `#s:${scheduledId}`;

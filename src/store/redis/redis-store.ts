@@ -1,10 +1,10 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import { decodeSeq } from '../../notifications/ids.js';
 import { priorityRank, type NotificationTypePolicy, type Template } from '../../notifications/types.js';
-import { DELIVERY_MARK_MS, statsDay, type ClaimedSend, type ScheduledSend, type Store } from '../store.js';
+import { statsDay, type ClaimedSend, type ScheduledSend, type Store } from '../store.js';
 import { decodeItems, decodeUser, encodeContent } from '../codec.js';
 import { channels as channelNames } from '../../realtime/channels.js';
-import { STATS_TTL_MS, deliveryMark, keySpace, schedulerKeys, statsKey, userScriptKeys } from './keys.js';
+import { STATS_TTL_MS, keySpace, schedulerKeys, statsKey, userScriptKeys } from './keys.js';
 import { defineScripts } from './scripts.js';
 
 export interface RedisStoreOptions {
@@ -187,20 +187,6 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
       const out: ClaimedSend[] = [];
       for (let i = 0; i + 1 < flat.length; i += 2) out.push({ ...(JSON.parse(flat[i + 1]!) as ScheduledSend), id: flat[i]! });
       return out;
-    },
-
-    deliverScheduled(send, now) {
-      const { id, userIds, content, ttlMs, dedupKey, dedupWindowMs } = send;
-      return store.send(
-        userIds,
-        {
-          content: { ...content, createdAt: now, expiresAt: now + ttlMs },
-          dedupKey,
-          dedupWindowMs,
-          deliveryMark: { key: deliveryMark(id), until: now + DELIVERY_MARK_MS },
-        },
-        now,
-      );
     },
 
     async completeScheduled(id) {

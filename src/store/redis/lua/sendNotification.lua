@@ -3,7 +3,7 @@
   KEYS 1-14, ARGV 1-4: see user-common.lua;  KEYS 15 the day's stats hash (P{g}:stats:DAY)
   ARGV 5 type  6 priority rank  7 content JSON  8 expiresAt  9 dedup key ('' none)  10 dedup window end
        11 stats TTL ms
-       12 delivery mark ('' or absent: none): a scheduled send's "#s:ID" (keys.ts deliveryMark),
+       12 delivery mark ('' or absent: none): a scheduled send's "#s:ID" (store.ts deliverScheduled),
           kept in the dedup zset; when present and live this is a redelivery  13 mark end (ms)
   Counts into KEYS[15]: 'dedup' +1 when deduplicated; 'sent' and 'type:<type>' +1 when stored.
   Publishes {"kind":"notification","id","v"} when stored.
