@@ -90,11 +90,9 @@ async function main() {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    // Jobs first (bounded: running ones get the timeout, then their workers are terminated),
-    // while the store they report to is still open.
-    await scheduler.stop(config.shutdownTimeoutMs);
-    await app!.close(config.shutdownTimeoutMs);
-    await store.close();
+    // Jobs and connections wind down together, so the grace period is spent once; Redis
+    // closes after both, since running jobs still report to it.
+    await Promise.all([scheduler.stop(config.shutdownTimeoutMs), app!.close(config.shutdownTimeoutMs)]);
     for (const r of [redis, subscriber]) await r?.quit().catch(() => r.disconnect());
     logger.info('bye');
     process.exit(0);

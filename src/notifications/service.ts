@@ -1,5 +1,6 @@
 import { deliverScheduled, type SendOutcome, type Store } from '../store/store.js';
 import { DomainError, badInput } from './errors.js';
+import { decodeSeq } from './ids.js';
 import { defaultPolicy, mergePolicies } from './policies.js';
 import { renderTemplate } from './templates.js';
 import type {
@@ -124,7 +125,7 @@ export class NotificationService {
 
   async get(userId: string, id: string): Promise<Notification | null> {
     // An id that isn't ours can't be in anyone's inbox: not found, not an error.
-    if (!/^[0-9a-z]{11}$/.test(id)) return null;
+    if (decodeSeq(id) === null) return null;
     const [n] = await this.store.get(userId, [id], this.clock());
     return n ?? null;
   }

@@ -1,6 +1,5 @@
 import { GraphQLError } from 'graphql';
 import type { PubSubEngine } from 'graphql-subscriptions';
-import { decodeSeq } from '../notifications/ids.js';
 import type { NotificationService } from '../notifications/service.js';
 import type { Notification } from '../notifications/types.js';
 import { decodeItem } from '../store/codec.js';
@@ -159,6 +158,3 @@ export class Realtime {
 }
 
 const typeOf = (v: string) => v.slice(0, v.indexOf('\t'));
-
-/** Ids order creation; used to validate `after` early with a clear error. */
-export const isCursor = (s: string) => decodeSeq(s) !== null;

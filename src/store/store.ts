@@ -96,7 +96,6 @@ export interface Store {
 
   /** true when the backend answers. */
   ping(): Promise<boolean>;
-  close(): Promise<void>;
 }
 
 export interface NewItem {

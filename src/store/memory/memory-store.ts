@@ -451,7 +451,6 @@ export function createMemoryStore({ cap, publish, channels }: MemoryStoreOptions
     async ping() {
       return true;
     },
-    async close() {},
   };
   return store;
 }

@@ -254,10 +254,6 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
         return false;
       }
     },
-
-    async close() {
-      // The connection belongs to whoever created it (main.ts).
-    },
   };
   return store;
 }
