@@ -235,10 +235,21 @@ setInterval(() => {}, 1000);
 
     it('stop() waits a bounded time for running jobs, then terminates them and frees their locks', async () => {
       const s = t().scheduler!;
+      // Observe the worker taking the lock (through the main thread) instead of probing for it:
+      // a probe that wins for even a millisecond makes the worker's own claim 'busy'.
+      const store = t().store;
+      const begin = store.beginJobRun.bind(store);
+      let taken: () => void = () => {};
+      const lockTaken = new Promise<void>((resolve) => (taken = resolve));
+      store.beginJobRun = async (name, claim, now) => {
+        const r = await begin(name, claim, now);
+        if (name === 'prune-expired' && r === 'started') taken();
+        return r;
+      };
       const running = t().run(RunJobMutation, { name: 'prune-expired' }, ADMIN);
       await until(() => s.running().includes('prune-expired'));
-      // the worker took the lock through the main thread
-      await until(async () => (await t().store.beginJobRun('prune-expired', { token: 'probe', ttlMs: 1, slot: null }, Date.now())) === 'busy');
+      await lockTaken;
+      expect(await begin('prune-expired', { token: 'probe', ttlMs: 1, slot: null }, Date.now())).toBe('busy');
       const started = Date.now();
       await s.stop(300);
       expect(Date.now() - started).toBeLessThan(3000);
