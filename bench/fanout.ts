@@ -143,6 +143,7 @@ export const fanoutScenario: Scenario = {
         seen.clear();
         got = 0;
         const t0 = performance.now();
+        const cpu0 = server.cpuMs();
         let j = 0;
         const stored: string[] = [];
         await Promise.all(
@@ -155,6 +156,7 @@ export const fanoutScenario: Scenario = {
         );
         const sendsDone = performance.now();
         while (got < jobs.length && performance.now() - t0 < 60_000) await new Promise((r) => setTimeout(r, 5));
+        const cpuPerSend = (server.cpuMs() - cpu0) / jobs.length;
         const onceEach = stored.every((id) => seen.get(id) === 1) && got === jobs.length;
         const perSec = got / ((lastGot - t0) / 1000);
         section(`3${label === 'HTTP' ? 'a' : 'b'}. per-user over ${label}: ${int(U)} users x ${K} notifications through sendNotification (64 in flight)`, [
@@ -163,6 +165,7 @@ export const fanoutScenario: Scenario = {
           ['delivered / expected', `${int(got)} / ${int(jobs.length)}`],
           ['each delivered exactly once', onceEach ? 'yes' : 'NO'],
           ['sends/s (first send -> last delivery)', perSecond(perSec)],
+          ['server CPU per send (delivery included)', ms(cpuPerSend)],
         ]);
         return { perSec, onceEach };
       };

@@ -1,11 +1,13 @@
 /**
- * The server under test as its own process (`node --import tsx src/main.ts`, what `npm start`
- * runs), so the bench process that generates the load doesn't share its CPU or heap.
+ * The server under test as its own process, run as `npm start` runs it (the compiled dist/,
+ * which `npm run bench` builds first), so the bench process that generates the load doesn't
+ * share its CPU or heap.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
 import { createAuth } from '../src/server/auth.js';
 import { freePort } from '../test/helpers/redis-server.js';
 
@@ -18,18 +20,28 @@ export interface ServerProcess {
   /** CPU time the server process has used so far, ms (user + system, from /proc) */
   cpuMs(): number;
   token(sub: string, roles?: ('user' | 'service' | 'admin')[]): Promise<string>;
+  /** A full garbage collection in the server (over the inspector: start with `inspect`). */
+  collectGarbage(): Promise<void>;
   stop(): Promise<void>;
 }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 const SECRET = 'bench-secret-bench-secret-bench-secret-0';
+/** package.json's start script without its `node`, e.g. ['--enable-source-maps', 'dist/src/main.js'] */
+const START_ARGS = (JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ').slice(1);
 
-export async function startServer(redisUrl: string, prefix: string, env: Record<string, string> = {}): Promise<ServerProcess> {
+export interface StartOptions {
+  /** Opens the server's inspector on loopback, for collectGarbage(). */
+  inspect?: boolean;
+}
+
+export async function startServer(redisUrl: string, prefix: string, env: Record<string, string> = {}, opts: StartOptions = {}): Promise<ServerProcess> {
   const port = await freePort();
   // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'src/main.ts'], {
+  if (opts.inspect) nodeArgs.push('--inspect=127.0.0.1:0');
+  const child = spawn(process.execPath, [...nodeArgs, ...START_ARGS], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -43,7 +55,16 @@ export async function startServer(redisUrl: string, prefix: string, env: Record<
       SCHEDULER_ENABLED: 'false',
       ...env,
     },
-    stdio: ['ignore', 'inherit', 'inherit'],
+    stdio: ['ignore', 'inherit', opts.inspect ? 'pipe' : 'inherit'],
+  });
+  // The inspector prints its address on stderr; everything else there is passed on.
+  let inspectorUrl: string | null = null;
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+    for (const line of chunk.split('\n')) {
+      const m = /Debugger listening on (ws:\/\/\S+)/.exec(line);
+      if (m) inspectorUrl = m[1]!;
+      else if (line && !/^(For help, see|Debugger ending on)/.test(line)) process.stderr.write(`${line}\n`);
+    }
   });
   const http = `http://127.0.0.1:${port}/graphql`;
   const deadline = Date.now() + 30_000;
@@ -71,6 +92,20 @@ export async function startServer(redisUrl: string, prefix: string, env: Record<
       return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
     },
     token: (sub, roles = ['user']) => auth.sign({ sub, roles, expiresIn: '2h' }),
+    collectGarbage() {
+      const url = inspectorUrl;
+      if (!url) return Promise.reject(new Error('start the server with { inspect: true }'));
+      return new Promise((resolve, reject) => {
+        const ws = new WebSocket(url);
+        ws.on('open', () => ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })));
+        ws.on('message', (data: Buffer) => {
+          if ((JSON.parse(String(data)) as { id?: number }).id !== 1) return;
+          ws.close();
+          resolve();
+        });
+        ws.on('error', reject);
+      });
+    },
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));

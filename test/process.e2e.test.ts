@@ -1,10 +1,12 @@
 /**
- * The server as users run it: `node --import tsx src/main.ts` (what `npm start` runs), its
- * configuration errors, its probes against a Redis that goes away and comes back, SIGTERM.
+ * The server as users run it: `npm run build`, then `npm start`'s command (the compiled
+ * dist/, jobs included); its configuration errors, its probes against a Redis that goes away
+ * and comes back, a job in a worker thread, SIGTERM.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAuth } from '../src/server/auth.js';
 import { freePort, startRedisServer, type RedisServer } from './helpers/redis-server.js';
 
@@ -35,7 +37,13 @@ function start(cmd: string, args: string[], env: Record<string, string> = {}) {
   return { child, exited, output: () => out };
 }
 
-const server = (env: Record<string, string>) => start(process.execPath, ['--import', 'tsx', 'src/main.ts'], env);
+/** package.json's start script, e.g. `node --enable-source-maps dist/src/main.js`, run with this node */
+const [, ...startArgs] = (JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ');
+const server = (env: Record<string, string>) => start(process.execPath, startArgs, env);
+
+beforeAll(() => {
+  execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'pipe' });
+}, 120_000);
 
 async function fetchStatus(url: string): Promise<number | 'down'> {
   try {
@@ -89,6 +97,15 @@ describe('the server process', () => {
       body: JSON.stringify({ query: '{ me { id active unreadCount } }' }),
     });
     expect(await res.json()).toEqual({ data: { me: { id: 'proc-user', active: true, unreadCount: 0 } } });
+
+    // A job runs from the compiled jobs/ in its worker thread.
+    const admin = await createAuth(SECRET).sign({ sub: 'proc-admin', roles: ['admin'] });
+    const job = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
+      body: JSON.stringify({ query: 'mutation { runJob(name: "prune-expired") { name lastStatus } }' }),
+    });
+    expect(await job.json()).toEqual({ data: { runJob: { name: 'prune-expired', lastStatus: 'ok' } } });
 
     await redis.stop();
     await until(async () => (await fetchStatus(`${base}/readyz`)) === 503);

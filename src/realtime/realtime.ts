@@ -42,23 +42,23 @@ export class Realtime {
    * so a send racing the resubscribe shows up once, never zero times.
    */
   notifications(userId: string, after: string | null, opts: StreamOptions = {}): EventQueue<Notification> {
-    let filter = { active: true, muted: new Set<string>() };
-    let replayed = new Set<string>();
+    let filter: { active: boolean; muted: ReadonlySet<string> } = { active: true, muted: NONE };
+    let replayed: ReadonlySet<string> = NONE;
     // Events that arrive while the replay is read wait here, then go through the same filter.
     let buffered: (UserEvent | BroadcastEvent)[] | null = [];
     const handle = (ev: UserEvent | BroadcastEvent) => {
       if (buffered) return void buffered.push(ev);
-      if (ev.kind === 'user') filter = { active: ev.active, muted: new Set(ev.muted) };
+      if (ev.kind === 'user') filter = { active: ev.active, muted: setOf(ev.muted) };
       else if (ev.kind === 'notification' || (ev.kind === 'broadcast' && filter.active && !filter.muted.has(typeOf(ev.v)))) {
         if (!replayed.has(ev.id)) q.push(decodeItem(userId, ev.id, ev.v, ''));
       }
     };
     const q = this.open<Notification>([this.ch.user(userId), this.ch.broadcasts], handle, opts, async () => {
       const [user] = await this.service.getUsers([userId]);
-      if (user) filter = { active: user.active, muted: new Set(user.preferences.mutedTypes) };
+      if (user) filter = { active: user.active, muted: setOf(user.preferences.mutedTypes) };
       if (after) {
         const missed = await this.service.since(userId, after);
-        replayed = new Set(missed.map((n) => n.id));
+        replayed = setOf(missed.map((n) => n.id));
         for (const n of missed) q.push(n);
       }
       const waiting = buffered ?? [];
@@ -158,3 +158,6 @@ export class Realtime {
 }
 
 const typeOf = (v: string) => v.slice(0, v.indexOf('\t'));
+/** the empty set most streams hold (nothing muted, nothing replayed), shared: 10 000 idle streams, 10 000 fewer sets */
+const NONE: ReadonlySet<string> = new Set();
+const setOf = (items: readonly string[]): ReadonlySet<string> => (items.length > 0 ? new Set(items) : NONE);

@@ -57,7 +57,7 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
         return true;
       },
       onSubscribe: async (ctx, id, params) => {
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+        const { schema, execute, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           socket: ctx.extra.socket,
           params,
@@ -89,20 +89,16 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
           document,
           variableValues: params.variables,
           contextValue,
-          rootValue: { execute, subscribe, sharedKey, socket: ctx.extra.socket, id },
+          rootValue: { execute, sharedKey, socket: ctx.extra.socket, id },
         };
         return args;
       },
       execute: (args: any) => args.rootValue.execute(args),
       subscribe: (args: any) => {
-        const { sharedKey, subscribe, socket, id } = args.rootValue as {
-          sharedKey: string | null;
-          subscribe: (a: ExecutionArgs) => unknown;
-          socket: WebSocket;
-          id: string;
-        };
-        if (!sharedKey) return subscribe(args) as any;
-        return sharedSubscribe({ ...args, rootValue: undefined }, sharedKey, frames, socket, id, logger);
+        const { sharedKey, socket, id } = args.rootValue as { sharedKey: string | null; socket: WebSocket; id: string };
+        // graphql-ws keeps `args` for the subscription's lifetime; drop yoga's per-operation closures.
+        args.rootValue = undefined;
+        return directSubscribe({ ...args }, sharedKey, frames, socket, id, logger);
       },
       // Same error policy as HTTP: codes for domain errors, internal ones masked.
       onNext: (_ctx, _id, _payload, _args, result) =>
@@ -125,23 +121,29 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
 type SharedFrames = WeakMap<object, Map<string, string | Promise<string>>>;
 
 /**
- * Subscriptions whose result is the same for every subscriber (topic, dashboardUpdated): each
- * event's selection is executed and serialised once per distinct operation on this instance
- * (the bus parses a message once, so all local subscribers get the same event object), and
- * the frame is written straight to each socket, without a promise and a JSON.stringify per
- * subscriber. Other sources fall back to plain subscribe semantics.
+ * Subscriptions over WebSocket, executed without yoga's executor: each event's selection is
+ * run by graphql-js and the `next` frame written straight to the socket. No iterator chain,
+ * promise or JSON.stringify of the whole message per event and subscriber, which is most of
+ * an idle subscription's memory and of a fan-out's CPU. Where the result is the same for
+ * every subscriber (`sharedKey`: topic, dashboardUpdated) the selection is executed and
+ * serialised once per event and distinct operation on this instance (the bus parses a
+ * message once, so all local subscribers get the same event object). Sources other than an
+ * EventQueue fall back to plain iterator semantics.
  */
-async function sharedSubscribe(args: ExecutionArgs, key: string, frames: SharedFrames, socket: WebSocket, id: string, logger: Logger) {
-  const source = await createSourceEventStream(args);
+async function directSubscribe(args: ExecutionArgs, key: string | null, frames: SharedFrames, socket: WebSocket, id: string, logger: Logger) {
+  // Subscribing and each event run like requests of their own: what they cache on the context
+  // (scope-auth's per-request cache) goes with them instead of living as long as the socket.
+  const ownContext = () => Object.create(args.contextValue as object) as unknown;
+  const source = await createSourceEventStream({ ...args, contextValue: ownContext() });
   if (!(Symbol.asyncIterator in (source as object))) return source as ExecutionResult;
   const serialise = (result: ExecutionResult) =>
     JSON.stringify(result.errors ? { ...result, errors: result.errors.map((e) => maskError(e, 'Unexpected error.', logger).toJSON()) } : result);
   const payloadOf = (event: unknown): string | Promise<string> => {
     const run = () => {
-      const r = graphqlExecute({ ...args, rootValue: event });
+      const r = graphqlExecute({ ...args, rootValue: event, contextValue: ownContext() });
       return r instanceof Promise ? r.then(serialise) : serialise(r as ExecutionResult);
     };
-    if (typeof event !== 'object' || event === null) return run();
+    if (key === null || typeof event !== 'object' || event === null) return run();
     let byOp = frames.get(event);
     if (!byOp) frames.set(event, (byOp = new Map()));
     let payload = byOp.get(key);
