@@ -9,6 +9,7 @@ import { createMemoryStore } from '../src/store/memory/memory-store.js';
 import { ScheduleError, describeSchedule, localDate, nextOccurrence, nextRun, parseCron, zonedTime } from '../src/scheduler/cron.js';
 import { failedStatus, jobDefinitions, runOnce, type JobOps } from '../src/scheduler/jobs.js';
 import { createScheduler, type RunEvent, type Scheduler, type Timers } from '../src/scheduler/scheduler.js';
+import { FailureLog } from '../src/scheduler/failure-log.js';
 import type { BroadcastRecord } from '../src/notifications/types.js';
 
 const at = (iso: string) => Date.parse(iso);
@@ -333,5 +334,64 @@ describe('the schedule, with a clock and timers the test moves', () => {
     // the worker's clock follows ours from its start (plus its start-up time)
     expect(job!.lastRunAt).toBeGreaterThanOrEqual(now);
     expect(job!.lastRunAt).toBeLessThan(now + 20_000);
+  });
+});
+
+describe('FailureLog', () => {
+  it('reports a failure, leaves repeats of it out for a minute, then reports it with the count; a new failure at once', () => {
+    let now = 0;
+    const log = new FailureLog(() => now, 60_000);
+    expect(log.failed('deliver-scheduled', 'failed: redis down')).toEqual({ unlogged: 0 });
+    for (let i = 1; i < 60; i++) {
+      now = i * 1000;
+      expect(log.failed('deliver-scheduled', 'failed: redis down')).toBeNull();
+    }
+    now = 60_000;
+    expect(log.failed('deliver-scheduled', 'failed: redis down')).toEqual({ unlogged: 59 });
+    now = 61_000;
+    expect(log.failed('deliver-scheduled', 'failed: redis down')).toBeNull();
+    expect(log.failed('deliver-scheduled', 'failed: timed out')).toEqual({ unlogged: 1 });
+    // each job on its own
+    expect(log.failed('prune-expired', 'failed: redis down')).toEqual({ unlogged: 0 });
+  });
+
+  it('tells of the recovery once: how many runs failed and since when', () => {
+    let now = 1000;
+    const log = new FailureLog(() => now, 60_000);
+    expect(log.succeeded('deliver-scheduled')).toBeNull();
+    log.failed('deliver-scheduled', 'failed: redis down');
+    now = 2000;
+    log.failed('deliver-scheduled', 'failed: redis down');
+    now = 5000;
+    expect(log.succeeded('deliver-scheduled')).toEqual({ failures: 2, sinceMs: 4000 });
+    expect(log.succeeded('deliver-scheduled')).toBeNull();
+    expect(log.failed('deliver-scheduled', 'failed: redis down')).toEqual({ unlogged: 0 });
+  });
+
+  it('is what the scheduler logs by: a repeated failure once, then the recovery', { timeout: 30_000 }, async () => {
+    const store = createMemoryStore({ cap: 50 });
+    const broadcast = store.broadcast.bind(store);
+    let fail = true;
+    store.broadcast = async (...args) => {
+      if (fail) throw new Error('store is on fire');
+      return broadcast(...args);
+    };
+    const lines: { level: number; msg: string; unlogged?: number; failures?: number }[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const now = at('2026-11-24T12:00:00Z');
+    const s = createScheduler({ store, backend: { kind: 'memory' }, logger, clock: () => now, timers: fakeTimers().timers, timezone: 'Europe/Berlin', only: ['work-end-reminder'] });
+    await s.start();
+    try {
+      for (let i = 0; i < 3; i++) expect((await s.run('work-end-reminder')).lastStatus).toBe('failed: store is on fire');
+      fail = false;
+      expect((await s.run('work-end-reminder')).lastStatus).toBe('ok');
+    } finally {
+      await s.stop(2000);
+    }
+    const about = lines.filter((l) => l.msg.startsWith('job work-end-reminder'));
+    expect(about.map((l) => [l.level, l.msg])).toEqual([
+      [50, 'job work-end-reminder failed: store is on fire'],
+      [30, 'job work-end-reminder ok again after 3 failed runs'],
+    ]);
   });
 });

@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import { DomainError } from '../notifications/errors.js';
 import type { Store } from '../store/store.js';
 import { JOB_NAME } from '../store/redis/keys.js';
+import { FailureLog } from './failure-log.js';
 import { checkTimezone, describeSchedule, serverTimezone } from './cron.js';
 import { DEFAULT_WORK_END_CRON, failedStatus, jobDefinitions, nextRunOf, type JobDefinition, type JobName, type JobOps, type JobSettings, type RunResult } from './jobs.js';
 import { localJobOps, type DashboardChannels, type DashboardHooks } from './local-ops.js';
@@ -171,6 +172,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   };
   /** what workers relay to us */
   const localOps: JobOps = localJobOps({ store, clock, dashboard });
+  const failures = new FailureLog(clock);
 
   const listeners = new Set<(e: RunEvent) => void>();
   const running = new Map<string, Running>();
@@ -267,7 +269,14 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
 
   function log(def: JobDefinition, trigger: string, m: RunReport) {
     const fields = { job: def.name, trigger, slot: m.slot === null ? undefined : new Date(m.slot).toISOString() };
-    if (m.status?.startsWith('failed')) logger.error({ ...fields, err: m.error ?? undefined }, `job ${def.name} ${m.status}`);
+    if (m.status?.startsWith('failed')) {
+      const logged = failures.failed(def.name, m.status);
+      if (logged?.unlogged) logger.error({ ...fields, err: m.error ?? undefined, unlogged: logged.unlogged }, `job ${def.name} ${m.status} (${logged.unlogged} more times since the last report)`);
+      else if (logged) logger.error({ ...fields, err: m.error ?? undefined }, `job ${def.name} ${m.status}`);
+      return;
+    }
+    const recovered = m.outcome === 'ran' ? failures.succeeded(def.name) : null;
+    if (recovered) logger.info({ ...fields, failures: recovered.failures, failingForMs: recovered.sinceMs }, `job ${def.name} ok again after ${recovered.failures} failed runs`);
     else if (m.outcome !== 'ran') logger.debug(fields, `job ${def.name} skipped: ${m.outcome === 'busy' ? 'running elsewhere' : 'this occurrence already ran'}`);
     // Loop jobs run every few seconds: their routine runs are debug noise.
     else if (def.loop && trigger === 'schedule') logger.debug({ ...fields, summary: m.summary }, `job ${def.name} ok`);
