@@ -5,7 +5,7 @@
  *
  *   npm run bench -- dashboard [--seconds 5] [--concurrency 32] [--users 10000]
  *
- * Servers: two `src/main.ts` processes (what `npm start` runs) on the bench Redis, one per cache
+ * Servers: two server processes started as `npm start` does (dist/) on the bench Redis, one per cache
  * setting, same key prefix. Load: a separate process (bench/http-load.ts) keeping `concurrency`
  * keep-alive POSTs in flight, so neither shares the server's event loop with the other.
  */
@@ -121,7 +121,7 @@ export const dashboardScenario: Scenario = {
       ).json();
       const d = (sample as { data: { dashboard: { notifications: { sentToday: number; activeUsers: number; deduplicatedToday: number; byType: unknown[] } } } }).data.dashboard;
       section('setup', [
-        ['servers', `2 x src/main.ts (NODE_ENV=production, LOG_LEVEL=warn): CACHE_ENABLED=true and CACHE_ENABLED=false, one Redis, key prefix ${keyPrefix}`],
+        ['servers', `2 x dist/src/main.js (NODE_ENV=production, LOG_LEVEL=warn): CACHE_ENABLED=true and CACHE_ENABLED=false, one Redis, key prefix ${keyPrefix}`],
         ['load', `bench/http-load.ts in its own process: ${concurrency} keep-alive connections, ${seconds} s per row and round, ${rounds} rounds (rows interleaved), median shown; 3 s warm-up per server`],
         ['seeded', `${int(users)} active users; today: sentToday ${int(d.notifications.sentToday)}, deduplicatedToday ${int(d.notifications.deduplicatedToday)}, ${d.notifications.byType.length} types`],
         ['dashboard query', 'every field of Dashboard (system, notifications, cache, generatedAt)'],

@@ -5,7 +5,7 @@
  *
  *   npm run bench -- reminder [--users 100000] [--runs 5] [--concurrency 16] [--baseline-seconds 10]
  *
- * Server: `src/main.ts` in its own process (what `npm start` runs) on the bench Redis with the
+ * Server: its own process, started as `npm start` does (dist/) on the bench Redis with the
  * scheduler on, so the job runs in a Bree worker thread with its own Redis connection, exactly
  * as deployed. Load: a separate process (bench/reminder-load.ts) keeping `concurrency`
  * keep-alive queries in flight, as users whose inbox the reminder reaches. The job is started
@@ -86,7 +86,7 @@ export const reminderScenario: Scenario = {
       const tokens = await Promise.all(queried.map((u) => server.token(u)));
       section(`1. setup`, [
         ['active users (N)', `${int(active)}  (seeded in ${seconds(seedS)}, incl. 20 own notifications for each of ${int(queryUsers)} query users)`],
-        ['server', `src/main.ts in its own process (pid ${server.pid}), REDIS_URL, scheduler on; key prefix ${prefix}`],
+        ['server', `dist/src/main.js in its own process (pid ${server.pid}), REDIS_URL, scheduler on; key prefix ${prefix}`],
         ['load', `separate process: ${concurrency} keep-alive connections, notifications(first: 20) as ${int(queryUsers)} users in turn`],
         ['job', 'work-end-reminder via runJob (Bree worker thread, own Redis connection), dedup mark cleared before each run'],
       ]);

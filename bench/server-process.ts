@@ -63,7 +63,7 @@ export async function startServer(redisUrl: string, prefix: string, env: Record<
     for (const line of chunk.split('\n')) {
       const m = /Debugger listening on (ws:\/\/\S+)/.exec(line);
       if (m) inspectorUrl = m[1]!;
-      else if (line && !/^(For help, see|Debugger ending on)/.test(line)) process.stderr.write(`${line}\n`);
+      else if (line && !/^(For help, see|Debugger (ending on|attached))/.test(line)) process.stderr.write(`${line}\n`);
     }
   });
   const http = `http://127.0.0.1:${port}/graphql`;

@@ -66,10 +66,10 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
         try {
           document = parse(params.query);
         } catch (err) {
-          return [err instanceof GraphQLError ? err : new GraphQLError(String(err))];
+          return [withoutHttp(err instanceof GraphQLError ? err : new GraphQLError(String(err)))];
         }
         const errors = validate(schema, document);
-        if (errors.length > 0) return errors;
+        if (errors.length > 0) return errors.map(withoutHttp);
         let contextValue;
         try {
           contextValue = await contextFactory();
@@ -115,6 +115,13 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
       await disposable.dispose();
     },
   };
+}
+
+/** yoga marks parse and validation errors with extensions.http (its HTTP status); over WebSocket that means nothing. */
+function withoutHttp(error: GraphQLError): GraphQLError {
+  if (!error.extensions?.http) return error;
+  const { http: _http, ...extensions } = error.extensions;
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions });
 }
 
 /** Cached per event object: operation key -> the serialised `payload` of a `next` frame. */

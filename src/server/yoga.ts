@@ -1,4 +1,5 @@
-import { GraphQLError } from 'graphql';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { GraphQLError, type ValidationContext } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { DomainError } from '../notifications/errors.js';
@@ -59,6 +60,37 @@ export function createGraphQLServer({ service, realtime, dashboard, dashboardFee
       return { principal, inboxUserId, service, realtime, dashboard, dashboardFeed, jobs, topicRoles, loaders: createLoaders(service) };
     },
     maskedErrors: { maskError: (error, message) => maskError(error, message, logger) },
+    plugins: [queryLimits()],
+  });
+}
+
+/**
+ * Depth, alias, cost, token and directive limits (graphql-armor), checked when a document is
+ * parsed and validated: over HTTP, SSE and WebSocket alike, and cached with the validation
+ * result, so a known document costs nothing more. Rejections are BAD_USER_INPUT validation
+ * errors; the request does nothing. The limits leave room for every operation a client
+ * needs: the deepest (a page's recipients' preferences) is 6 levels, the costliest (a full
+ * page of 100 with every field and the recipient's) costs ~9 600 by armor's measure, and
+ * loading users by id is one aliased `user(id:)` each (100, like a page).
+ */
+export const QUERY_LIMITS = { depth: 10, aliases: 100, cost: 25_000, tokens: 5000, directives: 50 } as const;
+
+function queryLimits() {
+  // armor's own rejection is a bare "Syntax Error: …" thrown out of validate(); report it as a
+  // validation error with a code instead.
+  const reject = [
+    (ctx: ValidationContext | null, err: GraphQLError) =>
+      ctx?.reportError(new GraphQLError(err.message.replace(/^Syntax Error: /, ''), { extensions: { code: 'BAD_USER_INPUT' } })),
+  ];
+  const rule = { propagateOnRejection: false, onReject: reject };
+  return EnvelopArmorPlugin({
+    maxDepth: { n: QUERY_LIMITS.depth, ...rule },
+    maxAliases: { n: QUERY_LIMITS.aliases, ...rule },
+    costLimit: { maxCost: QUERY_LIMITS.cost, ...rule },
+    maxDirectives: { n: QUERY_LIMITS.directives, ...rule },
+    maxTokens: { n: QUERY_LIMITS.tokens },
+    // The schema is public (introspection is on), so hiding "Did you mean" hides nothing.
+    blockFieldSuggestion: { enabled: false },
   });
 }
 
