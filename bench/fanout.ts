@@ -2,7 +2,8 @@
  * `npm run bench -- fanout`: real-time delivery through the server process.
  *
  * 1. topic fan-out: S WebSocket subscribers of one topic, M `publish` mutations as fast as
- *    they go (deliveries/s), then paced at a target deliveries/s (publish -> receipt p50/p99);
+ *    they go (deliveries/s), then paced at a target deliveries/s (publish -> receipt p50/p99),
+ *    and the same paced run through a bare ws relay for the host's floor;
  * 2. per-user: U users each subscribed to notificationReceived, K `sendNotification` calls
  *    per user (sends/s, each delivered exactly once).
  * The load (sockets, HTTP calls, clocks) runs in this process; the server in its own.
@@ -11,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { connectMany, percentile } from './ws-load.js';
 import { intOption, int, ms, perSecond, section, seconds, type Scenario } from './scenario.js';
 import { gql, startServer } from './server-process.js';
+import { pacedBareRelay } from './bare-relay.js';
 
 const TOPIC_SUB = 'subscription($n:[String!]!){ topic(names:$n){ topic payload publishedAt } }';
 const PUBLISH = 'mutation($p:JSON!){ publish(topic:"bench", payload:$p){ publishedAt } }';
@@ -121,6 +123,14 @@ export const fanoutScenario: Scenario = {
       for (const s of sockets) s.close();
       publisher!.close();
 
+      // The host's floor, right after, under the same conditions.
+      const bare = await pacedBareRelay(S, rate, pacedSeconds);
+      section(`2b. the same paced run through a bare ws relay (no GraphQL, no Redis; bench/bare-relay.ts)`, [
+        ['delivered / expected', `${int(bare.delivered)} / ${int(bare.expected)}`],
+        ['publish -> receipt p50', ms(bare.p50)],
+        ['publish -> receipt p99', ms(bare.p99)],
+      ]);
+
       // ---- per-user sends
       const users = await connectMany(U, server.ws, (i) => server.token(`pu${i}`));
       const seen = new Map<string, number>();
@@ -183,6 +193,7 @@ export const fanoutScenario: Scenario = {
       section('summary (targets)', [
         ['topic fan-out deliveries/s', `${perSecond(burstDelivered / burstS)}  target >= 45,000/s, delivered = expected: ${burstDelivered === expected}`],
         ['paced p99', `${ms(percentile(latencies, 99))}  target <= 60 ms at ${int(rate)}/s`],
+        ['paced p99, bare ws relay', `${ms(bare.p99)}  same host, same run (the issue quotes 53 ms)`],
         ['per-user sends/s over HTTP', `${perSecond(http.perSec)}  each once: ${http.onceEach}`],
         ['per-user sends/s over WebSocket', `${perSecond(ws.perSec)}  target >= 3,000/s, each once: ${ws.onceEach}`],
       ]);
