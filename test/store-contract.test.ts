@@ -1088,6 +1088,8 @@ describe.each(setups)('$name store: daily stats', ({ name, make }) => {
 
   it('counts stored and deduplicated sends per UTC day, stored ones per type; muted ones not at all', async () => {
     const { store } = make();
+    // 01:00 UTC today: the test spans two hours, which must stay inside one UTC day whenever it runs.
+    const T0 = Date.parse(`${day(Date.now())}T01:00:00Z`);
     expect(await store.dailyStats(T0)).toEqual({ day: day(T0), sent: 0, deduplicated: 0, byType: {} });
     await store.updatePreferences('c', { mutedTypes: ['promo'] }, T0);
     expect(statuses(await store.send(['a', 'b', 'c'], newItem(T0 + 1, { type: 'promo' }), T0 + 1))).toEqual(['stored', 'stored', 'muted']);
