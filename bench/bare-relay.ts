@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import WebSocket, { WebSocketServer } from 'ws';
-import { percentile } from './ws-load.js';
+import { messageNumber, pacedSends, percentile } from './ws-load.js';
 import { freePort } from '../test/helpers/redis-server.js';
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -44,12 +44,9 @@ export async function pacedBareRelay(subscribers: number, rate: number, seconds:
     let delivered = 0;
     const sockets: WebSocket[] = [];
     for (let i = 0; i < subscribers; i += 200) sockets.push(...(await Promise.all(Array.from({ length: Math.min(200, subscribers - i) }, open))));
-    const I = Buffer.from('"i":');
     for (const s of sockets) {
       s.on('message', (frame: Buffer) => {
-        // Read the message number as the server scenario does.
-        const at = frame.indexOf(I) + 4;
-        const i = parseInt(frame.toString('latin1', at, at + 12), 10);
+        const i = messageNumber(frame);
         delivered++;
         const sent = sentAt.get(i);
         if (sent !== undefined) latencies.push(performance.now() - sent);
@@ -60,13 +57,10 @@ export async function pacedBareRelay(subscribers: number, rate: number, seconds:
     const frame = (i: number) => JSON.stringify({ id: '1', type: 'next', payload: { data: { topic: { topic: 'bench', payload: { i }, publishedAt: new Date().toISOString() } } } });
     const perSec = rate / subscribers;
     const total = Math.round(perSec * seconds);
-    const start = performance.now();
-    for (let k = 0; k < total; k++) {
-      const wait = start + (k * 1000) / perSec - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      sentAt.set(k, performance.now());
+    const start = await pacedSends(perSec, total, (k, now) => {
+      sentAt.set(k, now);
       publisher.send(frame(k));
-    }
+    });
     while (delivered < total * subscribers && performance.now() - start < seconds * 1000 + 30_000) await new Promise((r) => setTimeout(r, 5));
     for (const s of [...sockets, publisher]) s.close();
     latencies.sort((a, b) => a - b);

@@ -9,7 +9,7 @@
  * The load (sockets, HTTP calls, clocks) runs in this process; the server in its own.
  */
 import { performance } from 'node:perf_hooks';
-import { connectMany, percentile } from './ws-load.js';
+import { connectMany, messageNumber, pacedSends, percentile } from './ws-load.js';
 import { intOption, int, ms, perSecond, section, seconds, type Scenario } from './scenario.js';
 import { gql, startServer } from './server-process.js';
 import { pacedBareRelay } from './bare-relay.js';
@@ -50,12 +50,9 @@ export const fanoutScenario: Scenario = {
       let delivered = 0;
       let warm = 0;
       let lastDelivery = 0;
-      const I = Buffer.from('"i":');
       for (const s of sockets) {
         s.subscribeRaw(TOPIC_SUB, { n: ['bench'] }, (frame) => {
-          // The message number is all the bench needs: read it without parsing the frame.
-          const at = frame.indexOf(I) + 4;
-          const i = frame[at] === 45 ? -1 : parseInt(frame.toString('latin1', at, at + 12), 10);
+          const i = messageNumber(frame);
           if (i < 0) return void warm++;
           delivered++;
           lastDelivery = performance.now();
@@ -103,15 +100,10 @@ export const fanoutScenario: Scenario = {
       const perSec = rate / S;
       const total = Math.round(perSec * pacedSeconds);
       delivered = 0;
-      const start = performance.now();
-      for (let k = 0; k < total; k++) {
-        const due = start + (k * 1000) / perSec;
-        const wait = due - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        const i = M + k;
-        sentAt.set(i, performance.now());
-        void publish({ i });
-      }
+      const start = await pacedSends(perSec, total, (k, now) => {
+        sentAt.set(M + k, now);
+        void publish({ i: M + k });
+      });
       while (delivered < total * S && performance.now() - start < pacedSeconds * 1000 + 30_000) await new Promise((r) => setTimeout(r, 5));
       latencies.sort((a, b) => a - b);
       section(`2. topic fan-out paced at ${int(rate)} deliveries/s for ${pacedSeconds} s (${perSec.toFixed(1)} messages/s)`, [

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { createAuth } from '../src/server/auth.js';
 import { freePort } from '../test/helpers/redis-server.js';
+import { startArgs } from '../test/helpers/start-command.js';
 
 export interface ServerProcess {
   http: string;
@@ -28,8 +29,6 @@ export interface ServerProcess {
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 const SECRET = 'bench-secret-bench-secret-bench-secret-0';
-/** package.json's start script without its `node`, e.g. ['--enable-source-maps', 'dist/src/main.js'] */
-const START_ARGS = (JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ').slice(1);
 
 export interface StartOptions {
   /** Opens the server's inspector on loopback, for collectGarbage(). */
@@ -41,7 +40,7 @@ export async function startServer(redisUrl: string, prefix: string, env: Record<
   // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   if (opts.inspect) nodeArgs.push('--inspect=127.0.0.1:0');
-  const child = spawn(process.execPath, [...nodeArgs, ...START_ARGS], {
+  const child = spawn(process.execPath, [...nodeArgs, ...startArgs()], {
     cwd: ROOT,
     env: {
       ...process.env,

@@ -2,6 +2,7 @@
  * A lean graphql-transport-ws client for load generation: thousands of sockets in one process
  * without a full client library per socket.
  */
+import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 
 export interface LoadSocket {
@@ -79,4 +80,22 @@ export async function connectMany(n: number, url: string, tokenFor: (i: number) 
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const I = Buffer.from('"i":');
+/** The bench message number `{"i":N}` in a raw frame, read without parsing it (negative for warm-ups). */
+export function messageNumber(frame: Buffer): number {
+  const at = frame.indexOf(I) + 4;
+  return frame[at] === 45 ? -1 : parseInt(frame.toString('latin1', at, at + 12), 10);
+}
+
+/** Calls `send(k, now)` for k = 0..total-1 at `perSec` per second, each at its due time; resolves with the start time. */
+export async function pacedSends(perSec: number, total: number, send: (k: number, now: number) => void): Promise<number> {
+  const start = performance.now();
+  for (let k = 0; k < total; k++) {
+    const wait = start + (k * 1000) / perSec - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    send(k, performance.now());
+  }
+  return start;
 }

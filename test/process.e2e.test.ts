@@ -4,11 +4,11 @@
  * and comes back, a job in a worker thread, SIGTERM.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAuth } from '../src/server/auth.js';
 import { freePort, startRedisServer, type RedisServer } from './helpers/redis-server.js';
+import { startArgs } from './helpers/start-command.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'process-test-secret-process-test-secret-0';
@@ -37,9 +37,7 @@ function start(cmd: string, args: string[], env: Record<string, string> = {}) {
   return { child, exited, output: () => out };
 }
 
-/** package.json's start script, e.g. `node --enable-source-maps dist/src/main.js`, run with this node */
-const [, ...startArgs] = (JSON.parse(readFileSync(`${ROOT}package.json`, 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ');
-const server = (env: Record<string, string>) => start(process.execPath, startArgs, env);
+const server = (env: Record<string, string>) => start(process.execPath, startArgs(), env);
 
 beforeAll(() => {
   execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'pipe' });

@@ -98,7 +98,7 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
         const { sharedKey, socket, id } = args.rootValue as { sharedKey: string | null; socket: WebSocket; id: string };
         // graphql-ws keeps `args` for the subscription's lifetime; drop yoga's per-operation closures.
         args.rootValue = undefined;
-        return directSubscribe({ ...args }, sharedKey, frames, socket, id, logger);
+        return directSubscribe(args, sharedKey, frames, socket, id, logger);
       },
       // Same error policy as HTTP: codes for domain errors, internal ones masked.
       onNext: (_ctx, _id, _payload, _args, result) =>
