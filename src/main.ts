@@ -58,6 +58,7 @@ async function main() {
   let app: App | undefined;
   const scheduler = createScheduler({
     store,
+    deliveries: backend.deliveries,
     backend: config.redisUrl
       ? { kind: 'redis', url: config.redisUrl, prefix: config.redisKeyPrefix, cap: config.inboxCap }
       : { kind: 'memory' },

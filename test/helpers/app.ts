@@ -97,6 +97,7 @@ export function useTestApp(
     const scheduler = opts.scheduler
       ? createScheduler({
           store: b.store,
+          deliveries: b.deliveries,
           backend: redis ? { kind: 'redis', url: redisUrl(), prefix, cap } : { kind: 'memory' },
           logger,
           clock: now,
