@@ -255,7 +255,7 @@ describe('classification', () => {
     expect(classifyTelegram(502, { ok: false, error_code: 502, description: 'Bad Gateway' }).kind).toBe('retry');
     expect(classifyTelegram(400, { ok: false, error_code: 400, description: 'Bad Request: chat not found' })).toEqual({ kind: 'fail', error: 'Telegram 400: Bad Request: chat not found' });
     expect(classifyTelegram(403, { ok: false, error_code: 403, description: 'Forbidden: bot was blocked by the user' }).kind).toBe('fail');
-    expect(classifyTelegram(400, { ok: false, error_code: 400, description: 'Bad Request: group chat was upgraded to a supergroup chat', parameters: { migrate_to_chat_id: -1001 } }).error).toContain('-1001');
+    expect(classifyTelegram(400, { ok: false, error_code: 400, description: 'Bad Request: group chat was upgraded to a supergroup chat', parameters: { migrate_to_chat_id: -1001 } })).toMatchObject({ kind: 'fail', error: expect.stringContaining('chat -1001') });
     expect(classifyTelegram(200, { ok: false, error_code: 400, description: 'Bad Request: x' }).kind).toBe('fail');
     expect(classifyTelegram(503, null).kind).toBe('retry');
     expect(classifyTelegram(400, null).kind).toBe('fail');

@@ -8,6 +8,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClosableProvider, OutboundMessage } from '../src/channels/provider.js';
+import { createProviders } from '../src/channels/providers.js';
 import { createTelegramProvider } from '../src/channels/telegram.js';
 import { createWecomProvider } from '../src/channels/wecom.js';
 import { startFakeTelegram, startFakeWecom, telegramError, wecomError, type FakeTelegram, type FakeWecom } from './helpers/fake-providers.js';
@@ -174,6 +175,24 @@ describe('WeCom', () => {
       expect(errorOf(result)).not.toContain(KEY);
     } finally {
       await p.close();
+    }
+  });
+});
+
+describe('createProviders', () => {
+  it('makes Telegram only with a bot token, and each provider sends to its configured API', async () => {
+    const api = await startFakeTelegram(TOKEN);
+    const robot = await startFakeWecom([KEY]);
+    const without = createProviders({ webhookAllowPrivate: false });
+    const all = createProviders({ webhookAllowPrivate: true, telegramBotToken: TOKEN, telegramApiUrl: api.url, wecomApiUrl: robot.url });
+    try {
+      expect(without.get('TELEGRAM')).toBeUndefined();
+      expect(without.get('WEBHOOK')?.channel).toBe('WEBHOOK');
+      expect(await all.get('TELEGRAM')!.send({ address: '42' }, msg('t'))).toEqual({ kind: 'ok' });
+      expect(await all.get('WECOM')!.send({ address: KEY }, msg('w'))).toEqual({ kind: 'ok' });
+      expect([api.messages.length, robot.messages.length]).toEqual([1, 1]);
+    } finally {
+      await Promise.all([without.close(), all.close(), api.close(), robot.close()]);
     }
   });
 });
