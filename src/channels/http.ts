@@ -57,11 +57,27 @@ export function thrownResult(err: unknown, timeoutMs: number, timedOut: boolean)
   return { kind: 'retry', error: `${code}${e?.message ?? String(err)}` };
 }
 
-/** The caller's signal and our total timeout as one signal; `timedOut()` tells which fired. */
-export function deadline(timeoutMs: number, signal?: AbortSignal): { signal: AbortSignal; timedOut(): boolean } {
-  const timeout = AbortSignal.timeout(timeoutMs);
+/**
+ * The caller's signal and our total timeout as one signal; `timedOut()` tells which fired,
+ * `done()` clears the timer. (One controller and one timer: AbortSignal.any and
+ * AbortSignal.timeout cost several times more per request.)
+ */
+export function deadline(timeoutMs: number, signal?: AbortSignal): { signal: AbortSignal; timedOut(): boolean; done(): void } {
+  const controller = new AbortController();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort();
+  }, timeoutMs);
+  const onAbort = (): void => controller.abort();
+  if (signal?.aborted) controller.abort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
   return {
-    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    timedOut: () => timeout.aborted && !signal?.aborted,
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    done() {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    },
   };
 }

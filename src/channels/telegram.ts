@@ -40,8 +40,7 @@ export function createTelegramProvider(options: TelegramProviderOptions): Closab
         dispatcher: agent,
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        // a numeric id is sent as a number, as the API documents it; @username as a string
-        body: JSON.stringify({ chat_id: /^-?\d+$/.test(chatId) ? Number(chatId) : chatId, text: cutToChars(text, TELEGRAM_TEXT_MAX_CHARS) }),
+        body: JSON.stringify({ chat_id: chatIdValue(chatId), text: cutToChars(text, TELEGRAM_TEXT_MAX_CHARS) }),
         signal: limit.signal,
       });
       const raw = await readText(res.body);
@@ -54,6 +53,8 @@ export function createTelegramProvider(options: TelegramProviderOptions): Closab
       return classifyTelegram(res.statusCode, answer, header(res.headers, 'retry-after'));
     } catch (err) {
       return thrownResult(err, timeoutMs, limit.timedOut());
+    } finally {
+      limit.done();
     }
   }
 
@@ -66,6 +67,13 @@ export function createTelegramProvider(options: TelegramProviderOptions): Closab
     },
     close: () => agent.close(),
   };
+}
+
+/** A numeric id goes as a number, as the API documents it, unless a double can't hold it; @username as a string. */
+function chatIdValue(chatId: string): number | string {
+  if (!/^-?\d+$/.test(chatId)) return chatId;
+  const n = Number(chatId);
+  return Number.isSafeInteger(n) ? n : chatId;
 }
 
 /**

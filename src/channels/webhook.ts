@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import { Agent, request } from 'undici';
+import { Agent } from 'undici';
 import { scrubSecrets, webhookSecrets } from './addresses.js';
 import { deadline, discard, header, parseRetryAfter, thrownResult } from './http.js';
 import type { ClosableProvider, Destination, OutboundMessage, SendResult } from './provider.js';
@@ -70,8 +70,9 @@ export function createWebhookProvider(options: WebhookProviderOptions = {}): Clo
 
     const limit = deadline(timeoutMs, signal);
     try {
-      const res = await request(url, {
-        dispatcher: agent,
+      const res = await agent.request({
+        origin: url.origin,
+        path: url.pathname + url.search,
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -87,6 +88,8 @@ export function createWebhookProvider(options: WebhookProviderOptions = {}): Clo
       return classifyStatus(res.statusCode, header(res.headers, 'retry-after'), now());
     } catch (err) {
       return thrownResult(err, timeoutMs, limit.timedOut());
+    } finally {
+      limit.done();
     }
   }
 

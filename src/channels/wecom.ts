@@ -59,6 +59,8 @@ export function createWecomProvider(options: WecomProviderOptions = {}): Closabl
       return classifyWecom(res.statusCode, answer);
     } catch (err) {
       return thrownResult(err, timeoutMs, limit.timedOut());
+    } finally {
+      limit.done();
     }
   }
 
