@@ -4,14 +4,14 @@ import { SKIP, retryDelay, type Delivery, type RetryPolicy } from '../notificati
 import type { Notification } from '../notifications/types.js';
 import { isOpen, type DeliveryOutcome, type DeliveryStore, type OutboxEntry } from '../store/delivery-store.js';
 import { EXTERNAL_CHANNELS, type ExternalChannel, type Provider, type SendResult } from './provider.js';
-import { renderMessage } from './render.js';
+import { renderMessage, type JsonValue } from './render.js';
 import type { Throttle } from './throttle.js';
 
 export interface OutboxOptions {
   deliveries: DeliveryStore;
   /** the notification as its recipient's inbox holds it now (null: gone): the escalation check */
   inboxItem: (userId: string, notificationId: string) => Promise<Notification | null>;
-  providers: Partial<Record<ExternalChannel, Provider>>;
+  providers: { get(channel: ExternalChannel): Provider | undefined };
   throttle: Throttle;
   retry: RetryPolicy;
   /** this instance's consumer name in the group: unique per running instance */
@@ -82,12 +82,12 @@ export function createOutbox(opts: OutboxOptions): Outbox {
     }
     const address = (await deliveries.addresses(d.userId)).find((a) => a.channel === d.channel);
     if (!address) return finish(e, { kind: 'skipped', reason: SKIP.noAddress });
-    const provider = providers[d.channel];
+    const provider = providers.get(d.channel);
     if (!provider) return finish(e, { kind: 'failed', error: idleDeliveryError(d.channel) });
-    const wait = await throttle.wait(d.channel, address.address);
-    if (wait > 0) return finish(e, { kind: 'defer', nextAttemptAt: clock() + wait });
+    const permit = await throttle.acquire(d.channel, address.address);
+    if ('waitMs' in permit) return finish(e, { kind: 'defer', nextAttemptAt: clock() + permit.waitMs });
     const n = decodeItem(d.userId, d.notificationId, d.content, '');
-    const message = renderMessage(d.id, n);
+    const message = renderMessage(d.id, { ...n, data: (n.data ?? null) as JsonValue }, clock());
     let result: SendResult;
     try {
       result = await provider.send({ address: address.address, secret: address.secret ?? undefined }, message, AbortSignal.timeout(timeoutMs));
@@ -95,6 +95,8 @@ export function createOutbox(opts: OutboxOptions): Outbox {
       // Providers report errors as results; a throw is a bug there, not the receiver's fault.
       logger.error({ err, channel: d.channel }, 'delivery provider threw');
       result = { kind: 'retry', error: 'internal error in the provider' };
+    } finally {
+      permit.release();
     }
     await finish(e, outcomeOf(d, result, clock()));
   }

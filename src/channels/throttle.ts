@@ -1,25 +1,20 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { CHANNEL_LIMITS, type RateLimit } from './limits.js';
 import type { ExternalChannel } from './provider.js';
 
-/**
- * The providers' own rate limits, held across instances through Redis (memory backend: in
- * process), so a burst is spread out instead of answered with 429s. docs/channels.md cites them.
- */
-export const PROVIDER_RATES: Partial<Record<ExternalChannel, { name: string; scope: 'address' | 'channel'; points: number; seconds: number }[]>> = {
-  // Telegram Bot API FAQ: about 1 message per second per chat, 30 per second per bot.
-  TELEGRAM: [
-    { name: 'telegram-chat', scope: 'address', points: 1, seconds: 1 },
-    { name: 'telegram-bot', scope: 'channel', points: 30, seconds: 1 },
-  ],
-  // WeCom group robot: 20 messages a minute per robot.
-  WECOM: [{ name: 'wecom-robot', scope: 'address', points: 20, seconds: 60 }],
-};
+/** A go (release it when the attempt ends) or a wait, with nothing taken. */
+export type Permit = { release(): void } | { waitMs: number };
 
+/**
+ * Holds the providers' limits (limits.ts): rates through shared buckets, across instances on
+ * Redis (rate-limiter-flexible; memory backend: in process), so a burst is spread out instead
+ * of answered with 429s; requests in flight per host on this instance, so one slow receiver
+ * can't take every attempt of its channel.
+ */
 export interface Throttle {
-  /** 0: go now (a slot is taken); else how many ms until a slot frees (nothing taken). */
-  wait(channel: ExternalChannel, address: string): Promise<number>;
+  acquire(channel: ExternalChannel, address: string): Promise<Permit>;
 }
 
 export interface ThrottleOptions {
@@ -29,31 +24,61 @@ export interface ThrottleOptions {
   keyPrefix: (name: string) => string;
 }
 
+/** How long an attempt waits for a host that has its fill of requests in flight. */
+const BUSY_HOST_WAIT_MS = 250;
+
 export function createThrottle({ redis, keyPrefix }: ThrottleOptions): Throttle {
   const limiters = new Map<string, RateLimiterAbstract>();
-  const limiter = (name: string, points: number, duration: number) => {
+  const limiter = (channel: ExternalChannel, r: RateLimit) => {
+    const name = `${channel.toLowerCase()}-${r.scope}`;
     let l = limiters.get(name);
     if (!l) {
-      const opts = { keyPrefix: keyPrefix(name), points, duration };
-      l = redis ? new RateLimiterRedis({ ...opts, storeClient: redis, useRedisPackage: false }) : new RateLimiterMemory(opts);
+      // rate-limiter-flexible counts whole seconds; every provider rate is a whole number of them.
+      const opts = { keyPrefix: keyPrefix(name), points: r.points, duration: Math.max(1, Math.round(r.durationMs / 1000)) };
+      l = redis ? new RateLimiterRedis({ ...opts, storeClient: redis }) : new RateLimiterMemory(opts);
       limiters.set(name, l);
     }
     return l;
   };
+  const inFlight = new Map<string, number>();
   // Addresses can be secrets (a WeCom key): buckets are keyed by a digest.
   const digest = (s: string) => createHash('sha256').update(s).digest('base64url').slice(0, 22);
+  const hostOf = (address: string) => {
+    try {
+      return new URL(address).host;
+    } catch {
+      return address;
+    }
+  };
+
   return {
-    async wait(channel, address) {
-      for (const rate of PROVIDER_RATES[channel] ?? []) {
+    async acquire(channel, address) {
+      const rates = CHANNEL_LIMITS[channel].rates;
+      const host = hostOf(address);
+      const cap = rates.find((r) => r.concurrency !== undefined)?.concurrency;
+      if (cap !== undefined && (inFlight.get(host) ?? 0) >= cap) return { waitMs: BUSY_HOST_WAIT_MS };
+      for (const r of rates) {
+        if (r.points <= 0) continue;
         try {
-          await limiter(rate.name, rate.points, rate.seconds).consume(rate.scope === 'address' ? digest(address) : 'all');
+          await limiter(channel, r).consume(r.scope === 'bot' ? 'bot' : digest(address));
         } catch (err) {
-          if (err instanceof RateLimiterRes) return Math.max(1, err.msBeforeNext);
-          // The limiter's Redis is away: hold back rather than burst past the provider's limit.
-          return 1000;
+          if (err instanceof RateLimiterRes) return { waitMs: Math.max(1, err.msBeforeNext) };
+          // The buckets' Redis is away: hold back rather than burst past the provider's limit.
+          return { waitMs: 1000 };
         }
       }
-      return 0;
+      if (cap === undefined) return { release: () => {} };
+      inFlight.set(host, (inFlight.get(host) ?? 0) + 1);
+      let released = false;
+      return {
+        release: () => {
+          if (released) return;
+          released = true;
+          const n = (inFlight.get(host) ?? 1) - 1;
+          if (n <= 0) inFlight.delete(host);
+          else inFlight.set(host, n);
+        },
+      };
     },
   };
 }
