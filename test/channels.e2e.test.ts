@@ -173,6 +173,22 @@ for (const backend of BACKENDS) {
   });
 }
 
+describe('channels: two instances on one Redis', () => {
+  const app = useTestApp('redis', { clock: 'real', outbox: {} });
+
+  it('share the outbox without sending any delivery twice', async () => {
+    const [a, b] = [app(0), app(1)];
+    const r = await receiver();
+    r.addSecret((await optIn(a, 'joe', 'WEBHOOK', r.at('/j')))!);
+    const ids: string[] = [];
+    for (let i = 0; i < 40; i++) ids.push(await send(i % 2 ? a : b, 'joe', ['WEBHOOK']));
+    await r.waitForAccepted(40, 10_000);
+    expect(r.requests).toHaveLength(40);
+    expect(r.duplicates).toBe(0);
+    expect(r.accepted.map((x) => x.id).sort()).toEqual(ids.map((id) => `${id}-w`).sort());
+  });
+});
+
 describe('channels: providers and address rules', () => {
   let settings: Partial<DeliveryConfig> = {};
   const app = useTestApp('redis', { clock: 'real', outbox: () => settings });
