@@ -34,6 +34,12 @@ export interface InboxStreamHost {
  */
 export const SYNC_TIMEOUT_MS = 5000;
 
+/**
+ * How long a new notification waits for the count of its commit before it goes out with the last
+ * count known. It only waits that long when the touch that settles a broadcast failed.
+ */
+export const HOLD_TIMEOUT_MS = 2000;
+
 type Ev = UserEvent | BroadcastEvent;
 
 /**
@@ -54,6 +60,7 @@ export function inboxStream(host: InboxStreamHost, userId: string, after: string
   let lastCount = 0;
   /** new notifications waiting for the count of their commit */
   const held: Notification[] = [];
+  let heldTimer: NodeJS.Timeout | undefined;
   /** everything until the snapshot and its sync event are both in; then null */
   let pending: Ev[] | null = [];
   let snapshot: InboxSnapshot | null = null;
@@ -62,6 +69,16 @@ export function inboxStream(host: InboxStreamHost, userId: string, after: string
   const push = (e: Partial<InboxEvent> & { unreadCount: number }) =>
     q.push({ notification: null, readIds: null, unreadIds: null, removedIds: null, replayComplete: null, ...e });
   const passes = (v: string) => filter.active && !filter.muted.has(v.slice(0, v.indexOf('\t')));
+  const hold = (n: Notification) => {
+    held.push(n);
+    heldTimer ??= setTimeout(() => flush(lastCount), HOLD_TIMEOUT_MS).unref();
+  };
+  const flush = (count: number) => {
+    clearTimeout(heldTimer);
+    heldTimer = undefined;
+    for (const n of held.splice(0)) push({ notification: n, unreadCount: count });
+    lastCount = count;
+  };
 
   const live = (ev: Ev) => {
     switch (ev.kind) {
@@ -69,19 +86,16 @@ export function inboxStream(host: InboxStreamHost, userId: string, after: string
         filter = { active: ev.active, muted: new Set(ev.muted) };
         return;
       case 'notification':
-        held.push(decodeItem(userId, ev.id, ev.v, ''));
+        hold(decodeItem(userId, ev.id, ev.v, ''));
         return;
       case 'broadcast':
         if (!passes(ev.v)) return;
         if (!ev.stored) return push({ notification: decodeItem(userId, ev.id, ev.v, ''), unreadCount: lastCount });
-        held.push(decodeItem(userId, ev.id, ev.v, ''));
+        hold(decodeItem(userId, ev.id, ev.v, ''));
         host.touch(userId);
         return;
       case 'unread': {
-        if (held.length > 0) {
-          for (const n of held.splice(0)) push({ notification: n, unreadCount: ev.count });
-          lastCount = ev.count;
-        }
+        if (held.length > 0) flush(ev.count);
         if (ev.read || ev.unread || ev.removed || ev.count !== lastCount) {
           push({ unreadCount: ev.count, readIds: ev.read ?? null, unreadIds: ev.unread ?? null, removedIds: ev.removed ?? null });
         }

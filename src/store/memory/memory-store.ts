@@ -487,12 +487,9 @@ export function createMemoryStore({ cap, publish, channels }: MemoryStoreOptions
       for (const [id, c] of bodies) if (c.expiresAt <= now) bodies.delete(id);
       for (let i = log.length - 1; i >= 0; i--) if (log[i]!.dropAt <= now) log.splice(i, 1);
       for (const [k, until] of broadcastDedup) if (until <= now) broadcastDedup.delete(k);
+      // Like Redis: only the users whose next expiry has passed, from the expiry index.
       let visited = 0;
-      for (const [id, u] of users) {
-        if (u.inbox.size === 0 && u.dedup.size === 0) continue;
-        op(id, now, false, () => {});
-        visited++;
-      }
+      for (let id; (id = due.popDue(now)) !== undefined; visited++) op(id, now, false, () => {});
       return visited;
     },
 
