@@ -18,6 +18,7 @@ import {
 } from '../src/client/operations.js';
 import type { InboxSubscription as InboxResult } from '../src/client/gql/graphql.js';
 import { BACKENDS, SERVICE, asUser, useTestApp, type TestApp } from './helpers/app.js';
+import { withRedis } from './helpers/redis.js';
 import { sseSubscribe } from './helpers/sse.js';
 import { subscribe, wsClient } from './helpers/ws.js';
 
@@ -306,6 +307,35 @@ describe('inbox subscription, two instances on one Redis', () => {
       { n: null, count: 1, removed: [s] },
     ]);
     expect((await counts.waitFor(2)).map((r) => r.data!.unreadCountChanged)).toEqual([2, 1]);
+  });
+});
+
+describe('inbox subscription clean-up (redis)', () => {
+  const t = useTestApp('redis', { clock: 'real' });
+  const redis = withRedis();
+  const footprint = async () => {
+    const channels = ((await redis.pubsub('CHANNELS', `${t().prefix}*`)) as string[]).sort();
+    const { bus } = t().app.realtime as unknown as { bus: { subscriptionMap: Record<string, unknown> } };
+    return { channels, busListeners: Object.keys(bus.subscriptionMap).length };
+  };
+
+  it('leaves no subscription or listener behind after 300 streams, stopped at every stage', async () => {
+    const { ws } = await t().listen();
+    const { client } = wsClient(ws, await t().token('churn'));
+    const steady = subscribe(client, InboxSubscription, {});
+    await steady.waitFor(1);
+    const before = await footprint();
+    expect(before.channels).toHaveLength(2);
+    for (let i = 0; i < 300; i++) {
+      const f = subscribe(client, InboxSubscription, i % 2 ? { after: '00000000000' } : {});
+      if (i % 3 === 0) await f.waitFor(1); // attached (or the marker)
+      else if (i % 3 === 1) await new Promise((r) => setTimeout(r, 1)); // mid-snapshot, maybe
+      f.stop();
+    }
+    for (let i = 0; i < 50 && JSON.stringify(await footprint()) !== JSON.stringify(before); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await footprint()).toEqual(before);
+    await sender(t)('churn', 'still there');
+    expect(short((await steady.waitFor(2))[1]!)).toEqual({ n: 'still there', count: 1 });
   });
 });
 
