@@ -31,10 +31,6 @@ export class DueIndex {
     return undefined;
   }
 
-  get size(): number {
-    return this.at.size;
-  }
-
   private rebuild() {
     this.heap = [];
     for (const [id, t] of this.at) this.push({ t, id });
