@@ -15,6 +15,7 @@ import { attachWebSocket, type WebSocketEndpoint } from './server/websocket.js';
 import { createGraphQLServer, type GraphQLServer } from './server/yoga.js';
 import type { Store } from './store/store.js';
 import type { JobsApi } from './scheduler/scheduler.js';
+import type { ExpirySweeper } from './notifications/expiry-sweeper.js';
 
 export interface AppDeps {
   store: Store;
@@ -37,6 +38,8 @@ export interface AppDeps {
   dashboardPushIntervalMs?: number;
   /** the scheduler (main.ts creates it) for the `jobs` query and `runJob`; absent: those answer as if no job existed */
   jobs?: JobsApi | null;
+  /** settles users as their notifications expire (main.ts creates and starts it); stopped by close() */
+  expirySweeper?: ExpirySweeper | null;
 }
 
 export interface App {
@@ -85,6 +88,7 @@ export function createApp(deps: AppDeps): App {
     ws,
     async close(timeoutMs = 5000) {
       dashboardFeed.close();
+      await deps.expirySweeper?.stop();
       await ws.dispose();
       await closeHttpServer(server, timeoutMs);
     },

@@ -8,6 +8,7 @@ import './inbox.js';
 import './broadcasts.js';
 import './admin.js';
 import './realtime.js';
+import './inbox-stream.js';
 import './dashboard.js';
 import './jobs.js';
 

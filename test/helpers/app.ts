@@ -16,6 +16,7 @@ import { createAuth } from '../../src/server/auth.js';
 import type { Store } from '../../src/store/store.js';
 import { dashboardHooks } from '../../src/scheduler/dashboard-hooks.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from '../../src/scheduler/scheduler.js';
+import { ExpirySweeper } from '../../src/notifications/expiry-sweeper.js';
 import { deleteByPrefix, newRedis, redisUrl, uniquePrefix, withRedis } from './redis.js';
 
 export const SECRET = 'test-secret-test-secret-test-secret-0123';
@@ -38,6 +39,8 @@ export interface TestApp {
   listen(): Promise<{ http: string; ws: string }>;
   /** with the `scheduler` option: this instance's scheduler (not started; stopped after the test) */
   scheduler: Scheduler | null;
+  /** this instance's expiry sweeper on the test's clock: call sweep(), or start it with the `sweeper` option */
+  sweeper: ExpirySweeper;
 }
 
 export type BackendName = 'memory' | 'redis';
@@ -49,7 +52,13 @@ export const BACKENDS: BackendName[] = ['memory', 'redis'];
  */
 export function useTestApp(
   backend: BackendName,
-  opts: { cap?: number; clock?: 'manual' | 'real'; scheduler?: Partial<Omit<SchedulerOptions, 'store' | 'backend'>> } = {},
+  opts: {
+    cap?: number;
+    clock?: 'manual' | 'real';
+    scheduler?: Partial<Omit<SchedulerOptions, 'store' | 'backend'>>;
+    /** start each instance's expiry sweeper with this interval (else it only runs when called) */
+    sweeper?: { intervalMs: number };
+  } = {},
 ): (i?: number) => TestApp {
   const redis = backend === 'redis' ? withRedis() : null;
   const auth = createAuth(SECRET);
@@ -104,7 +113,9 @@ export function useTestApp(
           ...opts.scheduler,
         })
       : null;
-    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler });
+    const sweeper = new ExpirySweeper({ store: b.store, clock: now, logger, intervalMs: opts.sweeper?.intervalMs });
+    if (opts.sweeper) sweeper.start();
+    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler, expirySweeper: sweeper });
     const token = (sub: string, roles: Role[] = ['user'], expiresIn = '1h') => auth.sign({ sub, roles, expiresIn });
     const t: TestApp = {
       app,
@@ -113,6 +124,7 @@ export function useTestApp(
       prefix,
       token,
       scheduler,
+      sweeper,
       async run(doc, variables, as) {
         const bearer = as === null ? null : typeof as === 'string' ? as : await token(as.sub, as.roles);
         const res = await app.yoga.fetch('http://test/graphql', {
