@@ -17,6 +17,7 @@ import type { Store } from './store/store.js';
 import type { DeliveryStore } from './store/delivery-store.js';
 import { DeliveryService } from './channels/delivery-service.js';
 import type { JobsApi } from './scheduler/scheduler.js';
+import type { ExpirySweeper } from './notifications/expiry-sweeper.js';
 
 export interface AppDeps {
   store: Store;
@@ -43,6 +44,8 @@ export interface AppDeps {
   dashboardPushIntervalMs?: number;
   /** the scheduler (main.ts creates it) for the `jobs` query and `runJob`; absent: those answer as if no job existed */
   jobs?: JobsApi | null;
+  /** settles users as their notifications expire (main.ts creates and starts it); stopped by close() */
+  expirySweeper?: ExpirySweeper | null;
 }
 
 export interface App {
@@ -94,6 +97,7 @@ export function createApp(deps: AppDeps): App {
     ws,
     async close(timeoutMs = 5000) {
       dashboardFeed.close();
+      await deps.expirySweeper?.stop();
       await ws.dispose();
       await closeHttpServer(server, timeoutMs);
     },

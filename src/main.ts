@@ -13,6 +13,7 @@ import { createAuth, randomSecret } from './server/auth.js';
 import { memoryBackend, redisBackend } from './backend.js';
 import { dashboardHooks } from './scheduler/dashboard-hooks.js';
 import { createScheduler } from './scheduler/scheduler.js';
+import { ExpirySweeper } from './notifications/expiry-sweeper.js';
 
 async function main() {
   let config;
@@ -76,9 +77,14 @@ async function main() {
     dashboard: dashboardHooks(() => app, backend),
   });
 
+  // Counts follow time: expired notifications leave every live badge within about a second.
+  const expirySweeper = new ExpirySweeper({ store, logger });
+  expirySweeper.start();
+
   app = createApp({
     ...backend,
     jobs: scheduler,
+    expirySweeper,
     auth,
     logger,
     graphiqlToken,

@@ -22,7 +22,10 @@ import { createMemoryStore } from '../src/store/memory/memory-store.js';
 import { STATS_TTL_MS, statsKey } from '../src/store/redis/keys.js';
 import { createRedisStore } from '../src/store/redis/redis-store.js';
 import { deliverScheduled, type NewBroadcast, type NewItem, type Page, type SendOutcome, type Store } from '../src/store/store.js';
-import { deleteByPrefix, uniquePrefix, withRedis } from './helpers/redis.js';
+import { deleteByPrefix, newRedis, uniquePrefix, withRedis } from './helpers/redis.js';
+import { channels as channelNames } from '../src/realtime/channels.js';
+import type { UserEvent } from '../src/realtime/events.js';
+import type { Redis } from 'ioredis';
 
 const T0 = Date.now();
 const SEC = 1_000;
@@ -35,8 +38,10 @@ const HOUR = 60 * MIN;
 
 const redis = withRedis();
 const prefixesToDelete: string[] = [];
+const subscribers: Redis[] = [];
 afterEach(async () => {
   for (const p of prefixesToDelete.splice(0)) await deleteByPrefix(redis, p);
+  await Promise.all(subscribers.splice(0).map((s) => s.quit().catch(() => s.disconnect())));
 });
 
 /** Every key under `prefix`, prefix stripped, sorted (SCAN, never KEYS). */
@@ -57,15 +62,30 @@ interface Made {
   keys: (() => Promise<string[]>) | null;
 }
 
+interface Recorded extends Made {
+  /** the events published so far on `userId`'s channel, in order (every one published before the call) */
+  events(userId: string): Promise<UserEvent[]>;
+}
+
 interface Setup {
   name: 'memory' | 'redis';
   make(opts?: { cap?: number }): Made;
+  /** a store whose published events are recorded (memory: its publish hook; Redis: a subscriber) */
+  record(opts?: { cap?: number }): Promise<Recorded>;
 }
+
+const BARRIER = '{"kind":"barrier"}';
 
 const setups: Setup[] = [
   {
     name: 'memory',
     make: ({ cap = 100 } = {}) => ({ store: createMemoryStore({ cap }), keys: null }),
+    async record({ cap = 100 } = {}) {
+      const log: { channel: string; ev: UserEvent }[] = [];
+      const ch = channelNames();
+      const store = createMemoryStore({ cap, channels: ch, publish: (channel, ev) => void log.push({ channel, ev: ev as UserEvent }) });
+      return { store, keys: null, events: async (userId) => log.filter((e) => e.channel === ch.user(userId)).map((e) => e.ev) };
+    },
   },
   {
     name: 'redis',
@@ -74,6 +94,31 @@ const setups: Setup[] = [
       prefixesToDelete.push(prefix);
       // Day counters ({g}:stats:DAY) go by their own TTL, not by pruning: see 'daily stats'.
       return { store: createRedisStore({ redis, cap, prefix }), keys: async () => (await scanKeys(prefix)).filter((k) => !k.startsWith('{g}:stats:')) };
+    },
+    async record({ cap = 100 } = {}) {
+      const prefix = uniquePrefix();
+      prefixesToDelete.push(prefix);
+      const ch = channelNames(prefix);
+      const sub = newRedis();
+      subscribers.push(sub);
+      const log: { channel: string; msg: string }[] = [];
+      const waiting: (() => void)[] = [];
+      sub.on('pmessage', (_pattern, channel, msg) => {
+        log.push({ channel, msg });
+        if (msg === BARRIER) waiting.splice(0).forEach((w) => w());
+      });
+      await sub.psubscribe(`${prefix}{u:*}:events`);
+      return {
+        store: createRedisStore({ redis, cap, prefix }),
+        keys: null,
+        async events(userId) {
+          // Published after everything before it on the same connection: delivered after it too.
+          const seen = new Promise<void>((r) => waiting.push(r));
+          await redis.publish(ch.user(userId), BARRIER);
+          await seen;
+          return log.filter((e) => e.channel === ch.user(userId) && e.msg !== BARRIER).map((e) => JSON.parse(e.msg) as UserEvent);
+        },
+      };
     },
   },
 ];
@@ -193,7 +238,7 @@ const seqOf = (id: string) => {
 // The contract
 // ---------------------------------------------------------------------------------------------
 
-describe.each(setups)('$name store', ({ name, make }) => {
+describe.each(setups)('$name store', ({ name, make, record }) => {
   it('has its kind and answers ping', async () => {
     const { store } = make();
     expect(store.kind).toBe(name);
@@ -1050,6 +1095,145 @@ describe.each(setups)('$name store', ({ name, make }) => {
       expect(statuses(await store.send(['a'], newItem(T0 + 10 * MIN - 1, { type: 'promo', dedupKey: 'p', window: MIN }), T0 + 10 * MIN - 1))).toEqual(['deduplicated']);
       await store.updatePreferences('a', { mutedTypes: [] }, T0 + 10 * MIN);
       expect(statuses(await store.send(['a'], newItem(T0 + 10 * MIN, { type: 'promo', dedupKey: 'p', window: MIN }), T0 + 10 * MIN))).toEqual(['stored']);
+    });
+  });
+
+  describe('inbox snapshot (resume watermark)', () => {
+    const snap = (store: Store, userId: string, after: string | null, now: number) => store.inboxSnapshot(userId, after, 'tok', now);
+    const titles = (ns: Notification[]) => ns.map((n) => n.title);
+
+    it('holds what is newer than after, oldest first, with the exact count; complete until something newer is removed', async () => {
+      const { store } = make({ cap: 3 });
+      const A = await sendOne(store, 'u', T0, { title: 'a' });
+      const B = await sendOne(store, 'u', T0, { title: 'b' });
+      const C = await sendOne(store, 'u', T0, { title: 'c' });
+      await store.markRead('u', [B.id], T0 + 1);
+      expect(await snap(store, 'u', null, T0 + 2)).toEqual({ unreadCount: 2, items: [], complete: null });
+      expect(await snap(store, 'u', A.id, T0 + 2)).toEqual({ unreadCount: 2, items: [{ ...B, readAt: T0 + 1 }, C], complete: true });
+      expect(await snap(store, 'u', C.id, T0 + 2)).toEqual({ unreadCount: 2, items: [], complete: true });
+      // removing `after` itself (or anything older) loses nothing newer than it
+      expect(await store.delete('u', [A.id], T0 + 3)).toBe(1);
+      expect(await snap(store, 'u', A.id, T0 + 3)).toMatchObject({ items: [{ id: B.id }, { id: C.id }], complete: true });
+      expect(await store.delete('u', [C.id], T0 + 4)).toBe(1);
+      expect(await snap(store, 'u', A.id, T0 + 4)).toMatchObject({ unreadCount: 0, items: [{ id: B.id }], complete: false });
+      expect(await snap(store, 'u', B.id, T0 + 4)).toMatchObject({ items: [], complete: false });
+      expect(await snap(store, 'u', C.id, T0 + 4)).toMatchObject({ items: [], complete: true });
+      // a user with nothing: nothing lost
+      expect(await snap(store, 'nobody', A.id, T0 + 4)).toEqual({ unreadCount: 0, items: [], complete: true });
+    });
+
+    it('a malformed after, or one beyond every id issued, is never complete', async () => {
+      const { store } = make();
+      const A = await sendOne(store, 'u', T0);
+      for (const after of ['x', '', 'ABCDEFGHIJK', `${A.id}0`, encodeSeq(seqOf(A.id) + 1), encodeSeq(10 ** 9)]) {
+        expect(await snap(store, 'u', after, T0)).toEqual({ unreadCount: 1, items: [], complete: false });
+      }
+      expect((await snap(store, 'u', encodeSeq(0), T0)).complete).toBe(true);
+    });
+
+    it('turns false on a cap push-out, an expiry, a broadcast pushing out; never on live-only or muted broadcasts', async () => {
+      const { store } = make({ cap: 2 });
+      const X = await sendOne(store, 'u', T0, { title: 'x' });
+      await broadcast(store, T0 + 1, { saveOffline: false });
+      await store.updatePreferences('u', { mutedTypes: ['promo'] }, T0 + 2);
+      await broadcast(store, T0 + 3, { type: 'promo' });
+      expect(await snap(store, 'u', X.id, T0 + 4)).toEqual({ unreadCount: 1, items: [], complete: true });
+      const Y = await sendOne(store, 'u', T0 + 5, { title: 'y', ttl: SEC });
+      expect(await snap(store, 'u', X.id, T0 + 6)).toMatchObject({ items: [Y], complete: true });
+      expect(await snap(store, 'u', X.id, T0 + 5 + SEC)).toEqual({ unreadCount: 1, items: [], complete: false });
+
+      const P = await sendOne(store, 'v', T0, { title: 'p' });
+      await sendOne(store, 'v', T0, { title: 'q' });
+      await sendOne(store, 'v', T0, { title: 'r' }); // pushes p (= after) out: nothing newer lost
+      expect(await snap(store, 'v', P.id, T0)).toMatchObject({ unreadCount: 2, complete: true });
+      await sendOne(store, 'v', T0, { title: 's' }); // pushes q out
+      expect(titles((await snap(store, 'v', P.id, T0)).items)).toEqual(['r', 's']);
+      expect((await snap(store, 'v', P.id, T0)).complete).toBe(false);
+
+      const M = await sendOne(store, 'w', T0 + 10, { title: 'm' });
+      await sendOne(store, 'w', T0 + 10, { title: 'n' });
+      const B1 = await broadcast(store, T0 + 11, { title: 'b1' }); // settled later: pushes m out
+      expect(await snap(store, 'w', M.id, T0 + 12)).toMatchObject({ complete: true });
+      await broadcast(store, T0 + 13, { title: 'b2' }); // pushes n out
+      const s = await snap(store, 'w', M.id, T0 + 14);
+      expect([titles(s.items), s.complete]).toEqual([['b1', 'b2'], false]);
+      expect(s.items[0]).toEqual(B1.view('w'));
+    });
+  });
+
+  describe('published changes', () => {
+    it('one unread event per commit that changes the count, the read state or removes items, with the ids; the sync event last', async () => {
+      const { store, events } = await record({ cap: 2 });
+      const A = await sendOne(store, 'u', T0, { ttl: MIN });
+      const B = await sendOne(store, 'u', T0, { ttl: HOUR });
+      await store.markRead('u', [A.id, A.id, encodeSeq(10 ** 6)], T0 + 1);
+      await store.markRead('u', [A.id], T0 + 2); // already read: nothing to say
+      await store.markUnread('u', [A.id, B.id], T0 + 3); // only A changes
+      await store.markAllRead('u', T0 + 4);
+      const C = await sendOne(store, 'u', T0 + 5, { ttl: 2 * MIN }); // pushes A out
+      await store.delete('u', [B.id], T0 + 6);
+      await store.list('u', { first: 10 }, T0 + 7); // nothing changes: nothing published
+      await store.markRead('u', [C.id], T0 + 8);
+      await store.inboxSnapshot('u', null, 'tok1', T0 + 5 + 2 * MIN); // C expired: noticed, then the sync
+      const evs = await events('u');
+      const notification = (n: Notification) => ({ kind: 'notification', id: n.id, v: expect.any(String) });
+      expect(evs).toEqual([
+        notification(A),
+        { kind: 'unread', count: 1 },
+        notification(B),
+        { kind: 'unread', count: 2 },
+        { kind: 'unread', count: 1, read: [A.id] },
+        { kind: 'unread', count: 2, unread: [A.id] },
+        { kind: 'unread', count: 0, read: [A.id, B.id] },
+        notification(C),
+        { kind: 'unread', count: 1, removed: [A.id] },
+        { kind: 'unread', count: 1, removed: [B.id] },
+        { kind: 'unread', count: 0, read: [C.id] },
+        { kind: 'unread', count: 0, removed: [C.id] },
+        { kind: 'sync', token: 'tok1' },
+      ]);
+    });
+  });
+
+  describe('sweepExpired (expiry index)', () => {
+    it('settles only the users whose next expiry has passed, earliest first, a limit at a time, and publishes what expired', async () => {
+      const { store, events } = await record();
+      const A = await sendOne(store, 'a', T0, { ttl: SEC });
+      await sendOne(store, 'a', T0, { ttl: HOUR });
+      const B = await sendOne(store, 'b', T0, { ttl: 2 * SEC });
+      await sendOne(store, 'c', T0, { ttl: HOUR });
+      await store.ensureUser('d', T0);
+      expect(await store.sweepExpired(T0 + SEC - 1, 10)).toBe(0);
+      expect(await store.sweepExpired(T0 + 2 * SEC, 1)).toBe(1); // a: due first
+      expect((await events('a')).at(-1)).toEqual({ kind: 'unread', count: 1, removed: [A.id] });
+      expect((await events('b')).at(-1)).toEqual({ kind: 'unread', count: 1 }); // not yet visited
+      expect(await store.sweepExpired(T0 + 2 * SEC, 10)).toBe(1); // b
+      expect((await events('b')).at(-1)).toEqual({ kind: 'unread', count: 0, removed: [B.id] });
+      expect(await store.sweepExpired(T0 + 2 * SEC, 10)).toBe(0); // settled: due again only at their next expiry
+      expect(await store.unreadCounts(['a', 'b', 'c'], T0 + 2 * SEC)).toEqual([1, 0, 1]);
+      expect(await store.sweepExpired(T0 + HOUR, 10)).toBe(2); // a and c
+      expect(await store.sweepExpired(T0 + 2 * HOUR, 10)).toBe(0);
+    });
+
+    it('a user whose inbox changed is due at its new next expiry; a dedup mark makes it due too', async () => {
+      const { store } = make();
+      const A = await sendOne(store, 'a', T0, { ttl: SEC });
+      await store.delete('a', [A.id], T0 + 1); // nothing left to expire
+      expect(await store.sweepExpired(T0 + SEC, 10)).toBe(0);
+      await sendOne(store, 'a', T0 + 2, { ttl: HOUR, dedupKey: 'k', window: MIN });
+      expect(await store.sweepExpired(T0 + 1 + MIN, 10)).toBe(0);
+      expect(await store.sweepExpired(T0 + 2 + MIN, 10)).toBe(1); // the dedup mark's end
+      expect(await store.sweepExpired(T0 + 3 + MIN, 10)).toBe(0);
+      expect(await store.sweepExpired(T0 + 2 + HOUR, 10)).toBe(1);
+    });
+
+    it('sweeps running at the same time settle each user once', async () => {
+      const { store } = make();
+      for (let i = 0; i < 20; i++) await sendOne(store, `u${i}`, T0, { ttl: SEC });
+      const counts = await Promise.all([store.sweepExpired(T0 + SEC, 7), store.sweepExpired(T0 + SEC, 7), store.sweepExpired(T0 + SEC, 7)]);
+      const more = await store.sweepExpired(T0 + SEC, 100);
+      expect(counts.reduce((x, y) => x + y, 0) + more).toBe(20);
+      expect(await store.unreadCounts([...Array(20).keys()].map((i) => `u${i}`), T0 + SEC)).toEqual(Array(20).fill(0));
     });
   });
 

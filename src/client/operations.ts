@@ -235,6 +235,21 @@ export const NotificationReceivedSubscription = graphql(`
   }
 `);
 
+export const InboxSubscription = graphql(`
+  subscription Inbox($after: String) {
+    inbox(after: $after) {
+      notification {
+        ...NotificationFields
+      }
+      unreadCount
+      readIds
+      unreadIds
+      removedIds
+      replayComplete
+    }
+  }
+`);
+
 export const UnreadCountChangedSubscription = graphql(`
   subscription UnreadCountChanged {
     unreadCountChanged

@@ -1,4 +1,4 @@
-import { deliverScheduled, type SendOutcome, type Store } from '../store/store.js';
+import { deliverScheduled, type InboxSnapshot, type SendOutcome, type Store } from '../store/store.js';
 import { DomainError, badInput } from './errors.js';
 import { decodeSeq } from './ids.js';
 import { defaultPolicy, mergePolicies } from './policies.js';
@@ -136,6 +136,14 @@ export class NotificationService {
   /** What the inbox holds newer than `after`, oldest first (subscription replay). */
   since(userId: string, after: string): Promise<Notification[]> {
     return this.store.since(userId, v.notificationId('after', after), this.clock());
+  }
+
+  /**
+   * Where an inbox stream starts (Store.inboxSnapshot). `after` is not validated: a malformed
+   * or unknown one answers `complete: false`, as the inbox subscription promises.
+   */
+  inboxSnapshot(userId: string, after: string | null, token: string): Promise<InboxSnapshot> {
+    return this.store.inboxSnapshot(userId, after, token, this.clock());
   }
 
   markRead(userId: string, ids: readonly string[]) {

@@ -5,8 +5,14 @@
 export type UserEvent =
   /** an own notification was stored */
   | { kind: 'notification'; id: string; v: string }
-  /** the unread count changed (any cause: send, read, delete, expiry noticed, broadcast settled) */
-  | { kind: 'unread'; count: number }
+  /**
+   * One per commit that changed the unread count, the read state, or removed items (any cause:
+   * send, read, delete, expiry noticed, cap, broadcast settled), with the ids that changed; a
+   * list that would be empty is absent. `count` is the exact unread count after the commit.
+   */
+  | { kind: 'unread'; count: number; read?: string[]; unread?: string[]; removed?: string[] }
+  /** published by Store.inboxSnapshot in the same atomic step: the snapshot reflects every event before it */
+  | { kind: 'sync'; token: string }
   /** activation or muted types changed: live broadcast filters follow */
   | { kind: 'user'; active: boolean; muted: string[] };
 

@@ -5,6 +5,7 @@ import type { Notification } from '../notifications/types.js';
 import { decodeItem } from '../store/codec.js';
 import type { Channels } from './channels.js';
 import { EventQueue } from './event-queue.js';
+import { inboxStream, type InboxEvent } from './inbox-stream.js';
 import type { BroadcastEvent, TopicEvent, UserEvent } from './events.js';
 
 export interface RealtimeDeps {
@@ -25,7 +26,7 @@ export interface StreamOptions {
 export class Realtime {
   private readonly bus: PubSubEngine;
   private readonly ch: Channels;
-  private readonly service: NotificationService;
+  readonly service: NotificationService;
   /** users whose unread count must be re-read after a broadcast, flushed once per tick */
   private readonly pendingTouch = new Set<string>();
   private touchScheduled = false;
@@ -66,6 +67,19 @@ export class Realtime {
       for (const ev of waiting) handle(ev);
     });
     return q;
+  }
+
+  /**
+   * The caller's inbox: new notifications, read-state changes and removals, each with the exact
+   * unread count; a first "attached" event, or with `after` the replay and its marker
+   * (inbox-stream.ts).
+   */
+  inbox(userId: string, after: string | null, opts: StreamOptions = {}): EventQueue<InboxEvent> {
+    return inboxStream(this, userId, after, opts);
+  }
+
+  get channels(): Channels {
+    return this.ch;
   }
 
   /** The caller's exact unread count: the current one first, then after every change. */
@@ -110,8 +124,9 @@ export class Realtime {
   /**
    * Subscribes to the channels, then runs `start` (replay, initial state), then delivers.
    * Whatever happens first (client gone, token expiry, failure) unsubscribes everything.
+   * Public for the stream modules (inbox-stream.ts).
    */
-  private open<T>(names: string[], onEvent: (ev: any) => void, opts: StreamOptions, start: () => Promise<void>): EventQueue<T> {
+  open<T>(names: string[], onEvent: (ev: any) => void, opts: StreamOptions, start: () => Promise<void>): EventQueue<T> {
     let ids: number[] | null = null;
     let timer: NodeJS.Timeout | undefined;
     const q = new EventQueue<T>(() => {
@@ -143,7 +158,8 @@ export class Realtime {
     return q;
   }
 
-  private touch(userId: string) {
+  /** Settles `userId`'s inbox soon (batched per tick); the store then publishes what changed. */
+  touch(userId: string): void {
     this.pendingTouch.add(userId);
     if (this.touchScheduled) return;
     this.touchScheduled = true;

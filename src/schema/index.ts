@@ -9,6 +9,7 @@ import './deliveries.js';
 import './broadcasts.js';
 import './admin.js';
 import './realtime.js';
+import './inbox-stream.js';
 import './dashboard.js';
 import './jobs.js';
 

@@ -9,6 +9,7 @@ import type {
   Template,
   UserRecord,
 } from '../notifications/types.js';
+import { decodeSeq } from '../notifications/ids.js';
 
 /**
  * The one persistence contract. Two implementations (Redis, memory) pass the same
@@ -23,8 +24,9 @@ import type {
  * - `now` is always passed in (ms); stores never read the clock, so tests control time.
  * - Each inbox keeps the newest `cap` items (own and broadcasts together), a store option.
  * - Changes are published as they commit (realtime/events.ts on realtime/channels.ts names):
- *   a stored own notification, every change of a user's unread count, activation/mute changes,
- *   and each broadcast once. On Redis the scripts publish; the memory store calls `publish`.
+ *   a stored own notification, every change of a user's unread count or read state and every
+ *   removal (one `unread` event per commit, with the ids), activation/mute changes, and each
+ *   broadcast once. On Redis the scripts publish; the memory store calls `publish`.
  */
 export interface Store {
   readonly kind: 'redis' | 'memory';
@@ -44,6 +46,17 @@ export interface Store {
   list(userId: string, query: ListQuery, now: number): Promise<Page>;
   /** Everything the inbox holds newer than `after` (an id), oldest first: subscription replay. */
   since(userId: string, after: string, now: number): Promise<Notification[]>;
+  /**
+   * Where an inbox stream starts: settles the user, then reads the exact unread count and, with
+   * `after`, what the inbox holds newer than it (oldest first), and in the same atomic step
+   * publishes `{kind: 'sync', token}` on the user's channel, so a stream subscribed before the
+   * call knows which events the snapshot already reflects (those before the sync event).
+   * `complete` (with `after`) is true only when `after` is an id issued so far and no item
+   * newer than it was ever removed from this inbox (cap, expiry, deletion): the store keeps the
+   * highest removed id per user. Malformed or unknown `after`: no items, `complete` false.
+   * `token` is `[0-9a-z]{1,32}`.
+   */
+  inboxSnapshot(userId: string, after: string | null, token: string, now: number): Promise<InboxSnapshot>;
   /** Unread counts for several users in one round trip. */
   unreadCounts(userIds: readonly string[], now: number): Promise<number[]>;
   get(userId: string, ids: readonly string[], now: number): Promise<(Notification | null)[]>;
@@ -52,6 +65,13 @@ export interface Store {
   markAllRead(userId: string, now: number): Promise<number>;
   delete(userId: string, ids: readonly string[], now: number): Promise<number>;
 
+  /**
+   * Settles up to `limit` users whose next expiry (item or dedup mark) is at or before `now`,
+   * earliest first, without scanning other users: each publishes its new count and removed ids.
+   * On Redis each user is leased for `leaseMs` while being settled, so instances sweeping at
+   * the same time don't settle the same user twice. Returns how many users were settled.
+   */
+  sweepExpired(now: number, limit: number, leaseMs?: number): Promise<number>;
   /** Drops expired items, dedup marks and broadcast bodies for everyone; returns users visited. */
   pruneExpired(now: number, batch?: number): Promise<number>;
 
@@ -97,6 +117,21 @@ export interface Store {
 
   /** true when the backend answers. */
   ping(): Promise<boolean>;
+}
+
+export interface InboxSnapshot {
+  unreadCount: number;
+  /** with `after`: what the inbox holds newer than it, oldest first; else empty */
+  items: Notification[];
+  /** with `after`: whether `items` is everything newer than `after` the inbox ever held; else null */
+  complete: boolean | null;
+}
+
+/** What `inboxSnapshot` answers for `after`, given the highest removed id and the last issued sequence. */
+export function resumeComplete(after: string | null, removedUpTo: number, lastSeq: number): boolean | null {
+  if (after === null) return null;
+  const seq = decodeSeq(after);
+  return seq !== null && seq <= lastSeq && removedUpTo <= seq;
 }
 
 export interface NewItem {

@@ -20,6 +20,7 @@ import type { Store } from '../../src/store/store.js';
 import type { DeliveryStore } from '../../src/store/delivery-store.js';
 import { dashboardHooks } from '../../src/scheduler/dashboard-hooks.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from '../../src/scheduler/scheduler.js';
+import { ExpirySweeper } from '../../src/notifications/expiry-sweeper.js';
 import { deleteByPrefix, newRedis, redisUrl, uniquePrefix, withRedis } from './redis.js';
 
 /** The outbox settings of test instances: quick retries, loopback receivers allowed. */
@@ -61,6 +62,8 @@ export interface TestApp {
   scheduler: Scheduler | null;
   /** with the `outbox` option: this instance's outbox worker (started; stopped after the test) */
   outbox: Outbox | null;
+  /** this instance's expiry sweeper on the test's clock: call sweep(), or start it with the `sweeper` option */
+  sweeper: ExpirySweeper;
 }
 
 export type BackendName = 'memory' | 'redis';
@@ -78,6 +81,8 @@ export function useTestApp(
     scheduler?: Partial<Omit<SchedulerOptions, 'store' | 'backend'>>;
     /** runs an outbox worker in each instance with these settings (over test defaults: fast retries, private addresses allowed) */
     outbox?: Partial<DeliveryConfig> | (() => Partial<DeliveryConfig>);
+    /** start each instance's expiry sweeper with this interval (else it only runs when called) */
+    sweeper?: { intervalMs: number };
   } = {},
 ): (i?: number) => TestApp {
   const redis = backend === 'redis' ? withRedis() : null;
@@ -137,8 +142,10 @@ export function useTestApp(
           ...opts.scheduler,
         })
       : null;
+    const sweeper = new ExpirySweeper({ store: b.store, clock: now, logger, intervalMs: opts.sweeper?.intervalMs });
+    if (opts.sweeper) sweeper.start();
     const delivery: DeliveryConfig | null = opts.outbox ? { ...TEST_DELIVERY, ...(typeof opts.outbox === 'function' ? opts.outbox() : opts.outbox) } : null;
-    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler, webhookAllowPrivate: delivery?.webhookAllowPrivate ?? true });
+    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler, expirySweeper: sweeper, webhookAllowPrivate: delivery?.webhookAllowPrivate ?? true });
     const outbox = delivery
       ? createDeliveryWorker({ store: b.store, deliveries: b.deliveries, redis, prefix, config: delivery, consumer: `test-${i}`, logger, clock: now, pollMs: 50 })
       : null;
@@ -153,6 +160,7 @@ export function useTestApp(
       token,
       scheduler,
       outbox,
+      sweeper,
       async run(doc, variables, as) {
         const bearer = as === null ? null : typeof as === 'string' ? as : await token(as.sub, as.roles);
         const res = await app.yoga.fetch('http://test/graphql', {

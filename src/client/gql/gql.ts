@@ -33,6 +33,7 @@ type Documents = {
     "\n  mutation SetNotificationTypePolicy($type: String!, $ttlSeconds: Int!, $defaultPriority: Priority, $dedupWindowSeconds: Int, $description: String) {\n    setNotificationTypePolicy(\n      type: $type\n      ttlSeconds: $ttlSeconds\n      defaultPriority: $defaultPriority\n      dedupWindowSeconds: $dedupWindowSeconds\n      description: $description\n    ) {\n      type\n      ttlSeconds\n      defaultPriority\n      dedupWindowSeconds\n      description\n    }\n  }\n": typeof types.SetNotificationTypePolicyDocument,
     "\n  mutation UpsertTemplate($input: TemplateInput!) {\n    upsertTemplate(input: $input) {\n      name\n      type\n      title\n      body\n    }\n  }\n": typeof types.UpsertTemplateDocument,
     "\n  subscription NotificationReceived($after: String) {\n    notificationReceived(after: $after) {\n      ...NotificationFields\n    }\n  }\n": typeof types.NotificationReceivedDocument,
+    "\n  subscription Inbox($after: String) {\n    inbox(after: $after) {\n      notification {\n        ...NotificationFields\n      }\n      unreadCount\n      readIds\n      unreadIds\n      removedIds\n      replayComplete\n    }\n  }\n": typeof types.InboxDocument,
     "\n  subscription UnreadCountChanged {\n    unreadCountChanged\n  }\n": typeof types.UnreadCountChangedDocument,
     "\n  subscription Topic($names: [String!]!) {\n    topic(names: $names) {\n      topic\n      payload\n      publishedAt\n    }\n  }\n": typeof types.TopicDocument,
     "\n  mutation Publish($topic: String!, $payload: JSON!) {\n    publish(topic: $topic, payload: $payload) {\n      topic\n      payload\n      publishedAt\n    }\n  }\n": typeof types.PublishDocument,
@@ -69,6 +70,7 @@ const documents: Documents = {
     "\n  mutation SetNotificationTypePolicy($type: String!, $ttlSeconds: Int!, $defaultPriority: Priority, $dedupWindowSeconds: Int, $description: String) {\n    setNotificationTypePolicy(\n      type: $type\n      ttlSeconds: $ttlSeconds\n      defaultPriority: $defaultPriority\n      dedupWindowSeconds: $dedupWindowSeconds\n      description: $description\n    ) {\n      type\n      ttlSeconds\n      defaultPriority\n      dedupWindowSeconds\n      description\n    }\n  }\n": types.SetNotificationTypePolicyDocument,
     "\n  mutation UpsertTemplate($input: TemplateInput!) {\n    upsertTemplate(input: $input) {\n      name\n      type\n      title\n      body\n    }\n  }\n": types.UpsertTemplateDocument,
     "\n  subscription NotificationReceived($after: String) {\n    notificationReceived(after: $after) {\n      ...NotificationFields\n    }\n  }\n": types.NotificationReceivedDocument,
+    "\n  subscription Inbox($after: String) {\n    inbox(after: $after) {\n      notification {\n        ...NotificationFields\n      }\n      unreadCount\n      readIds\n      unreadIds\n      removedIds\n      replayComplete\n    }\n  }\n": types.InboxDocument,
     "\n  subscription UnreadCountChanged {\n    unreadCountChanged\n  }\n": types.UnreadCountChangedDocument,
     "\n  subscription Topic($names: [String!]!) {\n    topic(names: $names) {\n      topic\n      payload\n      publishedAt\n    }\n  }\n": types.TopicDocument,
     "\n  mutation Publish($topic: String!, $payload: JSON!) {\n    publish(topic: $topic, payload: $payload) {\n      topic\n      payload\n      publishedAt\n    }\n  }\n": types.PublishDocument,
@@ -176,6 +178,10 @@ export function graphql(source: "\n  mutation UpsertTemplate($input: TemplateInp
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  subscription NotificationReceived($after: String) {\n    notificationReceived(after: $after) {\n      ...NotificationFields\n    }\n  }\n"): (typeof documents)["\n  subscription NotificationReceived($after: String) {\n    notificationReceived(after: $after) {\n      ...NotificationFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription Inbox($after: String) {\n    inbox(after: $after) {\n      notification {\n        ...NotificationFields\n      }\n      unreadCount\n      readIds\n      unreadIds\n      removedIds\n      replayComplete\n    }\n  }\n"): (typeof documents)["\n  subscription Inbox($after: String) {\n    inbox(after: $after) {\n      notification {\n        ...NotificationFields\n      }\n      unreadCount\n      readIds\n      unreadIds\n      removedIds\n      replayComplete\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -12,7 +12,8 @@ import type { Channels } from '../../realtime/channels.js';
 import type { BroadcastEvent, UserEvent } from '../../realtime/events.js';
 import { encodeContent, toNotification } from '../codec.js';
 import type { MemoryOutbox } from './memory-delivery-store.js';
-import { statsDay, type DailyStats, type JobStatus, type ScheduledSend, type Store } from '../store.js';
+import { resumeComplete, statsDay, type DailyStats, type JobStatus, type ScheduledSend, type Store } from '../store.js';
+import { DueIndex } from './due-index.js';
 
 /**
  * The embedded backend: the same algorithm as the Redis scripts (settle on touch, cap, expiry,
@@ -34,6 +35,8 @@ interface UserState {
   createdAt: number;
   /** the sequence this user is settled up to */
   wm: number;
+  /** the highest sequence ever removed from the inbox (cap, expiry, delete), like `rmid` in Redis */
+  rm: number;
   prefs: Preferences;
   /** insertion order is sequence order (settling always precedes an insert) */
   inbox: Map<string, Item>;
@@ -91,14 +94,29 @@ export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStor
     if (type !== undefined) d.byType[type] = (d.byType[type] ?? 0) + n;
   };
 
+  /** users by next expiry (item or dedup mark), like P{g}:due: what sweepExpired visits */
+  const due = new DueIndex();
+  /** what the running op changed, published with its count (user-common.lua's CHANGED_*) */
+  let changes: { read: string[]; unread: string[]; removed: string[] } | null = null;
+  const dropItem = (u: UserState, id: string, it: Item) => {
+    u.inbox.delete(id);
+    if (it.seq > u.rm) u.rm = it.seq;
+    changes?.removed.push(id);
+  };
   const removeExpired = (u: UserState, t: number) => {
-    for (const [id, it] of u.inbox) if (it.expiresAt <= t) u.inbox.delete(id);
+    for (const [id, it] of u.inbox) if (it.expiresAt <= t) dropItem(u, id, it);
   };
   const trim = (u: UserState) => {
-    for (const id of u.inbox.keys()) {
+    for (const [id, it] of u.inbox) {
       if (u.inbox.size <= cap) break;
-      u.inbox.delete(id);
+      dropItem(u, id, it);
     }
+  };
+  const updateDue = (userId: string, u: UserState) => {
+    let next = Infinity;
+    for (const it of u.inbox.values()) if (it.expiresAt < next) next = it.expiresAt;
+    for (const until of u.dedup.values()) if (until < next) next = until;
+    due.set(userId, next === Infinity ? null : next);
   };
   const bumpMuteCount = (type: string, delta: number) => {
     const n = (muteCount.get(type) ?? 0) + delta;
@@ -120,20 +138,36 @@ export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStor
   };
   /**
    * Every per-user operation runs through here, like user-common.lua: settle, do the work,
-   * then publish the unread count if it changed (finish()).
+   * then keep the expiry index and publish the unread count if it, the read state or the
+   * inbox's membership changed (finish()).
    */
   const op = <R>(userId: string, now: number, create: boolean, fn: (u: UserState | null) => R): R => {
     let u = users.get(userId) ?? null;
     let created = false;
     if (!u && create) ({ u, created } = ensure(userId, now));
     const before = u ? unreadOf(u) : 0;
-    if (u && !created) settle(u, now);
-    const result = fn(u);
-    if (u) {
-      const after = unreadOf(u);
-      if (after !== before) emit(channels?.user(userId), { kind: 'unread', count: after });
+    const outer = changes;
+    const c = (changes = { read: [], unread: [], removed: [] });
+    try {
+      if (u && !created) settle(u, now);
+      const result = fn(u);
+      if (u) {
+        updateDue(userId, u);
+        const after = unreadOf(u);
+        if (after !== before || c.read.length > 0 || c.unread.length > 0 || c.removed.length > 0) {
+          emit(channels?.user(userId), {
+            kind: 'unread',
+            count: after,
+            ...(c.read.length > 0 && { read: c.read }),
+            ...(c.unread.length > 0 && { unread: c.unread }),
+            ...(c.removed.length > 0 && { removed: c.removed }),
+          });
+        }
+      }
+      return result;
+    } finally {
+      changes = outer;
     }
-    return result;
   };
   const userState = (userId: string, u: UserState) =>
     emit(channels?.user(userId), { kind: 'user', active: u.active, muted: [...u.prefs.mutedTypes] });
@@ -164,6 +198,7 @@ export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStor
       active: true,
       createdAt: now,
       wm: seq,
+      rm: 0,
       prefs: { mutedTypes: [], channels: [] },
       inbox: new Map(),
       dedup: new Map(),
@@ -194,8 +229,13 @@ export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStor
       for (const id of ids) {
         const it = u?.inbox.get(id);
         if (!it) continue;
-        if (read) it.readAt ??= now;
-        else it.readAt = null;
+        if (read && it.readAt === null) {
+          it.readAt = now;
+          changes?.read.push(id);
+        } else if (!read && it.readAt !== null) {
+          it.readAt = null;
+          changes?.unread.push(id);
+        }
         out.push(view(userId, id, it));
       }
       return out;
@@ -336,6 +376,23 @@ export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStor
       return op(userId, now, false, (u) => (u ? [...u.inbox].filter(([, it]) => it.seq > seqAfter).map(([id, it]) => view(userId, id, it)) : []));
     },
 
+    async inboxSnapshot(userId, after, token, now) {
+      const snapshot = op(userId, now, false, (u) => {
+        const seqAfter = after === null ? null : decodeSeq(after);
+        const items = u && seqAfter !== null ? [...u.inbox].filter(([, it]) => it.seq > seqAfter).map(([id, it]) => view(userId, id, it)) : [];
+        return { unreadCount: u ? unreadOf(u) : 0, items, complete: resumeComplete(after, u?.rm ?? 0, seq) };
+      });
+      // After op's own unread event, as inboxSnapshot.lua publishes after finish().
+      emit(channels?.user(userId), { kind: 'sync', token });
+      return snapshot;
+    },
+
+    async sweepExpired(now, limit) {
+      let n = 0;
+      for (let id; n < limit && (id = due.popDue(now)) !== undefined; n++) op(id, now, false, () => {});
+      return n;
+    },
+
     async unreadCounts(userIds, now) {
       return userIds.map((id) => op(id, now, false, (u) => (u ? unreadOf(u) : 0)));
     },
@@ -360,7 +417,14 @@ export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStor
     async markAllRead(userId, now) {
       return op(userId, now, false, (u) => {
         let n = 0;
-        if (u) for (const it of u.inbox.values()) if (it.readAt === null) (it.readAt = now), n++;
+        if (u) {
+          for (const [id, it] of u.inbox) {
+            if (it.readAt !== null) continue;
+            it.readAt = now;
+            changes?.read.push(id);
+            n++;
+          }
+        }
         return n;
       });
     },
@@ -368,7 +432,11 @@ export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStor
     async delete(userId, ids, now) {
       return op(userId, now, false, (u) => {
         let n = 0;
-        if (u) for (const id of new Set(ids)) if (u.inbox.delete(id)) n++;
+        if (!u) return 0;
+        for (const id of new Set(ids)) {
+          const it = u.inbox.get(id);
+          if (it) dropItem(u, id, it), n++;
+        }
         return n;
       });
     },
@@ -425,12 +493,9 @@ export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStor
       for (const [id, c] of bodies) if (c.expiresAt <= now) bodies.delete(id);
       for (let i = log.length - 1; i >= 0; i--) if (log[i]!.dropAt <= now) log.splice(i, 1);
       for (const [k, until] of broadcastDedup) if (until <= now) broadcastDedup.delete(k);
+      // Like Redis: only the users whose next expiry has passed, from the expiry index.
       let visited = 0;
-      for (const [id, u] of users) {
-        if (u.inbox.size === 0 && u.dedup.size === 0) continue;
-        op(id, now, false, () => {});
-        visited++;
-      }
+      for (let id; (id = due.popDue(now)) !== undefined; visited++) op(id, now, false, () => {});
       return visited;
     },
 

@@ -12,10 +12,11 @@
  * | P{g}:maxexp                      | string | latest expiresAt ever issued (bounds log retention)      | send, broadcast       |
  * | P{g}:active                      | zset   | active user id by activation time                        | user scripts          |
  * | P{g}:mutecount                   | hash   | type -> number of active users who muted it              | user scripts          |
- * | P{g}:due                         | zset   | user id by its next expiry (item or dedup mark)          | every user script     |
+ * | P{g}:due                         | zset   | user id by next expiry (item/dedup), or sweep lease end  | user scripts, claimDue|
  * | P{g}:policies                    | hash   | type -> policy JSON                                      | setPolicy             |
  * | P{g}:templates                   | hash   | name -> template JSON                                    | upsertTemplate        |
- * | P{u:ID}:user                     | hash   | name, active, created, wm (settled seq), muted, channels | user scripts          |
+ * | P{u:ID}:user                     | hash   | name, active, created, wm (settled seq), rmid (highest   | user scripts          |
+ * |                                  |        | id ever removed: resume watermark), muted, channels      |                       |
  * | P{u:ID}:inbox                    | zset   | item id by seq (own items and settled broadcasts)        | user scripts          |
  * | P{u:ID}:unread                   | zset   | unread item id by seq                                    | user scripts          |
  * | P{u:ID}:exp                      | zset   | item id by expiresAt                                     | user scripts          |

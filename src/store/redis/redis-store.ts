@@ -1,13 +1,16 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import { decodeSeq } from '../../notifications/ids.js';
 import { priorityRank, type NotificationTypePolicy, type Template } from '../../notifications/types.js';
-import { statsDay, type ClaimedSend, type ScheduledSend, type Store } from '../store.js';
+import { resumeComplete, statsDay, type ClaimedSend, type ScheduledSend, type Store } from '../store.js';
 import { decodeItems, decodeUser, encodeContent } from '../codec.js';
 import { channels as channelNames } from '../../realtime/channels.js';
 import { SKIP } from '../../notifications/deliveries.js';
 import { DELIVERY_RETENTION_MS } from '../delivery-store.js';
 import { STATS_TTL_MS, keySpace, outboxKeys, schedulerKeys, statsKey, userScriptKeys } from './keys.js';
 import { defineScripts } from './scripts.js';
+
+/** Spliced into the sync event's JSON by inboxSnapshot.lua. */
+const SYNC_TOKEN = /^[0-9a-z]{1,32}$/;
 
 export interface RedisStoreOptions {
   /** A connection the caller owns; the store never closes it. */
@@ -142,6 +145,24 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
       const seq = decodeSeq(after);
       if (seq === null) return [];
       return decodeItems(userId, await redis.listSince(...u(userId, now), seq));
+    },
+
+    async inboxSnapshot(userId, after, token, now) {
+      if (!SYNC_TOKEN.test(token)) throw new Error(`inboxSnapshot: token must match ${SYNC_TOKEN}`);
+      const seq = after === null ? null : decodeSeq(after);
+      const reply = await redis.inboxSnapshot(...u(userId, now), seq ?? '', token);
+      const rmid = String(reply[1]);
+      return {
+        unreadCount: Number(reply[0]),
+        items: seq === null ? [] : decodeItems(userId, reply, 3),
+        complete: resumeComplete(after, rmid === '' ? 0 : (decodeSeq(rmid) ?? Infinity), Number(reply[2])),
+      };
+    },
+
+    async sweepExpired(now, limit, leaseMs = 3000) {
+      const users = await redis.claimDue(g.due, now, limit, now + leaseMs);
+      await oneTrip(users, (c, id) => c.pruneUser(...u(id, now)));
+      return users.length;
     },
 
     async unreadCounts(userIds, now) {

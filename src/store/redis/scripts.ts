@@ -23,6 +23,7 @@ const USER_SCRIPTS = [
   'unreadCount',
   'pruneUser',
   'listSince',
+  'inboxSnapshot',
 ] as const;
 export const USER_SCRIPT_KEY_COUNT = 14;
 /**
@@ -47,6 +48,8 @@ declare module 'ioredis' {
     unreadCount(...args: Arg[]): Result<number, Context>;
     pruneUser(...args: Arg[]): Result<number, Context>;
     listSince(...args: Arg[]): Result<string[], Context>;
+    inboxSnapshot(...args: Arg[]): Result<(string | number)[], Context>;
+    claimDue(...args: Arg[]): Result<string[], Context>;
     broadcast(...args: Arg[]): Result<[string, number, number, number], Context>;
     pruneBroadcasts(...args: Arg[]): Result<number, Context>;
     // scheduler (keys.ts schedulerKeys)
@@ -74,6 +77,7 @@ function compose() {
   }
   sources.set('broadcast', { lua: `${ids}\n${lua('broadcast')}`, numberOfKeys: 10 });
   sources.set('pruneBroadcasts', { lua: lua('pruneBroadcasts'), numberOfKeys: 6 });
+  sources.set('claimDue', { lua: lua('claimDue'), numberOfKeys: 1 });
   sources.set('scheduleSend', { lua: `${ids}\n${lua('scheduleSend')}`, numberOfKeys: 3 });
   sources.set('claimScheduled', { lua: lua('claimScheduled'), numberOfKeys: 2 });
   sources.set('beginJobRun', { lua: lua('beginJobRun'), numberOfKeys: 2 });

@@ -2,6 +2,7 @@
   deleteNotifications: remove items from the caller's inbox (a broadcast only from this view).
   KEYS, ARGV 1-4: see user-common.lua
   ARGV 5.. ids
+  Publishes (finish()) the new count with "removed": the ids removed.
   Returns how many were removed.
 ]]
 settle()

@@ -7,8 +7,11 @@
   Every script's ARGV starts with:
     1 now (ms)  2 cap  3 user id  4 the user's event channel (realtime/channels.ts)
   Events (realtime/events.ts) are published inside the script, so they leave in commit order:
-    {"kind":"unread","count":N} whenever the script changed the unread count (finish()).
+    {"kind":"unread","count":N,"read":[ids],"unread":[ids],"removed":[ids]} whenever the script
+    changed the unread count or the read state, or removed items (finish(); empty lists left out).
   Item values: own items "type\trank\tjson"; settled broadcasts "" (body in bcast).
+  The user hash's `rmid` is the highest id ever removed from this inbox (cap, expiry, delete):
+  a resume after an id >= rmid lost nothing (inboxSnapshot.lua).
 ]]
 local K_USER, K_INBOX, K_UNREAD, K_EXP, K_ITEMS, K_READAT, K_DEDUP =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
@@ -19,9 +22,19 @@ local CAP = tonumber(ARGV[2])
 local USER_ID = ARGV[3]
 local CHANNEL = ARGV[4]
 local UNREAD_BEFORE = redis.call('ZCARD', K_UNREAD)
+-- What this script changed, published by finish() for inbox streams.
+local CHANGED_READ, CHANGED_UNREAD, CHANGED_REMOVED = {}, {}, {}
 
+-- Every id passed is in the inbox (callers take them from its indexes or check them).
 local function removeItems(ids)
   if #ids == 0 then return end
+  -- Ids are fixed-width, so string order is id order.
+  local top = redis.call('HGET', K_USER, 'rmid') or ''
+  for _, id in ipairs(ids) do
+    CHANGED_REMOVED[#CHANGED_REMOVED + 1] = id
+    if id > top then top = id end
+  end
+  redis.call('HSET', K_USER, 'rmid', top)
   redis.call('ZREM', K_INBOX, unpack(ids))
   redis.call('ZREM', K_UNREAD, unpack(ids))
   redis.call('ZREM', K_EXP, unpack(ids))
@@ -151,12 +164,18 @@ local function setActive(active)
   end
 end
 
--- Every script ends here: keep the expiry index right and tell every device about a new count.
+-- Every script ends here: keep the expiry index right and tell every device about a new count
+-- and about read-state changes and removals (the inbox stream's readIds/unreadIds/removedIds).
 local function finish()
   updateDue()
   local unread = redis.call('ZCARD', K_UNREAD)
-  if unread ~= UNREAD_BEFORE then
-    redis.call('PUBLISH', CHANNEL, '{"kind":"unread","count":' .. unread .. '}')
+  if unread ~= UNREAD_BEFORE or #CHANGED_READ > 0 or #CHANGED_UNREAD > 0 or #CHANGED_REMOVED > 0 then
+    local ev = '{"kind":"unread","count":' .. unread
+    -- cjson would encode an empty table as {}: empty lists are left out
+    if #CHANGED_READ > 0 then ev = ev .. ',"read":' .. cjson.encode(CHANGED_READ) end
+    if #CHANGED_UNREAD > 0 then ev = ev .. ',"unread":' .. cjson.encode(CHANGED_UNREAD) end
+    if #CHANGED_REMOVED > 0 then ev = ev .. ',"removed":' .. cjson.encode(CHANGED_REMOVED) end
+    redis.call('PUBLISH', CHANNEL, ev .. '}')
   end
 end
 

@@ -1,0 +1,20 @@
+--[[
+  inboxSnapshot: where an inbox stream starts (Store.inboxSnapshot). Settles, then reads the
+  unread count, the highest id this inbox ever lost (`rmid`: cap, expiry, deletion), the highest
+  id issued, and with a cursor what the inbox holds newer than it; and publishes a sync event
+  carrying the stream's token in the same atomic step. The stream, subscribed before this ran,
+  drops the events published before its sync event (this snapshot reflects them) and delivers
+  the ones after it: no gap, no duplicate, counts never going back.
+  KEYS, ARGV 1-4: see user-common.lua
+  ARGV 5 after seq ('' = no replay)  6 the stream's token ([0-9a-z])
+  Publishes {"kind":"sync","token":T} (after finish()'s unread event, if settling changed anything).
+  Returns {unreadCount, rmid ('' = nothing ever removed), last issued seq, id, value, readAt, ...}
+]]
+settle()
+finish()
+redis.call('PUBLISH', CHANNEL, '{"kind":"sync","token":"' .. ARGV[6] .. '"}')
+local out = {redis.call('ZCARD', K_UNREAD), redis.call('HGET', K_USER, 'rmid') or '', redis.call('GET', K_SEQ) or '0'}
+if ARGV[5] ~= '' then
+  for _, v in ipairs(replyItems(redis.call('ZRANGEBYSCORE', K_INBOX, '(' .. ARGV[5], '+inf'))) do out[#out + 1] = v end
+end
+return out
