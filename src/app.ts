@@ -14,11 +14,17 @@ import { closeHttpServer, createHttpServer, openEventStreams } from './server/ht
 import { attachWebSocket, type WebSocketEndpoint } from './server/websocket.js';
 import { createGraphQLServer, type GraphQLServer } from './server/yoga.js';
 import type { Store } from './store/store.js';
+import type { DeliveryStore } from './store/delivery-store.js';
+import { DeliveryService } from './channels/delivery-service.js';
 import type { JobsApi } from './scheduler/scheduler.js';
 import type { ExpirySweeper } from './notifications/expiry-sweeper.js';
 
 export interface AppDeps {
   store: Store;
+  /** the delivery outbox and channel addresses (Backend.deliveries) */
+  deliveries: DeliveryStore;
+  /** WEBHOOK_ALLOW_PRIVATE: http and private addresses accepted for webhooks. @default false */
+  webhookAllowPrivate?: boolean;
   /** RedisPubSub on Redis, an in-process PubSub on the memory backend */
   bus: PubSubEngine;
   channels: Channels;
@@ -44,6 +50,7 @@ export interface AppDeps {
 
 export interface App {
   service: NotificationService;
+  deliveries: DeliveryService;
   realtime: Realtime;
   cache: Cache;
   dashboard: Dashboard;
@@ -61,6 +68,7 @@ export interface App {
 export function createApp(deps: AppDeps): App {
   const { store, bus, channels, auth, logger, clock, graphiqlToken, topicRoles = { dashboard: 'admin' }, wsKeepAliveMs } = deps;
   const service = new NotificationService(store, clock);
+  const deliveries = new DeliveryService(deps.deliveries, { allowPrivate: deps.webhookAllowPrivate ?? false, clock });
   const realtime = new Realtime({ bus, channels, service });
   const cache = createCache({ l2: deps.l2?.redis ?? null, prefix: deps.l2?.prefix, clock: service.now.bind(service), enabled: deps.cacheEnabled, logger });
   // ws and server exist only below; the dashboard asks for the count when it computes.
@@ -74,11 +82,12 @@ export function createApp(deps: AppDeps): App {
     clock: service.now.bind(service),
     logger,
   });
-  const yoga = createGraphQLServer({ service, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken });
+  const yoga = createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken });
   const server = createHttpServer({ yoga, ready: () => store.ping(), logger });
   const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs });
   return {
     service,
+    deliveries,
     realtime,
     cache,
     dashboard,

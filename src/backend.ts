@@ -5,10 +5,15 @@ import { channels as channelNames, type Channels } from './realtime/channels.js'
 import { createMemoryStore } from './store/memory/memory-store.js';
 import { createRedisStore } from './store/redis/redis-store.js';
 import type { Store } from './store/store.js';
+import type { DeliveryStore } from './store/delivery-store.js';
+import { createMemoryDeliveryStore } from './store/memory/memory-delivery-store.js';
+import { createRedisDeliveryStore } from './store/redis/redis-delivery-store.js';
 
 /** A store with the pub/sub bus its events travel on. */
 export interface Backend {
   store: Store;
+  /** the outbox of deliveries beyond the app, and users' channel addresses */
+  deliveries: DeliveryStore;
   bus: PubSubEngine;
   channels: Channels;
   /** Where the cache keeps what every instance shares (L2): the command connection and key prefix. Absent on memory. */
@@ -24,8 +29,9 @@ export interface CacheL2 {
 export function memoryBackend({ cap }: { cap: number }): Backend {
   const bus = new PubSub();
   const ch = channelNames();
-  const store = createMemoryStore({ cap, channels: ch, publish: (channel, event) => void bus.publish(channel, event) });
-  return { store, bus, channels: ch };
+  const deliveries = createMemoryDeliveryStore();
+  const store = createMemoryStore({ cap, channels: ch, publish: (channel, event) => void bus.publish(channel, event), outbox: deliveries });
+  return { store, deliveries, bus, channels: ch };
 }
 
 export interface RedisBackendOptions {
@@ -33,6 +39,8 @@ export interface RedisBackendOptions {
   redis: Redis;
   /** a dedicated connection for SUBSCRIBE (a subscribed connection can run nothing else) */
   subscriber: Redis;
+  /** a connection for the outbox's blocking stream reads; absent: the outbox polls */
+  blocking?: Redis | null;
   cap: number;
   prefix?: string;
 }
@@ -42,7 +50,7 @@ export interface RedisBackendOptions {
  * channel per instance and fans out locally, so any instance reaches any client.
  * Both connections belong to the caller, who closes them.
  */
-export function redisBackend({ redis, subscriber, cap, prefix = 'ntf:' }: RedisBackendOptions): Backend {
+export function redisBackend({ redis, subscriber, blocking = null, cap, prefix = 'ntf:' }: RedisBackendOptions): Backend {
   // RedisPubSub fires UNSUBSCRIBE without awaiting it: on a closed or broken connection that
   // promise would reject unhandled and end the process. Nothing else uses this connection.
   for (const m of ['unsubscribe', 'punsubscribe'] as const) {
@@ -56,6 +64,7 @@ export function redisBackend({ redis, subscriber, cap, prefix = 'ntf:' }: RedisB
   const bus = new RedisPubSub({ publisher: redis, subscriber });
   return {
     store: createRedisStore({ redis, cap, prefix }),
+    deliveries: createRedisDeliveryStore({ redis, blocking, prefix }),
     bus,
     channels: channelNames(prefix),
     l2: { redis, prefix },

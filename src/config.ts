@@ -50,6 +50,33 @@ export interface Config {
   workEndCron: string;
   /** IANA zone of the cron jobs (SCHEDULER_TZ, else TZ); null: the server's. @default null */
   schedulerTimezone: string | null;
+  /** Deliveries beyond the app (docs/channels.md). */
+  delivery: DeliveryConfig;
+}
+
+export interface DeliveryConfig {
+  /** false: this instance sends no deliveries (others still do; they stay queued). @default true */
+  workerEnabled: boolean;
+  /** First retry waits up to this (full jitter), doubling per attempt. @default 5000 */
+  retryBaseMs: number;
+  /** Longest wait between two attempts. @default 3600000 */
+  retryMaxMs: number;
+  /** Attempts before a delivery is FAILED (a dead letter). @default 8 */
+  maxAttempts: number;
+  /** Attempts in flight per channel on one instance. @default 16 */
+  concurrency: number;
+  /** Bound of one attempt (connect and response). @default 10000 */
+  timeoutMs: number;
+  /** A delivery taken by an instance that has not finished it this long is taken over (it died). @default 60000 */
+  reclaimIdleMs: number;
+  /** WEBHOOK_ALLOW_PRIVATE: webhooks may use http and loopback/private addresses (tests, closed networks). @default false */
+  webhookAllowPrivate: boolean;
+  /** Telegram bot token; null: TELEGRAM deliveries fail as not configured. @default null */
+  telegramBotToken: string | null;
+  /** @default 'https://api.telegram.org' */
+  telegramApiUrl: string;
+  /** @default 'https://qyapi.weixin.qq.com' */
+  wecomApiUrl: string;
 }
 
 /** Thrown by {@link loadConfig}; the message names every bad variable. */
@@ -208,6 +235,27 @@ const jwtSecretVar = z.preprocess(
     }),
 );
 
+const httpUrlVar = (fallback: string) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((raw, ctx): string => {
+        if (raw === undefined) return fallback;
+        try {
+          const u = new URL(raw.trim());
+          if (u.protocol === 'https:' || u.protocol === 'http:') return u.href.replace(/\/+$/, '');
+        } catch {
+          // reported below
+        }
+        ctx.addIssue({ code: 'custom', message: `expected an http(s) URL, got ${JSON.stringify(redactUrl(raw))}` });
+        return z.NEVER;
+      }),
+  );
+
+const secretVar = z.preprocess(blankToUndefined, z.string().optional().transform((raw) => raw ?? null));
+
 const hostVar = z.preprocess(
   blankToUndefined,
   z
@@ -255,6 +303,17 @@ const envSchema = z.object({
   WORK_END_CRON: cronVar(DEFAULT_WORK_END_CRON),
   SCHEDULER_TZ: timezoneVar,
   TZ: timezoneVar,
+  DELIVERY_WORKER_ENABLED: booleanVar(true),
+  DELIVERY_RETRY_BASE_MS: intVar(1, 86_400_000, 5000),
+  DELIVERY_RETRY_MAX_MS: intVar(1, 7 * 86_400_000, 3_600_000),
+  DELIVERY_MAX_ATTEMPTS: intVar(1, 100, 8),
+  DELIVERY_CONCURRENCY: intVar(1, 1000, 16),
+  DELIVERY_TIMEOUT_MS: intVar(100, 600_000, 10_000),
+  DELIVERY_RECLAIM_IDLE_MS: intVar(1000, 86_400_000, 60_000),
+  WEBHOOK_ALLOW_PRIVATE: booleanVar(false),
+  TELEGRAM_BOT_TOKEN: secretVar,
+  TELEGRAM_API_URL: httpUrlVar('https://api.telegram.org'),
+  WECOM_API_URL: httpUrlVar('https://qyapi.weixin.qq.com'),
   REDIS_KEY_PREFIX: z.preprocess(
     blankToUndefined,
     z
@@ -299,5 +358,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     schedulerEnabled: e.SCHEDULER_ENABLED,
     workEndCron: e.WORK_END_CRON,
     schedulerTimezone: e.SCHEDULER_TZ ?? e.TZ,
+    delivery: {
+      workerEnabled: e.DELIVERY_WORKER_ENABLED,
+      retryBaseMs: e.DELIVERY_RETRY_BASE_MS,
+      retryMaxMs: e.DELIVERY_RETRY_MAX_MS,
+      maxAttempts: e.DELIVERY_MAX_ATTEMPTS,
+      concurrency: e.DELIVERY_CONCURRENCY,
+      timeoutMs: e.DELIVERY_TIMEOUT_MS,
+      reclaimIdleMs: e.DELIVERY_RECLAIM_IDLE_MS,
+      webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE,
+      telegramBotToken: e.TELEGRAM_BOT_TOKEN,
+      telegramApiUrl: e.TELEGRAM_API_URL,
+      wecomApiUrl: e.WECOM_API_URL,
+    },
   };
 }

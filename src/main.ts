@@ -2,7 +2,10 @@
  * Composition root: config -> connections -> store -> app -> listen. The only module that
  * creates connections, timers and process handlers.
  */
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
+import { createDeliveryWorker } from './channels/delivery-worker.js';
 import { createApp, type App } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
@@ -33,8 +36,12 @@ async function main() {
   };
   const redis = config.redisUrl ? connect(config.redisUrl, 'commands') : null;
   const subscriber = config.redisUrl ? connect(config.redisUrl, 'subscriber') : null;
+  // The outbox's blocking stream reads get their own connection: a BLOCK stalls its connection.
+  const blocking = config.redisUrl && config.delivery.workerEnabled ? connect(config.redisUrl, 'outbox') : null;
   const backend =
-    redis && subscriber ? redisBackend({ redis, subscriber, cap: config.inboxCap, prefix: config.redisKeyPrefix }) : memoryBackend({ cap: config.inboxCap });
+    redis && subscriber
+      ? redisBackend({ redis, subscriber, blocking, cap: config.inboxCap, prefix: config.redisKeyPrefix })
+      : memoryBackend({ cap: config.inboxCap });
   const { store } = backend;
 
   // Outside production, a missing secret means "try it out": a random one plus ready tokens.
@@ -59,6 +66,7 @@ async function main() {
   let app: App | undefined;
   const scheduler = createScheduler({
     store,
+    deliveries: backend.deliveries,
     backend: config.redisUrl
       ? { kind: 'redis', url: config.redisUrl, prefix: config.redisKeyPrefix, cap: config.inboxCap }
       : { kind: 'memory' },
@@ -84,7 +92,21 @@ async function main() {
     wsKeepAliveMs: config.wsKeepAliveMs,
     dashboardTtlMs: config.dashboardTtlMs,
     cacheEnabled: config.cacheEnabled,
+    webhookAllowPrivate: config.delivery.webhookAllowPrivate,
   });
+  // Deliveries beyond the app (docs/channels.md): every instance takes its share of the outbox.
+  const deliveryWorker = config.delivery.workerEnabled
+    ? createDeliveryWorker({
+        store,
+        deliveries: backend.deliveries,
+        redis,
+        prefix: config.redisKeyPrefix,
+        config: config.delivery,
+        consumer: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+        logger,
+      })
+    : null;
+  deliveryWorker?.start();
   app.server.listen(config.port, config.host, () => {
     logger.info({ port: config.port, host: config.host, backend: store.kind }, `listening on http://localhost:${config.port}/graphql`);
   });
@@ -98,7 +120,9 @@ async function main() {
     logger.info({ signal }, 'shutting down');
     // Jobs and connections wind down together, so the grace period is spent once; Redis
     // closes after both, since running jobs still report to it.
-    await Promise.all([scheduler.stop(config.shutdownTimeoutMs), app!.close(config.shutdownTimeoutMs)]);
+    await Promise.all([scheduler.stop(config.shutdownTimeoutMs), app!.close(config.shutdownTimeoutMs), deliveryWorker?.stop(config.shutdownTimeoutMs)]);
+    // The blocking connection may sit in a BLOCK read: no QUIT to wait behind it.
+    blocking?.disconnect();
     for (const r of [redis, subscriber]) await r?.quit().catch(() => r.disconnect());
     logger.info('bye');
     process.exit(0);

@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import pino from 'pino';
+import { createMemoryDeliveryStore } from '../src/store/memory/memory-delivery-store.js';
 import { createMemoryStore } from '../src/store/memory/memory-store.js';
 import { ScheduleError, describeSchedule, localDate, nextOccurrence, nextRun, parseCron, zonedTime } from '../src/scheduler/cron.js';
 import { failedStatus, jobDefinitions, runOnce, type JobOps } from '../src/scheduler/jobs.js';
@@ -142,6 +143,7 @@ function fakeOps(over: Partial<JobOps> = {}) {
     deliverDue: async () => ({ sends: 0, stored: 0 }),
     nextScheduledAt: async () => null,
     pruneExpired: async () => 0,
+    pruneDeliveries: async () => 0,
     dashboardListeners: async () => ({ updated: 0, topic: 0 }),
     publishDashboard: async () => void calls.push('publish'),
     ...over,
@@ -244,6 +246,7 @@ describe('the schedule, with a clock and timers the test moves', () => {
       const t = fakeTimers();
       const s = createScheduler({
         store,
+        deliveries: createMemoryDeliveryStore(),
         backend: { kind: 'memory' },
         logger: pino({ level: 'silent' }),
         clock: () => now,
@@ -285,7 +288,7 @@ describe('the schedule, with a clock and timers the test moves', () => {
     const store = createMemoryStore({ cap: 50 });
     let now = at('2026-11-24T16:12:00Z'); // 17:12 in Berlin: 17:10 passed while no instance ran
     const t = fakeTimers();
-    const s = createScheduler({ store, backend: { kind: 'memory' }, logger: pino({ level: 'silent' }), clock: () => now, timers: t.timers, timezone: 'Europe/Berlin', only: ['work-end-reminder'] });
+    const s = createScheduler({ store, deliveries: createMemoryDeliveryStore(), backend: { kind: 'memory' }, logger: pino({ level: 'silent' }), clock: () => now, timers: t.timers, timezone: 'Europe/Berlin', only: ['work-end-reminder'] });
     schedulers.push(s);
     const ran = new Promise<RunEvent>((resolve) => s.onRun(resolve));
     await s.start();
@@ -306,7 +309,7 @@ describe('the schedule, with a clock and timers the test moves', () => {
     const store = createMemoryStore({ cap: 50 });
     const now = at('2026-11-24T16:20:00Z'); // 17:20 in Berlin
     const t = fakeTimers();
-    const s = createScheduler({ store, backend: { kind: 'memory' }, logger: pino({ level: 'silent' }), clock: () => now, timers: t.timers, timezone: 'Europe/Berlin', only: ['work-end-reminder'] });
+    const s = createScheduler({ store, deliveries: createMemoryDeliveryStore(), backend: { kind: 'memory' }, logger: pino({ level: 'silent' }), clock: () => now, timers: t.timers, timezone: 'Europe/Berlin', only: ['work-end-reminder'] });
     schedulers.push(s);
     await s.start();
     await new Promise((r) => setTimeout(r, 10)); // a fired job would have its worker by now
@@ -321,7 +324,7 @@ describe('the schedule, with a clock and timers the test moves', () => {
     };
     let now = at('2026-11-24T16:09:59Z');
     const t = fakeTimers();
-    const s = createScheduler({ store, backend: { kind: 'memory' }, logger: pino({ level: 'silent' }), clock: () => now, timers: t.timers, timezone: 'Europe/Berlin', only: ['work-end-reminder'] });
+    const s = createScheduler({ store, deliveries: createMemoryDeliveryStore(), backend: { kind: 'memory' }, logger: pino({ level: 'silent' }), clock: () => now, timers: t.timers, timezone: 'Europe/Berlin', only: ['work-end-reminder'] });
     schedulers.push(s);
     const ran = new Promise<RunEvent>((resolve) => s.onRun(resolve));
     await s.start();
@@ -379,7 +382,7 @@ describe('FailureLog', () => {
     const lines: { level: number; msg: string; unlogged?: number; failures?: number }[] = [];
     const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
     const now = at('2026-11-24T12:00:00Z');
-    const s = createScheduler({ store, backend: { kind: 'memory' }, logger, clock: () => now, timers: fakeTimers().timers, timezone: 'Europe/Berlin', only: ['work-end-reminder'] });
+    const s = createScheduler({ store, deliveries: createMemoryDeliveryStore(), backend: { kind: 'memory' }, logger, clock: () => now, timers: fakeTimers().timers, timezone: 'Europe/Berlin', only: ['work-end-reminder'] });
     await s.start();
     try {
       for (let i = 0; i < 3; i++) expect((await s.run('work-end-reminder')).lastStatus).toBe('failed: store is on fire');

@@ -345,3 +345,80 @@ export const RunJobMutation = graphql(`
     }
   }
 `);
+
+export const DeliveryFieldsFragment = graphql(`
+  fragment DeliveryFields on Delivery {
+    id
+    notificationId
+    userId
+    channel
+    status
+    attempts
+    lastError
+    createdAt
+    nextAttemptAt
+    deliveredAt
+  }
+`);
+
+export const SetChannelAddressMutation = graphql(`
+  mutation SetChannelAddress($userId: ID!, $input: ChannelAddressInput!) {
+    setChannelAddress(userId: $userId, input: $input) {
+      webhookSecret
+      user {
+        id
+        channelAddresses {
+          channel
+          address
+          updatedAt
+        }
+      }
+    }
+  }
+`);
+
+export const RemoveChannelAddressMutation = graphql(`
+  mutation RemoveChannelAddress($userId: ID!, $channel: Channel!) {
+    removeChannelAddress(userId: $userId, channel: $channel) {
+      id
+      channelAddresses {
+        channel
+        address
+      }
+    }
+  }
+`);
+
+export const DeliveriesQuery = graphql(`
+  query Deliveries($notificationId: ID!) {
+    deliveries(notificationId: $notificationId) {
+      ...DeliveryFields
+    }
+  }
+`);
+
+export const DeliveryLogQuery = graphql(`
+  query DeliveryLog($first: Int, $after: String, $filter: DeliveryFilter) {
+    deliveryLog(first: $first, after: $after, filter: $filter) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      edges {
+        cursor
+        node {
+          ...DeliveryFields
+        }
+      }
+    }
+  }
+`);
+
+export const RetryDeliveryMutation = graphql(`
+  mutation RetryDelivery($id: ID!) {
+    retryDelivery(id: $id) {
+      ...DeliveryFields
+    }
+  }
+`);

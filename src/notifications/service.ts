@@ -15,6 +15,7 @@ import type {
   Template,
   UserRecord,
 } from './types.js';
+import type { ExternalChannel } from './deliveries.js';
 import * as v from './validate.js';
 
 /** What sendNotification and broadcast have in common. */
@@ -34,6 +35,8 @@ export interface SendInput extends ContentInput {
   userIds: readonly string[];
   sendAt?: Date | null;
   channels?: readonly Channel[] | null;
+  /** deliveries beyond the app go only if the notification is still unread this long after */
+  escalateAfterSeconds?: number | null;
 }
 
 export interface BroadcastInput extends ContentInput {
@@ -161,8 +164,7 @@ export class NotificationService {
 
   async send(input: SendInput): Promise<SendResult> {
     const userIds = v.userIds('userIds', input.userIds);
-    const extra = (input.channels ?? []).filter((c) => c !== 'IN_APP');
-    if (extra.length > 0) throw badInput('channels', `${extra.join(', ')} delivery is not available on this server; only IN_APP`);
+    const channels = [...new Set((input.channels ?? []).filter((c): c is ExternalChannel => c !== 'IN_APP'))];
     const now = this.clock();
     const sendAt = input.sendAt ? input.sendAt.getTime() : null;
     if (sendAt !== null && !(sendAt <= now + MAX_SCHEDULE_AHEAD_MS)) {
@@ -170,13 +172,23 @@ export class NotificationService {
     }
     // Templates, policies and limits are applied now, so bad input fails here, not at delivery.
     const { content, dedupKey, dedupWindowMs } = await this.resolveContent(input, now);
+    let escalateAfterMs: number | undefined;
+    if (input.escalateAfterSeconds != null) {
+      const ttlSeconds = (content.expiresAt - content.createdAt) / 1000;
+      const s = input.escalateAfterSeconds;
+      if (!Number.isInteger(s) || s < 1 || s >= ttlSeconds) {
+        throw badInput('escalateAfterSeconds', `must be a whole number of seconds from 1 to less than the notification's TTL (${ttlSeconds} s)`);
+      }
+      escalateAfterMs = s * 1000;
+    }
+    const routed = channels.length > 0 ? { channels, escalateAfterMs } : {};
     if (sendAt !== null && sendAt > now + SCHEDULE_THRESHOLD_MS) {
       const { createdAt, expiresAt, ...rest } = content;
       // The TTL counts from delivery: stored as a duration, applied by deliverScheduled.
-      const scheduledId = await this.store.schedule({ userIds, content: rest, ttlMs: expiresAt - createdAt, dedupKey, dedupWindowMs, sendAt }, now);
+      const scheduledId = await this.store.schedule({ userIds, content: rest, ttlMs: expiresAt - createdAt, dedupKey, dedupWindowMs, sendAt, ...routed }, now);
       return { notifications: [], deduplicated: [], muted: [], scheduledId };
     }
-    const outcomes = await this.store.send(userIds, { content, dedupKey, dedupWindowMs }, now);
+    const outcomes = await this.store.send(userIds, { content, dedupKey, dedupWindowMs, ...routed }, now);
     for (const id of userIds) this.known.add(id);
     return summarize(outcomes);
   }

@@ -19,6 +19,8 @@ export interface JobOps {
   nextScheduledAt(): Promise<number | null>;
   /** store.pruneExpired: users visited */
   pruneExpired(): Promise<number>;
+  /** deliveries past their retention forgotten (delivery-store.ts) */
+  pruneDeliveries(): Promise<number>;
   /** Who listens to the dashboard (instances with listeners on Redis, streams in memory). */
   dashboardListeners(): Promise<DashboardListeners>;
   /** Publishes the dashboard where someone listens: dashboardUpdated and/or the `dashboard` topic. */
@@ -40,6 +42,7 @@ export const JOB_OPS = [
   'deliverDue',
   'nextScheduledAt',
   'pruneExpired',
+  'pruneDeliveries',
   'dashboardListeners',
   'publishDashboard',
 ] as const satisfies readonly (keyof JobOps)[];
@@ -124,7 +127,8 @@ export function jobDefinitions(settings: JobSettings): JobDefinition[] {
       lockTtlMs: 30 * MINUTE,
       maxRunMs: 30 * MINUTE,
       async run(ops) {
-        return `pruned ${await ops.pruneExpired()} users`;
+        const users = await ops.pruneExpired();
+        return `pruned ${users} users, ${await ops.pruneDeliveries()} deliveries`;
       },
     },
     {

@@ -6,6 +6,7 @@
 import type { Redis } from 'ioredis';
 import { NotificationService } from '../notifications/service.js';
 import type { Store } from '../store/store.js';
+import type { DeliveryStore } from '../store/delivery-store.js';
 import type { DashboardListeners, JobOps } from './jobs.js';
 
 /** The dashboard push, as the composition root wires it (main.ts: the app's DashboardFeed and Realtime). */
@@ -31,7 +32,7 @@ export const WORK_END_REMINDER = {
   body: 'The work day is ending: save your work and log your hours before you go.',
 } as const;
 
-export function localJobOps({ store, clock, dashboard }: { store: Store; clock: () => number; dashboard: DashboardHooks }): JobOps {
+export function localJobOps({ store, deliveries, clock, dashboard }: { store: Store; deliveries: DeliveryStore; clock: () => number; dashboard: DashboardHooks }): JobOps {
   const service = new NotificationService(store, clock);
   return {
     beginRun: (name, claim) => store.beginJobRun(name, claim, clock()),
@@ -41,6 +42,7 @@ export function localJobOps({ store, clock, dashboard }: { store: Store; clock: 
     deliverDue: () => service.deliverDue(),
     nextScheduledAt: () => store.nextScheduledAt(),
     pruneExpired: () => store.pruneExpired(clock()),
+    pruneDeliveries: () => deliveries.prune(clock()),
     dashboardListeners: () => dashboard.listeners(),
     publishDashboard: (to) => dashboard.publish(to),
   };

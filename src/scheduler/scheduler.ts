@@ -17,6 +17,7 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 import Bree from 'bree';
 import type { Logger } from 'pino';
 import { DomainError } from '../notifications/errors.js';
+import type { DeliveryStore } from '../store/delivery-store.js';
 import type { Store } from '../store/store.js';
 import { JOB_NAME } from '../store/redis/keys.js';
 import { FailureLog } from './failure-log.js';
@@ -80,6 +81,8 @@ export interface Timers {
 export interface SchedulerOptions {
   /** the main thread's store: job status, and the memory backend's state */
   store: Store;
+  /** the main thread's outbox (the memory backend's; workers on Redis open their own) */
+  deliveries: DeliveryStore;
   /** how job workers reach the same backend */
   backend: WorkerBackend;
   logger: Logger;
@@ -171,7 +174,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     publish: opts.dashboard?.publish ?? (async () => {}),
   };
   /** what workers relay to us */
-  const localOps: JobOps = localJobOps({ store, clock, dashboard });
+  const localOps: JobOps = localJobOps({ store, deliveries: opts.deliveries, clock, dashboard });
   const failures = new FailureLog(clock);
 
   const listeners = new Set<(e: RunEvent) => void>();

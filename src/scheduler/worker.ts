@@ -11,6 +11,7 @@ import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import { createRedisStore } from '../store/redis/redis-store.js';
+import { createRedisDeliveryStore } from '../store/redis/redis-delivery-store.js';
 import { jobDefinitions, runOnce, type JobName, type JobOps } from './jobs.js';
 import { localJobOps, redisDashboardListeners } from './local-ops.js';
 import { isRunNow, remoteJobOps, type JobWorkerData, type RunReport } from './protocol.js';
@@ -49,7 +50,8 @@ export async function runJobWorker(name: JobName): Promise<void> {
     const channels = data.dashboardChannels;
     // Who listens is asked here; the dashboard itself is computed where its caches are.
     const listeners = async () => (channels ? redisDashboardListeners(redis, channels) : { updated: 0, topic: 0 });
-    ops = localJobOps({ store, clock, dashboard: { listeners, publish: (to) => remote.publishDashboard(to) } });
+    const deliveries = createRedisDeliveryStore({ redis, prefix: data.backend.prefix });
+    ops = localJobOps({ store, deliveries, clock, dashboard: { listeners, publish: (to) => remote.publishDashboard(to) } });
     close = async () => {
       await redis.quit().catch(() => redis.disconnect());
     };

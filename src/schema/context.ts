@@ -3,6 +3,7 @@ import { RequestCache } from '../cache/request-cache.js';
 import type { Dashboard } from '../dashboard/dashboard.js';
 import type { DashboardFeed } from '../dashboard/feed.js';
 import type { NotificationService } from '../notifications/service.js';
+import type { DeliveryService } from '../channels/delivery-service.js';
 import type { UserRecord } from '../notifications/types.js';
 import type { Role } from '../notifications/types.js';
 import type { Realtime } from '../realtime/realtime.js';
@@ -24,6 +25,8 @@ export interface Context {
   /** The inbox this caller owns: the token's sub when it has the user role. */
   inboxUserId: string | null;
   service: NotificationService;
+  /** channel addresses, deliveries beyond the app, dead letters */
+  deliveries: DeliveryService;
   realtime: Realtime;
   /** topics reserved to a role (config TOPIC_ROLES); others are open to any authenticated caller */
   topicRoles: Readonly<Record<string, Role>>;

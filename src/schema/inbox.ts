@@ -39,7 +39,14 @@ const NotificationEdge = builder.objectRef<Notification>('NotificationEdge').imp
   }),
 });
 
-const PageInfo = builder.objectRef<Page>('PageInfo').implement({
+/** What PageInfo reads: any page of items with ids (notifications, deliveries). */
+export interface PageShape {
+  items: readonly { id: string }[];
+  hasNextPage: boolean;
+  hasPreviousPage: boolean;
+}
+
+export const PageInfo = builder.objectRef<PageShape>('PageInfo').implement({
   fields: (t) => ({
     hasNextPage: t.exposeBoolean('hasNextPage'),
     hasPreviousPage: t.exposeBoolean('hasPreviousPage', { description: 'true when the `after` item or newer ones match the filter (edges before this page exist)' }),
@@ -80,7 +87,13 @@ const SendNotificationInput = builder.inputType('SendNotificationInput', {
     ttlSeconds: t.int({ description: "overrides the type policy's TTL (1 s to 30 days)" }),
     dedupKey: t.string({ description: 'same (user, dedupKey) inside the window is stored once' }),
     sendAt: t.field({ type: 'DateTime', description: 'future time: delivered by the scheduler then' }),
-    channels: t.field({ type: [ChannelEnum], description: 'extra channels beyond IN_APP, still filtered by preferences' }),
+    channels: t.field({
+      type: [ChannelEnum],
+      description: "channels beyond IN_APP, each delivered if the user's preferences for the type include it and the user has an address there",
+    }),
+    escalateAfterSeconds: t.int({
+      description: 'Send to the external channels only if the notification is still unread this many seconds after it was stored (unset: at once). Shorter than the TTL.',
+    }),
   }),
 });
 

@@ -5,6 +5,7 @@ import './enums.js';
 import './node.js';
 import './users.js';
 import './inbox.js';
+import './deliveries.js';
 import './broadcasts.js';
 import './admin.js';
 import './realtime.js';

@@ -1,12 +1,13 @@
+import type { Delivery } from '../notifications/deliveries.js';
 import type { BroadcastRecord, Notification, UserRecord } from '../notifications/types.js';
 import { builder } from './builder.js';
 import type { Context } from './context.js';
 
-export type NodeShape = Notification | UserRecord | BroadcastRecord;
+export type NodeShape = Notification | UserRecord | BroadcastRecord | Delivery;
 
 export const NodeRef = builder.interfaceRef<NodeShape>('Node').implement({
   fields: (t) => ({ id: t.exposeID('id') }),
-  resolveType: (v) => ('recipients' in v ? 'Broadcast' : 'userId' in v ? 'Notification' : 'User'),
+  resolveType: (v) => ('recipients' in v ? 'Broadcast' : 'attempts' in v ? 'Delivery' : 'userId' in v ? 'Notification' : 'User'),
 });
 
 /** The caller's inbox id; fields guarded by the `inbox` scope always have one. */
@@ -24,6 +25,11 @@ builder.queryField('node', (t) =>
     args: { id: t.arg.id({ required: true }) },
     resolve: async (_root, { id }, ctx) => {
       const key = String(id);
+      const delivery = await ctx.deliveries.get(key);
+      if (delivery) {
+        const roles = ctx.principal?.roles ?? [];
+        return roles.includes('service') || roles.includes('admin') || ctx.inboxUserId === delivery.userId ? delivery : null;
+      }
       if (ctx.inboxUserId) {
         const n = await ctx.service.get(ctx.inboxUserId, key);
         if (n) return n;

@@ -6,6 +6,7 @@ import { DomainError } from '../notifications/errors.js';
 import type { Dashboard } from '../dashboard/dashboard.js';
 import type { DashboardFeed } from '../dashboard/feed.js';
 import type { NotificationService } from '../notifications/service.js';
+import type { DeliveryService } from '../channels/delivery-service.js';
 import type { Role } from '../notifications/types.js';
 import type { Realtime } from '../realtime/realtime.js';
 import type { JobsApi } from '../scheduler/scheduler.js';
@@ -16,6 +17,7 @@ import { graphiqlOptions, renderGraphiQL } from './graphiql.js';
 
 export interface GraphQLServerDeps {
   service: NotificationService;
+  deliveries: DeliveryService;
   realtime: Realtime;
   dashboard: Dashboard;
   dashboardFeed: DashboardFeed;
@@ -40,7 +42,7 @@ function authorizationOf(init: Record<string, unknown>): string | null {
   return typeof fromParams === 'string' ? fromParams : null;
 }
 
-export function createGraphQLServer({ service, realtime, dashboard, dashboardFeed, jobs = null, topicRoles, auth, logger, graphiqlToken }: GraphQLServerDeps): GraphQLServer {
+export function createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs = null, topicRoles, auth, logger, graphiqlToken }: GraphQLServerDeps): GraphQLServer {
   return createYoga<Record<string, unknown>, Context>({
     schema: buildSchema(),
     logging: logger,
@@ -57,7 +59,7 @@ export function createGraphQLServer({ service, realtime, dashboard, dashboardFee
       }
       const inboxUserId = principal?.roles.includes('user') ? principal.sub : null;
       if (inboxUserId) await service.ensureUser(inboxUserId);
-      return { principal, inboxUserId, service, realtime, dashboard, dashboardFeed, jobs, topicRoles, loaders: createLoaders(service) };
+      return { principal, inboxUserId, service, deliveries, realtime, dashboard, dashboardFeed, jobs, topicRoles, loaders: createLoaders(service) };
     },
     maskedErrors: { maskError: (error, message) => maskError(error, message, logger) },
     plugins: [queryLimits()],

@@ -1,3 +1,4 @@
+import type { ExternalChannel } from '../notifications/deliveries.js';
 import type {
   BroadcastRecord,
   Notification,
@@ -140,6 +141,10 @@ export interface NewItem {
   dedupWindowMs: number;
   /** {@link deliverScheduled} only: the per-user mark that makes a redelivery a no-op */
   deliveryMark?: { key: string; until: number };
+  /** channels beyond the app, routed and queued in the same step that stores (delivery-store.ts) */
+  channels?: readonly ExternalChannel[];
+  /** > 0: the deliveries wait this long and go only if the notification is still unread */
+  escalateAfterMs?: number;
 }
 
 export interface NewBroadcast extends NewItem {
@@ -195,6 +200,8 @@ export interface ScheduledSend {
   dedupKey?: string;
   dedupWindowMs: number;
   sendAt: number;
+  channels?: ExternalChannel[];
+  escalateAfterMs?: number;
 }
 
 export interface ClaimedSend extends ScheduledSend {
@@ -211,7 +218,7 @@ export const DELIVERY_MARK_MS = 24 * 3600 * 1000;
  * The same on both backends, since it only uses {@link Store.send}.
  */
 export function deliverScheduled(store: Store, send: ClaimedSend, now: number): Promise<SendOutcome[]> {
-  const { id, userIds, content, ttlMs, dedupKey, dedupWindowMs } = send;
+  const { id, userIds, content, ttlMs, dedupKey, dedupWindowMs, channels, escalateAfterMs } = send;
   return store.send(
     userIds,
     {
@@ -219,6 +226,8 @@ export function deliverScheduled(store: Store, send: ClaimedSend, now: number): 
       dedupKey,
       dedupWindowMs,
       deliveryMark: { key: `#s:${id}`, until: now + DELIVERY_MARK_MS },
+      channels,
+      escalateAfterMs,
     },
     now,
   );

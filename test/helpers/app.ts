@@ -10,14 +10,33 @@ import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterEach } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
+import { createDeliveryWorker } from '../../src/channels/delivery-worker.js';
+import type { Outbox } from '../../src/channels/outbox.js';
+import type { DeliveryConfig } from '../../src/config.js';
 import { memoryBackend, redisBackend, type Backend } from '../../src/backend.js';
 import type { Role } from '../../src/notifications/types.js';
 import { createAuth } from '../../src/server/auth.js';
 import type { Store } from '../../src/store/store.js';
+import type { DeliveryStore } from '../../src/store/delivery-store.js';
 import { dashboardHooks } from '../../src/scheduler/dashboard-hooks.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from '../../src/scheduler/scheduler.js';
 import { ExpirySweeper } from '../../src/notifications/expiry-sweeper.js';
 import { deleteByPrefix, newRedis, redisUrl, uniquePrefix, withRedis } from './redis.js';
+
+/** The outbox settings of test instances: quick retries, loopback receivers allowed. */
+export const TEST_DELIVERY: DeliveryConfig = {
+  workerEnabled: true,
+  retryBaseMs: 20,
+  retryMaxMs: 200,
+  maxAttempts: 4,
+  concurrency: 8,
+  timeoutMs: 2000,
+  reclaimIdleMs: 60_000,
+  webhookAllowPrivate: true,
+  telegramBotToken: null,
+  telegramApiUrl: 'https://api.telegram.org',
+  wecomApiUrl: 'https://qyapi.weixin.qq.com',
+};
 
 export const SECRET = 'test-secret-test-secret-test-secret-0123';
 
@@ -29,6 +48,8 @@ export interface TestClock {
 export interface TestApp {
   app: App;
   store: Store;
+  /** the outbox and channel addresses of the backend (shared by the test's instances) */
+  deliveries: DeliveryStore;
   clock: TestClock;
   /** the key prefix of this test's backend (Redis) */
   prefix: string;
@@ -39,6 +60,8 @@ export interface TestApp {
   listen(): Promise<{ http: string; ws: string }>;
   /** with the `scheduler` option: this instance's scheduler (not started; stopped after the test) */
   scheduler: Scheduler | null;
+  /** with the `outbox` option: this instance's outbox worker (started; stopped after the test) */
+  outbox: Outbox | null;
   /** this instance's expiry sweeper on the test's clock: call sweep(), or start it with the `sweeper` option */
   sweeper: ExpirySweeper;
 }
@@ -56,6 +79,8 @@ export function useTestApp(
     cap?: number;
     clock?: 'manual' | 'real';
     scheduler?: Partial<Omit<SchedulerOptions, 'store' | 'backend'>>;
+    /** runs an outbox worker in each instance with these settings (over test defaults: fast retries, private addresses allowed) */
+    outbox?: Partial<DeliveryConfig> | (() => Partial<DeliveryConfig>);
     /** start each instance's expiry sweeper with this interval (else it only runs when called) */
     sweeper?: { intervalMs: number };
   } = {},
@@ -68,6 +93,7 @@ export function useTestApp(
   let shared: { prefix: string; memory: Backend | null; clock: TestClock } | null = null;
 
   afterEach(async () => {
+    await Promise.all(instances.map((t) => t.outbox?.stop(2000)));
     await Promise.all(instances.map((t) => t.scheduler?.stop(2000)));
     await Promise.all(instances.map((t) => t.app.close(100)));
     await Promise.all(subscribers.map((s) => s.quit().catch(() => s.disconnect())));
@@ -98,7 +124,9 @@ export function useTestApp(
       // Streams still closing after the test may UNSUBSCRIBE on the quitting connection.
       subscriber.on('error', () => {});
       subscribers.push(subscriber);
-      b = redisBackend({ redis, subscriber, cap, prefix });
+      const blocking = opts.outbox ? newRedis() : null;
+      if (blocking) subscribers.push(blocking);
+      b = redisBackend({ redis, subscriber, blocking, cap, prefix });
     } else b = shared.memory!;
     const now = opts.clock === 'real' ? Date.now : () => clock.now;
     // Job workers reach the same backend: their own connection to the same prefix on Redis.
@@ -106,6 +134,7 @@ export function useTestApp(
     const scheduler = opts.scheduler
       ? createScheduler({
           store: b.store,
+          deliveries: b.deliveries,
           backend: redis ? { kind: 'redis', url: redisUrl(), prefix, cap } : { kind: 'memory' },
           logger,
           clock: now,
@@ -115,15 +144,22 @@ export function useTestApp(
       : null;
     const sweeper = new ExpirySweeper({ store: b.store, clock: now, logger, intervalMs: opts.sweeper?.intervalMs });
     if (opts.sweeper) sweeper.start();
-    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler, expirySweeper: sweeper });
+    const delivery: DeliveryConfig | null = opts.outbox ? { ...TEST_DELIVERY, ...(typeof opts.outbox === 'function' ? opts.outbox() : opts.outbox) } : null;
+    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler, expirySweeper: sweeper, webhookAllowPrivate: delivery?.webhookAllowPrivate ?? true });
+    const outbox = delivery
+      ? createDeliveryWorker({ store: b.store, deliveries: b.deliveries, redis, prefix, config: delivery, consumer: `test-${i}`, logger, clock: now, pollMs: 50 })
+      : null;
+    outbox?.start();
     const token = (sub: string, roles: Role[] = ['user'], expiresIn = '1h') => auth.sign({ sub, roles, expiresIn });
     const t: TestApp = {
       app,
       store: b.store,
+      deliveries: b.deliveries,
       clock,
       prefix,
       token,
       scheduler,
+      outbox,
       sweeper,
       async run(doc, variables, as) {
         const bearer = as === null ? null : typeof as === 'string' ? as : await token(as.sub, as.roles);

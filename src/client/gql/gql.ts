@@ -43,6 +43,12 @@ type Documents = {
     "\n  fragment JobFields on Job {\n    name\n    schedule\n    timezone\n    lastRunAt\n    lastStatus\n    nextRunAt\n  }\n": typeof types.JobFieldsFragmentDoc,
     "\n  query Jobs {\n    jobs {\n      ...JobFields\n    }\n  }\n": typeof types.JobsDocument,
     "\n  mutation RunJob($name: ID!) {\n    runJob(name: $name) {\n      ...JobFields\n    }\n  }\n": typeof types.RunJobDocument,
+    "\n  fragment DeliveryFields on Delivery {\n    id\n    notificationId\n    userId\n    channel\n    status\n    attempts\n    lastError\n    createdAt\n    nextAttemptAt\n    deliveredAt\n  }\n": typeof types.DeliveryFieldsFragmentDoc,
+    "\n  mutation SetChannelAddress($userId: ID!, $input: ChannelAddressInput!) {\n    setChannelAddress(userId: $userId, input: $input) {\n      webhookSecret\n      user {\n        id\n        channelAddresses {\n          channel\n          address\n          updatedAt\n        }\n      }\n    }\n  }\n": typeof types.SetChannelAddressDocument,
+    "\n  mutation RemoveChannelAddress($userId: ID!, $channel: Channel!) {\n    removeChannelAddress(userId: $userId, channel: $channel) {\n      id\n      channelAddresses {\n        channel\n        address\n      }\n    }\n  }\n": typeof types.RemoveChannelAddressDocument,
+    "\n  query Deliveries($notificationId: ID!) {\n    deliveries(notificationId: $notificationId) {\n      ...DeliveryFields\n    }\n  }\n": typeof types.DeliveriesDocument,
+    "\n  query DeliveryLog($first: Int, $after: String, $filter: DeliveryFilter) {\n    deliveryLog(first: $first, after: $after, filter: $filter) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        cursor\n        node {\n          ...DeliveryFields\n        }\n      }\n    }\n  }\n": typeof types.DeliveryLogDocument,
+    "\n  mutation RetryDelivery($id: ID!) {\n    retryDelivery(id: $id) {\n      ...DeliveryFields\n    }\n  }\n": typeof types.RetryDeliveryDocument,
 };
 const documents: Documents = {
     "\n  query Me {\n    me {\n      id\n      displayName\n      active\n      createdAt\n      unreadCount\n      preferences {\n        mutedTypes\n        channels {\n          type\n          channels\n        }\n      }\n    }\n  }\n": types.MeDocument,
@@ -74,6 +80,12 @@ const documents: Documents = {
     "\n  fragment JobFields on Job {\n    name\n    schedule\n    timezone\n    lastRunAt\n    lastStatus\n    nextRunAt\n  }\n": types.JobFieldsFragmentDoc,
     "\n  query Jobs {\n    jobs {\n      ...JobFields\n    }\n  }\n": types.JobsDocument,
     "\n  mutation RunJob($name: ID!) {\n    runJob(name: $name) {\n      ...JobFields\n    }\n  }\n": types.RunJobDocument,
+    "\n  fragment DeliveryFields on Delivery {\n    id\n    notificationId\n    userId\n    channel\n    status\n    attempts\n    lastError\n    createdAt\n    nextAttemptAt\n    deliveredAt\n  }\n": types.DeliveryFieldsFragmentDoc,
+    "\n  mutation SetChannelAddress($userId: ID!, $input: ChannelAddressInput!) {\n    setChannelAddress(userId: $userId, input: $input) {\n      webhookSecret\n      user {\n        id\n        channelAddresses {\n          channel\n          address\n          updatedAt\n        }\n      }\n    }\n  }\n": types.SetChannelAddressDocument,
+    "\n  mutation RemoveChannelAddress($userId: ID!, $channel: Channel!) {\n    removeChannelAddress(userId: $userId, channel: $channel) {\n      id\n      channelAddresses {\n        channel\n        address\n      }\n    }\n  }\n": types.RemoveChannelAddressDocument,
+    "\n  query Deliveries($notificationId: ID!) {\n    deliveries(notificationId: $notificationId) {\n      ...DeliveryFields\n    }\n  }\n": types.DeliveriesDocument,
+    "\n  query DeliveryLog($first: Int, $after: String, $filter: DeliveryFilter) {\n    deliveryLog(first: $first, after: $after, filter: $filter) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        cursor\n        node {\n          ...DeliveryFields\n        }\n      }\n    }\n  }\n": types.DeliveryLogDocument,
+    "\n  mutation RetryDelivery($id: ID!) {\n    retryDelivery(id: $id) {\n      ...DeliveryFields\n    }\n  }\n": types.RetryDeliveryDocument,
 };
 
 /**
@@ -206,6 +218,30 @@ export function graphql(source: "\n  query Jobs {\n    jobs {\n      ...JobField
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation RunJob($name: ID!) {\n    runJob(name: $name) {\n      ...JobFields\n    }\n  }\n"): (typeof documents)["\n  mutation RunJob($name: ID!) {\n    runJob(name: $name) {\n      ...JobFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment DeliveryFields on Delivery {\n    id\n    notificationId\n    userId\n    channel\n    status\n    attempts\n    lastError\n    createdAt\n    nextAttemptAt\n    deliveredAt\n  }\n"): (typeof documents)["\n  fragment DeliveryFields on Delivery {\n    id\n    notificationId\n    userId\n    channel\n    status\n    attempts\n    lastError\n    createdAt\n    nextAttemptAt\n    deliveredAt\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SetChannelAddress($userId: ID!, $input: ChannelAddressInput!) {\n    setChannelAddress(userId: $userId, input: $input) {\n      webhookSecret\n      user {\n        id\n        channelAddresses {\n          channel\n          address\n          updatedAt\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation SetChannelAddress($userId: ID!, $input: ChannelAddressInput!) {\n    setChannelAddress(userId: $userId, input: $input) {\n      webhookSecret\n      user {\n        id\n        channelAddresses {\n          channel\n          address\n          updatedAt\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RemoveChannelAddress($userId: ID!, $channel: Channel!) {\n    removeChannelAddress(userId: $userId, channel: $channel) {\n      id\n      channelAddresses {\n        channel\n        address\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation RemoveChannelAddress($userId: ID!, $channel: Channel!) {\n    removeChannelAddress(userId: $userId, channel: $channel) {\n      id\n      channelAddresses {\n        channel\n        address\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Deliveries($notificationId: ID!) {\n    deliveries(notificationId: $notificationId) {\n      ...DeliveryFields\n    }\n  }\n"): (typeof documents)["\n  query Deliveries($notificationId: ID!) {\n    deliveries(notificationId: $notificationId) {\n      ...DeliveryFields\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query DeliveryLog($first: Int, $after: String, $filter: DeliveryFilter) {\n    deliveryLog(first: $first, after: $after, filter: $filter) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        cursor\n        node {\n          ...DeliveryFields\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query DeliveryLog($first: Int, $after: String, $filter: DeliveryFilter) {\n    deliveryLog(first: $first, after: $after, filter: $filter) {\n      totalCount\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        cursor\n        node {\n          ...DeliveryFields\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RetryDelivery($id: ID!) {\n    retryDelivery(id: $id) {\n      ...DeliveryFields\n    }\n  }\n"): (typeof documents)["\n  mutation RetryDelivery($id: ID!) {\n    retryDelivery(id: $id) {\n      ...DeliveryFields\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -11,6 +11,7 @@ import {
 import type { Channels } from '../../realtime/channels.js';
 import type { BroadcastEvent, UserEvent } from '../../realtime/events.js';
 import { encodeContent, toNotification } from '../codec.js';
+import type { MemoryOutbox } from './memory-delivery-store.js';
 import { resumeComplete, statsDay, type DailyStats, type JobStatus, type ScheduledSend, type Store } from '../store.js';
 import { DueIndex } from './due-index.js';
 
@@ -56,9 +57,11 @@ export interface MemoryStoreOptions {
   /** where events go (an in-process pubsub); they are published synchronously, in commit order */
   publish?: (channel: string, event: UserEvent | BroadcastEvent) => void;
   channels?: Channels;
+  /** where stored notifications queue their deliveries beyond the app */
+  outbox?: MemoryOutbox;
 }
 
-export function createMemoryStore({ cap, publish, channels }: MemoryStoreOptions): Store {
+export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStoreOptions): Store {
   let seq = 0;
   let maxExp = 0;
   const log: LogEntry[] = [];
@@ -310,6 +313,9 @@ export function createMemoryStore({ cap, publish, channels }: MemoryStoreOptions
           trim(u!);
           maxExp = Math.max(maxExp, c.expiresAt);
           emit(channels?.user(userId), { kind: 'notification', id, v: value });
+          if (item.channels?.length) {
+            outbox?.queue({ userId, prefs: u!.prefs, notificationId: id, type: c.type, content: value, channels: item.channels, escalateAfterMs: item.escalateAfterMs ?? 0 }, now);
+          }
           count(now, 'sent', 1, c.type);
           return { userId, status: 'stored' as const, notification: view(userId, id, it) };
         }),

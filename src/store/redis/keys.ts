@@ -23,6 +23,7 @@
  * | P{u:ID}:items                    | hash   | own item id -> "type\trank\tjson"; broadcast id -> ""    | user scripts          |
  * | P{u:ID}:readat                   | hash   | item id -> readAt ms                                     | user scripts          |
  * | P{u:ID}:dedup                    | zset   | dedup key by window end                                  | send                  |
+ * | P{u:ID}:addr                     | hash   | channel -> JSON {channel, address, secret, updatedAt}    | setChannelAddress     |
  *
  * P is the configured prefix (default "ntf:"). A user's keys share the hash tag {u:ID}; the
  * global keys share {g}. User ids are restricted to [A-Za-z0-9_.@-] so they can't break a tag.
@@ -52,6 +53,8 @@ export interface UserKeys {
   items: string;
   readat: string;
   dedup: string;
+  /** channel addresses (deliveries beyond the app) */
+  addr: string;
 }
 
 export interface KeySpace {
@@ -88,6 +91,7 @@ export function keySpace(prefix = 'ntf:'): KeySpace {
         items: u('items'),
         readat: u('readat'),
         dedup: u('dedup'),
+        addr: u('addr'),
       };
     },
   };
@@ -190,3 +194,52 @@ export function schedulerKeys(prefix = 'ntf:'): SchedulerKeys {
   };
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// The delivery outbox (src/channels, docs/channels.md). Every outbox key shares the tag {o}, so
+// each outbox script touches one slot; sendNotification.lua queues into them when it stores.
+// ---------------------------------------------------------------------------------------------
+/*
+ * | pattern                          | type   | holds                                                    | written by                 |
+ * |----------------------------------|--------|----------------------------------------------------------|----------------------------|
+ * | P{o}:dlv                         | hash   | delivery id -> JSON record (notifications/deliveries.ts) | send, outbox scripts       |
+ * | P{o}:ready:CHANNEL               | stream | entries {d: delivery id} ready to send; group "outbox"   | send, promoteDeliveries    |
+ * | P{o}:due                         | zset   | delivery id by when it may be tried (escalation, retry)  | send, finish, retry        |
+ * | P{o}:log                         | zset   | delivery ids (score 0: id order = creation order)        | send, prune                |
+ * | P{o}:failed                      | zset   | FAILED delivery ids (score 0), the dead letters          | finish, retry, prune       |
+ * | P{o}:counts                      | hash   | STATUS and CHANNEL:STATUS -> deliveries kept             | send, finish, retry, prune |
+ * | P{o}:purge                       | zset   | finished delivery id by when it may be forgotten         | send, finish, retry, prune |
+ * | P{o}:rl:NAME:…                   | string | rate-limiter buckets (rate-limiter-flexible)             | outbox throttle            |
+ */
+
+/** The consumer group every instance joins on each ready stream. */
+export const OUTBOX_GROUP = 'outbox';
+
+export interface OutboxKeys {
+  records: string;
+  due: string;
+  log: string;
+  failed: string;
+  counts: string;
+  purge: string;
+  ready(channel: 'WEBHOOK' | 'TELEGRAM' | 'WECOM'): string;
+  /** key prefix of a rate limiter (rate-limiter-flexible appends ":" and its key) */
+  limiter(name: string): string;
+}
+
+export function outboxKeys(prefix = 'ntf:'): OutboxKeys {
+  const o = (name: string) => `${prefix}{o}:${name}`;
+  return {
+    records: o('dlv'),
+    due: o('due'),
+    log: o('log'),
+    failed: o('failed'),
+    counts: o('counts'),
+    purge: o('purge'),
+    ready: (channel) => o(`ready:${channel}`),
+    limiter: (name) => {
+      if (!/^[a-z][a-z0-9-]{0,31}$/.test(name)) throw new Error(`limiter name ${JSON.stringify(name)} must match [a-z][a-z0-9-]*`);
+      return o(`rl:${name}`);
+    },
+  };
+}

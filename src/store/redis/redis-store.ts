@@ -4,7 +4,9 @@ import { priorityRank, type NotificationTypePolicy, type Template } from '../../
 import { resumeComplete, statsDay, type ClaimedSend, type ScheduledSend, type Store } from '../store.js';
 import { decodeItems, decodeUser, encodeContent } from '../codec.js';
 import { channels as channelNames } from '../../realtime/channels.js';
-import { STATS_TTL_MS, keySpace, schedulerKeys, statsKey, userScriptKeys } from './keys.js';
+import { SKIP } from '../../notifications/deliveries.js';
+import { DELIVERY_RETENTION_MS } from '../delivery-store.js';
+import { STATS_TTL_MS, keySpace, outboxKeys, schedulerKeys, statsKey, userScriptKeys } from './keys.js';
 import { defineScripts } from './scripts.js';
 
 /** Spliced into the sync event's JSON by inboxSnapshot.lua. */
@@ -30,6 +32,8 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
   const g = ks.global;
   const u = (userId: string, now: number) => [...userScriptKeys(ks, userId), now, cap, userId, ch.user(userId)];
   const sk = schedulerKeys(prefix);
+  const ok = outboxKeys(prefix);
+  const outboxSendKeys = [ok.records, ok.due, ok.log, ok.counts, ok.purge, ok.ready('WEBHOOK'), ok.ready('TELEGRAM'), ok.ready('WECOM')];
 
   /**
    * One command per item in one round trip, replies in item order (errors thrown). A single
@@ -78,12 +82,14 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
       const { rank, json } = encodeContent(item.content);
       const dedupUntil = now + item.dedupWindowMs;
       const stats = statsKey(prefix, statsDay(now));
+      const channels = item.channels?.length ? [...new Set(item.channels)].join(',') : '';
       // One atomic script per user, all in one round trip, not one per user.
       const replies = await oneTrip(userIds, (c, id) =>
         c.sendNotification(
-          ...userScriptKeys(ks, id), stats, now, cap, id, ch.user(id),
+          ...userScriptKeys(ks, id), stats, ks.user(id).addr, ...outboxSendKeys, now, cap, id, ch.user(id),
           item.content.type, rank, json, item.content.expiresAt, item.dedupKey ?? '', dedupUntil, STATS_TTL_MS,
           item.deliveryMark?.key ?? '', item.deliveryMark?.until ?? 0,
+          channels, item.escalateAfterMs ?? 0, DELIVERY_RETENTION_MS, SKIP.optedOut, SKIP.noAddress,
         ),
       );
       return userIds.map((userId, i) => {

@@ -26,8 +26,11 @@ const USER_SCRIPTS = [
   'inboxSnapshot',
 ] as const;
 export const USER_SCRIPT_KEY_COUNT = 14;
-/** Keys a per-user script takes after the common ones (sendNotification: the day's stats hash). */
-const EXTRA_KEYS: Partial<Record<(typeof USER_SCRIPTS)[number], number>> = { sendNotification: 1 };
+/**
+ * Keys a per-user script takes after the common ones (sendNotification: the day's stats hash,
+ * the user's addresses and the outbox's 8 keys).
+ */
+const EXTRA_KEYS: Partial<Record<(typeof USER_SCRIPTS)[number], number>> = { sendNotification: 10 };
 
 type Arg = string | number;
 
@@ -54,6 +57,11 @@ declare module 'ioredis' {
     claimScheduled(...args: Arg[]): Result<string[], Context>;
     beginJobRun(...args: Arg[]): Result<'started' | 'busy' | 'done', Context>;
     endJobRun(...args: Arg[]): Result<number, Context>;
+    // delivery outbox (keys.ts outboxKeys)
+    promoteDeliveries(...args: Arg[]): Result<number, Context>;
+    finishDelivery(...args: Arg[]): Result<string, Context>;
+    retryDelivery(...args: Arg[]): Result<string, Context>;
+    pruneDeliveries(...args: Arg[]): Result<number, Context>;
   }
 }
 
@@ -74,6 +82,10 @@ function compose() {
   sources.set('claimScheduled', { lua: lua('claimScheduled'), numberOfKeys: 2 });
   sources.set('beginJobRun', { lua: lua('beginJobRun'), numberOfKeys: 2 });
   sources.set('endJobRun', { lua: lua('endJobRun'), numberOfKeys: 2 });
+  sources.set('promoteDeliveries', { lua: lua('promoteDeliveries'), numberOfKeys: 4 });
+  sources.set('finishDelivery', { lua: lua('finishDelivery'), numberOfKeys: 6 });
+  sources.set('retryDelivery', { lua: lua('retryDelivery'), numberOfKeys: 5 });
+  sources.set('pruneDeliveries', { lua: lua('pruneDeliveries'), numberOfKeys: 5 });
   return sources;
 }
 

@@ -5,7 +5,16 @@
        11 stats TTL ms
        12 delivery mark ('' or absent: none): a scheduled send's "#s:ID" (store.ts deliverScheduled),
           kept in the dedup zset; when present and live this is a redelivery  13 mark end (ms)
+       14 external channels to deliver to, comma-separated ('' or absent: in-app only)
+       15 escalation delay ms (0: at once)  16 retention of a finished delivery ms
+       17 reason recorded for an opted-out channel  18 reason for a channel without address
+  KEYS 16 the user's addresses (P{u:ID}:addr); outbox (keys.ts outboxKeys, tag {o}):
+       17 records  18 due  19 log  20 counts  21 purge  22 ready:WEBHOOK  23 ready:TELEGRAM  24 ready:WECOM
   Counts into KEYS[15]: 'dedup' +1 when deduplicated; 'sent' and 'type:<type>' +1 when stored.
+  Deliveries (only when stored): per requested channel, the send's channels ∩ the user's
+  preferences for the type (its own entry, else "*") ∩ its addresses: PENDING (queued on the
+  channel's ready stream, or due at now + delay when escalating), else SKIPPED with the reason.
+  The record is notifications/deliveries.ts Delivery as JSON. Mirrors deliveries.ts route().
   Publishes {"kind":"notification","id","v"} when stored.
   Returns {'ok', id} | {'dedup'} | {'muted'} | {'again'} (mark present: nothing done)
 ]]
@@ -41,6 +50,49 @@ if mutedSet()[typ] then
   finish()
   return {'muted'}
 end
+local function queueDeliveries(id, value)
+  local requested = ARGV[14]
+  if not requested or requested == '' then return end
+  local wanted = {}
+  local raw = redis.call('HGET', K_USER, 'channels')
+  if raw and raw ~= '' then
+    local own, star
+    for _, e in ipairs(cjson.decode(raw)) do
+      if e.type == typ then own = e elseif e.type == '*' then star = e end
+    end
+    local entry = own or star
+    if entry then for _, c in ipairs(entry.channels) do wanted[c] = true end end
+  end
+  local delay, retention = tonumber(ARGV[15]), tonumber(ARGV[16])
+  local code = {WEBHOOK = 'w', TELEGRAM = 't', WECOM = 'c'}
+  local ready = {WEBHOOK = KEYS[22], TELEGRAM = KEYS[23], WECOM = KEYS[24]}
+  for channel in string.gmatch(requested, '[^,]+') do
+    local did = id .. '-' .. code[channel]
+    local status, err, nextAt = 'PENDING', cjson.null, cjson.null
+    if not wanted[channel] then
+      status, err = 'SKIPPED', ARGV[17]
+    elseif redis.call('HEXISTS', KEYS[16], channel) == 0 then
+      status, err = 'SKIPPED', ARGV[18]
+    end
+    if status == 'SKIPPED' then
+      redis.call('ZADD', KEYS[21], NOW + retention, did)
+    elseif delay > 0 then
+      nextAt = NOW + delay
+      redis.call('ZADD', KEYS[18], nextAt, did)
+    else
+      redis.call('XADD', ready[channel], '*', 'd', did)
+    end
+    redis.call('HSET', KEYS[17], did, cjson.encode({
+      id = did, notificationId = id, userId = USER_ID, channel = channel, status = status, attempts = 0,
+      lastError = err, createdAt = NOW, nextAttemptAt = nextAt, deliveredAt = cjson.null,
+      escalate = delay > 0, content = value,
+    }))
+    redis.call('ZADD', KEYS[19], 0, did)
+    redis.call('HINCRBY', KEYS[20], status, 1)
+    redis.call('HINCRBY', KEYS[20], channel .. ':' .. status, 1)
+  end
+end
+
 local seq = redis.call('INCR', K_SEQ)
 local id = encodeId(seq)
 -- The sender's own item is settled past too, so the watermark may move with it.
@@ -54,6 +106,7 @@ trim()
 local maxexp = redis.call('GET', K_MAXEXP)
 if not maxexp or tonumber(maxexp) < tonumber(expires) then redis.call('SET', K_MAXEXP, expires) end
 redis.call('PUBLISH', CHANNEL, '{"kind":"notification","id":"' .. id .. '","v":' .. cjson.encode(value) .. '}')
+queueDeliveries(id, value)
 count('sent', 'type:' .. typ)
 finish()
 return {'ok', id}

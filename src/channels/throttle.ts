@@ -1,0 +1,84 @@
+import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import { CHANNEL_LIMITS, type RateLimit } from './limits.js';
+import type { ExternalChannel } from './provider.js';
+
+/** A go (release it when the attempt ends) or a wait, with nothing taken. */
+export type Permit = { release(): void } | { waitMs: number };
+
+/**
+ * Holds the providers' limits (limits.ts): rates through shared buckets, across instances on
+ * Redis (rate-limiter-flexible; memory backend: in process), so a burst is spread out instead
+ * of answered with 429s; requests in flight per host on this instance, so one slow receiver
+ * can't take every attempt of its channel.
+ */
+export interface Throttle {
+  acquire(channel: ExternalChannel, address: string): Promise<Permit>;
+}
+
+export interface ThrottleOptions {
+  /** shared buckets; null: this process only */
+  redis: Redis | null;
+  /** the limiter key prefix for a name (keys.ts outboxKeys().limiter) */
+  keyPrefix: (name: string) => string;
+}
+
+/** How long an attempt waits for a host that has its fill of requests in flight. */
+const BUSY_HOST_WAIT_MS = 250;
+
+export function createThrottle({ redis, keyPrefix }: ThrottleOptions): Throttle {
+  const limiters = new Map<string, RateLimiterAbstract>();
+  const limiter = (channel: ExternalChannel, r: RateLimit) => {
+    const name = `${channel.toLowerCase()}-${r.scope}`;
+    let l = limiters.get(name);
+    if (!l) {
+      // rate-limiter-flexible counts whole seconds; every provider rate is a whole number of them.
+      const opts = { keyPrefix: keyPrefix(name), points: r.points, duration: Math.max(1, Math.round(r.durationMs / 1000)) };
+      l = redis ? new RateLimiterRedis({ ...opts, storeClient: redis }) : new RateLimiterMemory(opts);
+      limiters.set(name, l);
+    }
+    return l;
+  };
+  const inFlight = new Map<string, number>();
+  // Addresses can be secrets (a WeCom key): buckets are keyed by a digest.
+  const digest = (s: string) => createHash('sha256').update(s).digest('base64url').slice(0, 22);
+  const hostOf = (address: string) => {
+    try {
+      return new URL(address).host;
+    } catch {
+      return address;
+    }
+  };
+
+  return {
+    async acquire(channel, address) {
+      const rates = CHANNEL_LIMITS[channel].rates;
+      const host = hostOf(address);
+      const cap = rates.find((r) => r.concurrency !== undefined)?.concurrency;
+      if (cap !== undefined && (inFlight.get(host) ?? 0) >= cap) return { waitMs: BUSY_HOST_WAIT_MS };
+      for (const r of rates) {
+        if (r.points <= 0) continue;
+        try {
+          await limiter(channel, r).consume(r.scope === 'bot' ? 'bot' : digest(address));
+        } catch (err) {
+          if (err instanceof RateLimiterRes) return { waitMs: Math.max(1, err.msBeforeNext) };
+          // The buckets' Redis is away: hold back rather than burst past the provider's limit.
+          return { waitMs: 1000 };
+        }
+      }
+      if (cap === undefined) return { release: () => {} };
+      inFlight.set(host, (inFlight.get(host) ?? 0) + 1);
+      let released = false;
+      return {
+        release: () => {
+          if (released) return;
+          released = true;
+          const n = (inFlight.get(host) ?? 1) - 1;
+          if (n <= 0) inFlight.delete(host);
+          else inFlight.set(host, n);
+        },
+      };
+    },
+  };
+}
