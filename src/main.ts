@@ -7,6 +7,7 @@ import { createApp, type App } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createAuth, randomSecret } from './server/auth.js';
+import { createPersistedOperations } from './server/persisted-operations.js';
 import { memoryBackend, redisBackend } from './backend.js';
 import { dashboardHooks } from './scheduler/dashboard-hooks.js';
 import { createScheduler } from './scheduler/scheduler.js';
@@ -36,9 +37,10 @@ async function main() {
     redis && subscriber ? redisBackend({ redis, subscriber, cap: config.inboxCap, prefix: config.redisKeyPrefix }) : memoryBackend({ cap: config.inboxCap });
   const { store } = backend;
 
-  // Outside production, a missing secret means "try it out": a random one plus ready tokens.
-  const devSecret = config.jwtSecret === null;
-  const auth = createAuth(config.jwtSecret ?? randomSecret());
+  // Outside production, no secret and no identity provider means "try it out": a random
+  // secret plus ready tokens.
+  const devSecret = config.jwtSecret === null && config.jwks === null;
+  const auth = createAuth({ secret: devSecret ? randomSecret() : config.jwtSecret, jwks: config.jwks, logger });
   let graphiqlToken: string | undefined;
   if (devSecret) {
     const admin = await auth.sign({ sub: 'admin', roles: ['admin'], expiresIn: '12h' });
@@ -78,6 +80,7 @@ async function main() {
     wsKeepAliveMs: config.wsKeepAliveMs,
     dashboardTtlMs: config.dashboardTtlMs,
     cacheEnabled: config.cacheEnabled,
+    persisted: createPersistedOperations(config.persistedOperations, config.persistedOperationsManifests),
   });
   app.server.listen(config.port, config.host, () => {
     logger.info({ port: config.port, host: config.host, backend: store.kind }, `listening on http://localhost:${config.port}/graphql`);

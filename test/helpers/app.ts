@@ -12,7 +12,8 @@ import { afterEach } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
 import { memoryBackend, redisBackend, type Backend } from '../../src/backend.js';
 import type { Role } from '../../src/notifications/types.js';
-import { createAuth } from '../../src/server/auth.js';
+import { createAuth, type Auth } from '../../src/server/auth.js';
+import type { PersistedOperations } from '../../src/server/persisted-operations.js';
 import type { Store } from '../../src/store/store.js';
 import { dashboardHooks } from '../../src/scheduler/dashboard-hooks.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from '../../src/scheduler/scheduler.js';
@@ -49,10 +50,10 @@ export const BACKENDS: BackendName[] = ['memory', 'redis'];
  */
 export function useTestApp(
   backend: BackendName,
-  opts: { cap?: number; clock?: 'manual' | 'real'; scheduler?: Partial<Omit<SchedulerOptions, 'store' | 'backend'>> } = {},
+  opts: { cap?: number; clock?: 'manual' | 'real'; scheduler?: Partial<Omit<SchedulerOptions, 'store' | 'backend'>>; auth?: Auth; persisted?: PersistedOperations } = {},
 ): (i?: number) => TestApp {
   const redis = backend === 'redis' ? withRedis() : null;
-  const auth = createAuth(SECRET);
+  const auth = opts.auth ?? createAuth(SECRET);
   const logger = pino({ level: 'silent' });
   let instances: TestApp[] = [];
   let subscribers: Redis[] = [];
@@ -104,7 +105,7 @@ export function useTestApp(
           ...opts.scheduler,
         })
       : null;
-    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler });
+    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler, persisted: opts.persisted });
     const token = (sub: string, roles: Role[] = ['user'], expiresIn = '1h') => auth.sign({ sub, roles, expiresIn });
     const t: TestApp = {
       app,
