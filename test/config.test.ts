@@ -149,6 +149,8 @@ describe('loadConfig', () => {
     ['TZ', 'Nowhere', 'TZ: expected an IANA time zone'],
     ['JWT_JWKS_URL', 'idp.example/certs', 'JWT_JWKS_URL: expected an https:// (or http://) URL, got "idp.example/certs"'],
     ['JWT_JWKS_URL', 'ftp://idp.example/certs', 'JWT_JWKS_URL: expected an https:// (or http://) URL'],
+    ['JWT_ALGORITHMS', 'HS256', 'JWT_ALGORITHMS: expected a comma-separated list of RS256|RS384|RS512|PS256|PS384|PS512|ES256|ES384|ES512|EdDSA|Ed25519 (HS256 tokens are verified with JWT_SECRET, not the JWKS), got "HS256"'],
+    ['JWT_ROLES_CLAIM', 'realm access.roles', 'JWT_ROLES_CLAIM: expected a claim name or dotted path without spaces'],
     ['PERSISTED_OPERATIONS', 'on', 'PERSISTED_OPERATIONS: expected one of off|allow|only, got "on"'],
     ['PERSISTED_OPERATIONS_MANIFESTS', '/nonexistent/apollo.json', 'PERSISTED_OPERATIONS_MANIFESTS: cannot read "/nonexistent/apollo.json": ENOENT'],
   ])('rejects %s=%j naming the variable', (name, value, expected) => {
