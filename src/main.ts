@@ -82,6 +82,9 @@ async function main() {
     cacheEnabled: config.cacheEnabled,
     persisted: createPersistedOperations(config.persistedOperations, config.persistedOperationsManifests),
   });
+  if (config.nodeEnv === 'production' && config.persistedOperations !== 'only') {
+    logger.warn({ persistedOperations: config.persistedOperations }, 'clients may send any document; PERSISTED_OPERATIONS=only is recommended in production (docs/clients.md)');
+  }
   app.server.listen(config.port, config.host, () => {
     logger.info({ port: config.port, host: config.host, backend: store.kind }, `listening on http://localhost:${config.port}/graphql`);
   });

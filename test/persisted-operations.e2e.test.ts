@@ -200,6 +200,13 @@ describe('PERSISTED_OPERATIONS=allow', () => {
     expect(codeOf(await post(t(), { extensions: apq(made) }))).toEqual([PERSISTED_QUERY_NOT_FOUND]);
   });
 
+  it('accepts documents over SSE, as GraphiQL sends them', async () => {
+    const { http } = await t().listen();
+    const token = await t().token('pia');
+    expect((await sseFirst(http, token, { query: 'subscription { unreadCountChanged }', extensions: {} })).first).toEqual({ data: { unreadCountChanged: 0 } });
+    expect((await sseFirst(http, token, { documentId: idOf(UnreadCountChangedSubscription) })).first).toEqual({ data: { unreadCountChanged: 0 } });
+  });
+
   it('accepts documents and ids over WebSocket too', async () => {
     const { ws } = await t().listen();
     const token = await t().token('pia');
