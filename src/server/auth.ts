@@ -160,7 +160,7 @@ function describeJoseError(err: unknown): string {
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'token signature is invalid';
   if (err instanceof joseErrors.JWKSNoMatchingKey) return "no key of the identity provider matches the token's kid";
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
-    if (err.claim === 'nbf' || err.claim === 'iat') return 'token is not yet valid';
+    if (err.claim === 'nbf') return 'token is not yet valid';
     if (err.claim === 'iss') return 'token issuer is not accepted';
     if (err.claim === 'aud') return 'token audience is not accepted';
     return `token claim check failed: ${err.message}`;
