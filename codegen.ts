@@ -1,12 +1,15 @@
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 /**
- * Typed documents for clients (mobile apps, our e2e tests) from schema.graphql and the
- * operations in src/client/. `npm run codegen` writes src/client/gql/; `codegen:check` fails on drift.
+ * Typed documents for clients (our e2e tests, TypeScript apps) and the persisted-documents
+ * manifest the server loads, from schema.graphql and the operations in
+ * src/client/operations/*.graphql: plain .graphql files, so a mobile project (Apollo Kotlin,
+ * Apollo iOS) can copy them (docs/clients.md). `npm run codegen` writes src/client/gql/;
+ * `codegen:check` fails on drift.
  */
 const config: CodegenConfig = {
   schema: './schema.graphql',
-  documents: ['src/client/**/*.ts', '!src/client/gql/**'],
+  documents: ['src/client/operations/*.graphql'],
   ignoreNoDocuments: false,
   // ESM with NodeNext resolution needs the .js extensions in generated imports.
   emitLegacyCommonJSImports: false,

@@ -10,6 +10,7 @@ import type { Role } from './notifications/types.js';
 import type { Channels } from './realtime/channels.js';
 import { Realtime } from './realtime/realtime.js';
 import type { Auth } from './server/auth.js';
+import type { PersistedOperations } from './server/persisted-operations.js';
 import { closeHttpServer, createHttpServer, openEventStreams } from './server/http-server.js';
 import { attachWebSocket, type WebSocketEndpoint } from './server/websocket.js';
 import { createGraphQLServer, type GraphQLServer } from './server/yoga.js';
@@ -46,6 +47,8 @@ export interface AppDeps {
   jobs?: JobsApi | null;
   /** settles users as their notifications expire (main.ts creates and starts it); stopped by close() */
   expirySweeper?: ExpirySweeper | null;
+  /** persisted operations (PERSISTED_OPERATIONS), enforced over HTTP, SSE and WebSocket; absent: documents only */
+  persisted?: PersistedOperations;
 }
 
 export interface App {
@@ -82,9 +85,10 @@ export function createApp(deps: AppDeps): App {
     clock: service.now.bind(service),
     logger,
   });
-  const yoga = createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken });
+  const { persisted } = deps;
+  const yoga = createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken, persisted });
   const server = createHttpServer({ yoga, ready: () => store.ping(), logger });
-  const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs });
+  const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs, persisted });
   return {
     service,
     deliveries,

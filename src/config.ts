@@ -7,10 +7,18 @@ import { TOPIC_NAME } from './notifications/ids.js';
 import { ROLES, type Role } from './notifications/types.js';
 import { ScheduleError, checkTimezone, nextOccurrence, parseCron } from './scheduler/cron.js';
 import { DEFAULT_WORK_END_CRON } from './scheduler/jobs.js';
+import { readApolloManifest, type PersistedManifest } from './server/persisted-manifest.js';
 
 /** Deployment mode; `production` makes JWT_SECRET mandatory. */
 export const NODE_ENVS = ['development', 'production', 'test'] as const;
 export type NodeEnv = (typeof NODE_ENVS)[number];
+
+/** `off`: documents only; `allow`: documents and manifest ids; `only`: manifest ids only. */
+export const PERSISTED_OPERATIONS_MODES = ['off', 'allow', 'only'] as const;
+export type PersistedOperationsMode = (typeof PERSISTED_OPERATIONS_MODES)[number];
+
+/** Algorithms a JWKS may sign with (HS256 belongs to JWT_SECRET). */
+const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 
 /** pino's level names (`silent` turns logging off). */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -24,8 +32,18 @@ export interface Config {
   host: string;
   /** redis:// or rediss:// URL; null selects the embedded in-process memory backend. */
   redisUrl: string | null;
-  /** HS256 secret for JWTs; null only outside production (main.ts then makes an ephemeral one). */
+  /** HS256 secret for JWTs; null: no HS256 tokens (outside production without a JWKS, main.ts makes an ephemeral one). @default null */
   jwtSecret: string | null;
+  /**
+   * An identity provider's keys (JWT_JWKS_URL) and how to read its tokens (JWT_ISSUER,
+   * JWT_AUDIENCE, JWT_ALGORITHMS, JWT_ROLES_CLAIM, JWT_USER_CLAIM); null: HS256 only.
+   * @default null (algorithms ['RS256', 'ES256'], rolesClaim 'roles', userClaim 'sub')
+   */
+  jwks: { url: string; issuer: string | null; audience: string | null; algorithms: string[]; rolesClaim: string; userClaim: string } | null;
+  /** Persisted operations: off, allow (documents and ids) or only (ids). @default 'off' */
+  persistedOperations: PersistedOperationsMode;
+  /** Apollo-format manifests (PERSISTED_OPERATIONS_MANIFESTS), read and checked at start-up, beside the server's own. @default [] */
+  persistedOperationsManifests: PersistedManifest[];
   /** @default 'development' */
   nodeEnv: NodeEnv;
   /** Newest-N cap of each inbox. @default 50 */
@@ -255,6 +273,76 @@ const httpUrlVar = (fallback: string) =>
   );
 
 const secretVar = z.preprocess(blankToUndefined, z.string().optional().transform((raw) => raw ?? null));
+/** Any trimmed non-empty string; unset: null. */
+const stringVar = z.preprocess(blankToUndefined, z.string().optional().transform((raw) => raw?.trim() ?? null));
+
+const jwksUrlVar = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx): string | null => {
+      if (raw === undefined) return null;
+      const text = raw.trim();
+      let ok = false;
+      try {
+        const u = new URL(text);
+        ok = (u.protocol === 'https:' || u.protocol === 'http:') && u.hostname !== '';
+      } catch {
+        ok = false;
+      }
+      if (!ok) {
+        ctx.addIssue({ code: 'custom', message: `expected an https:// (or http://) URL, got ${JSON.stringify(redactUrl(raw))}` });
+        return z.NEVER;
+      }
+      return text;
+    }),
+);
+
+const jwtAlgorithmsVar = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx): string[] | null => {
+      if (raw === undefined) return null;
+      const list = raw.split(',').map((a) => a.trim()).filter(Boolean);
+      const bad = list.filter((a) => !JWKS_ALGORITHMS.includes(a));
+      if (list.length === 0 || bad.length > 0) {
+        const hs = bad.some((a) => a.startsWith('HS')) ? ' (HS256 tokens are verified with JWT_SECRET, not the JWKS)' : '';
+        ctx.addIssue({ code: 'custom', message: `expected a comma-separated list of ${JWKS_ALGORITHMS.join('|')}${hs}, got ${JSON.stringify(raw)}` });
+        return z.NEVER;
+      }
+      return [...new Set(list)];
+    }),
+);
+
+/** A claim path such as `roles`, `realm_access.roles`, `cognito:groups` or `https://example.com/roles`. */
+const claimVar = stringVar.refine((v) => v === null || /^[^\s]{1,256}$/.test(v), 'expected a claim name or dotted path without spaces');
+
+const manifestsVar = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx): PersistedManifest[] => {
+      if (raw === undefined) return [];
+      try {
+        const manifests = raw.split(',').map((p) => p.trim()).filter(Boolean).map(readApolloManifest);
+        const seen = new Map<string, string>();
+        for (const m of manifests) {
+          for (const op of m.operations) {
+            if (seen.has(op.id) && seen.get(op.id) !== op.body) throw new Error(`id ${JSON.stringify(op.id)} in ${JSON.stringify(m.path)} names a different document than in an earlier file`);
+            seen.set(op.id, op.body);
+          }
+        }
+        return manifests;
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+);
 
 const hostVar = z.preprocess(
   blankToUndefined,
@@ -289,6 +377,14 @@ const envSchema = z.object({
   HOST: hostVar,
   REDIS_URL: redisUrlVar,
   JWT_SECRET: jwtSecretVar,
+  JWT_JWKS_URL: jwksUrlVar,
+  JWT_ISSUER: stringVar,
+  JWT_AUDIENCE: stringVar,
+  JWT_ALGORITHMS: jwtAlgorithmsVar,
+  JWT_ROLES_CLAIM: claimVar,
+  JWT_USER_CLAIM: claimVar,
+  PERSISTED_OPERATIONS: enumVar(PERSISTED_OPERATIONS_MODES, 'off'),
+  PERSISTED_OPERATIONS_MANIFESTS: manifestsVar,
   NODE_ENV: enumVar(NODE_ENVS, 'development'),
   INBOX_CAP: intVar(1, 1000, 50),
   LOG_LEVEL: enumVar(LOG_LEVELS, 'info'),
@@ -337,15 +433,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.map(String).join('.')}: ${i.message}`));
   }
   const e = parsed.data;
-  // Cross-field rule, checked only once each variable is valid on its own.
-  if (e.NODE_ENV === 'production' && e.JWT_SECRET === null) {
-    throw new ConfigError(['JWT_SECRET is required when NODE_ENV=production']);
+  // Cross-field rules, checked only once each variable is valid on its own.
+  if (e.NODE_ENV === 'production' && e.JWT_SECRET === null && e.JWT_JWKS_URL === null) {
+    throw new ConfigError(['JWT_SECRET or JWT_JWKS_URL is required when NODE_ENV=production']);
+  }
+  const jwksOnly = (['JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_ALGORITHMS', 'JWT_ROLES_CLAIM', 'JWT_USER_CLAIM'] as const).filter((k) => e[k] !== null);
+  if (e.JWT_JWKS_URL === null && jwksOnly.length > 0) {
+    throw new ConfigError(jwksOnly.map((k) => `${k}: applies to tokens verified with JWT_JWKS_URL, which is not set`));
+  }
+  // A provider's keys sign tokens for every client of the realm or tenant: without these
+  // checks a token issued for another application would be accepted here.
+  const unchecked = (['JWT_ISSUER', 'JWT_AUDIENCE'] as const).filter((k) => e[k] === null);
+  if (e.NODE_ENV === 'production' && e.JWT_JWKS_URL !== null && unchecked.length > 0) {
+    throw new ConfigError(unchecked.map((k) => `${k} is required with JWT_JWKS_URL when NODE_ENV=production`));
   }
   return {
     port: e.PORT,
     host: e.HOST,
     redisUrl: e.REDIS_URL,
     jwtSecret: e.JWT_SECRET,
+    jwks:
+      e.JWT_JWKS_URL === null
+        ? null
+        : {
+            url: e.JWT_JWKS_URL,
+            issuer: e.JWT_ISSUER,
+            audience: e.JWT_AUDIENCE,
+            algorithms: e.JWT_ALGORITHMS ?? ['RS256', 'ES256'],
+            rolesClaim: e.JWT_ROLES_CLAIM ?? 'roles',
+            userClaim: e.JWT_USER_CLAIM ?? 'sub',
+          },
+    persistedOperations: e.PERSISTED_OPERATIONS,
+    persistedOperationsManifests: e.PERSISTED_OPERATIONS_MANIFESTS,
     nodeEnv: e.NODE_ENV,
     inboxCap: e.INBOX_CAP,
     logLevel: e.LOG_LEVEL,

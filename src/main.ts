@@ -10,6 +10,7 @@ import { createApp, type App } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createAuth, randomSecret } from './server/auth.js';
+import { createPersistedOperations } from './server/persisted-operations.js';
 import { memoryBackend, redisBackend } from './backend.js';
 import { dashboardHooks } from './scheduler/dashboard-hooks.js';
 import { createScheduler } from './scheduler/scheduler.js';
@@ -44,9 +45,10 @@ async function main() {
       : memoryBackend({ cap: config.inboxCap });
   const { store } = backend;
 
-  // Outside production, a missing secret means "try it out": a random one plus ready tokens.
-  const devSecret = config.jwtSecret === null;
-  const auth = createAuth(config.jwtSecret ?? randomSecret());
+  // Outside production, no secret and no identity provider means "try it out": a random
+  // secret plus ready tokens.
+  const devSecret = config.jwtSecret === null && config.jwks === null;
+  const auth = createAuth({ secret: devSecret ? randomSecret() : config.jwtSecret, jwks: config.jwks, logger });
   let graphiqlToken: string | undefined;
   if (devSecret) {
     const admin = await auth.sign({ sub: 'admin', roles: ['admin'], expiresIn: '12h' });
@@ -92,8 +94,12 @@ async function main() {
     wsKeepAliveMs: config.wsKeepAliveMs,
     dashboardTtlMs: config.dashboardTtlMs,
     cacheEnabled: config.cacheEnabled,
+    persisted: createPersistedOperations(config.persistedOperations, config.persistedOperationsManifests),
     webhookAllowPrivate: config.delivery.webhookAllowPrivate,
   });
+  if (config.nodeEnv === 'production' && config.persistedOperations !== 'only') {
+    logger.warn({ persistedOperations: config.persistedOperations }, 'clients may send any document; PERSISTED_OPERATIONS=only is recommended in production (docs/clients.md)');
+  }
   // Deliveries beyond the app (docs/channels.md): every instance takes its share of the outbox.
   const deliveryWorker = config.delivery.workerEnabled
     ? createDeliveryWorker({

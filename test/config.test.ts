@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 
@@ -33,6 +36,22 @@ describe('loadConfig', () => {
       schedulerEnabled: true,
       workEndCron: '10 17 * * *',
       schedulerTimezone: null,
+      jwks: null,
+      persistedOperations: 'off',
+      persistedOperationsManifests: [],
+      delivery: {
+        workerEnabled: true,
+        retryBaseMs: 5000,
+        retryMaxMs: 3_600_000,
+        maxAttempts: 8,
+        concurrency: 16,
+        timeoutMs: 10_000,
+        reclaimIdleMs: 60_000,
+        webhookAllowPrivate: false,
+        telegramBotToken: null,
+        telegramApiUrl: 'https://api.telegram.org',
+        wecomApiUrl: 'https://qyapi.weixin.qq.com',
+      },
     });
   });
 
@@ -58,6 +77,24 @@ describe('loadConfig', () => {
         WORK_END_CRON: ' 0  18 * * 1-5 ',
         SCHEDULER_TZ: 'Europe/Berlin',
         TZ: 'UTC',
+        JWT_JWKS_URL: 'https://idp.example/realms/acme/protocol/openid-connect/certs',
+        JWT_ISSUER: 'https://idp.example/realms/acme',
+        JWT_AUDIENCE: 'notifications',
+        JWT_ALGORITHMS: 'RS256, PS256',
+        JWT_ROLES_CLAIM: 'resource_access.notifications.roles',
+        JWT_USER_CLAIM: 'preferred_username',
+        PERSISTED_OPERATIONS: 'only',
+        DELIVERY_WORKER_ENABLED: 'no',
+        DELIVERY_RETRY_BASE_MS: '100',
+        DELIVERY_RETRY_MAX_MS: '60000',
+        DELIVERY_MAX_ATTEMPTS: '3',
+        DELIVERY_CONCURRENCY: '4',
+        DELIVERY_TIMEOUT_MS: '3000',
+        DELIVERY_RECLAIM_IDLE_MS: '5000',
+        WEBHOOK_ALLOW_PRIVATE: 'true',
+        TELEGRAM_BOT_TOKEN: '123:abc',
+        TELEGRAM_API_URL: 'http://127.0.0.1:8081/',
+        WECOM_API_URL: 'http://127.0.0.1:8082',
       }),
     ).toEqual({
       port: 8080,
@@ -76,6 +113,29 @@ describe('loadConfig', () => {
       schedulerEnabled: false,
       workEndCron: '0 18 * * 1-5',
       schedulerTimezone: 'Europe/Berlin',
+      jwks: {
+        url: 'https://idp.example/realms/acme/protocol/openid-connect/certs',
+        issuer: 'https://idp.example/realms/acme',
+        audience: 'notifications',
+        algorithms: ['RS256', 'PS256'],
+        rolesClaim: 'resource_access.notifications.roles',
+        userClaim: 'preferred_username',
+      },
+      persistedOperations: 'only',
+      persistedOperationsManifests: [],
+      delivery: {
+        workerEnabled: false,
+        retryBaseMs: 100,
+        retryMaxMs: 60_000,
+        maxAttempts: 3,
+        concurrency: 4,
+        timeoutMs: 3000,
+        reclaimIdleMs: 5000,
+        webhookAllowPrivate: true,
+        telegramBotToken: '123:abc',
+        telegramApiUrl: 'http://127.0.0.1:8081',
+        wecomApiUrl: 'http://127.0.0.1:8082',
+      },
     });
   });
 
@@ -124,6 +184,12 @@ describe('loadConfig', () => {
     ['WORK_END_CRON', '0 0 30 2 *', 'WORK_END_CRON: expected a cron expression such as "10 17 * * *" (never fires)'],
     ['SCHEDULER_TZ', 'Mars/Olympus', 'SCHEDULER_TZ: expected an IANA time zone such as Europe/Berlin or UTC, got "Mars/Olympus"'],
     ['TZ', 'Nowhere', 'TZ: expected an IANA time zone'],
+    ['JWT_JWKS_URL', 'idp.example/certs', 'JWT_JWKS_URL: expected an https:// (or http://) URL, got "idp.example/certs"'],
+    ['JWT_JWKS_URL', 'ftp://idp.example/certs', 'JWT_JWKS_URL: expected an https:// (or http://) URL'],
+    ['JWT_ALGORITHMS', 'HS256', 'JWT_ALGORITHMS: expected a comma-separated list of RS256|RS384|RS512|PS256|PS384|PS512|ES256|ES384|ES512|EdDSA|Ed25519 (HS256 tokens are verified with JWT_SECRET, not the JWKS), got "HS256"'],
+    ['JWT_ROLES_CLAIM', 'realm access.roles', 'JWT_ROLES_CLAIM: expected a claim name or dotted path without spaces'],
+    ['PERSISTED_OPERATIONS', 'on', 'PERSISTED_OPERATIONS: expected one of off|allow|only, got "on"'],
+    ['PERSISTED_OPERATIONS_MANIFESTS', '/nonexistent/apollo.json', 'PERSISTED_OPERATIONS_MANIFESTS: cannot read "/nonexistent/apollo.json": ENOENT'],
   ])('rejects %s=%j naming the variable', (name, value, expected) => {
     expect.assertions(3);
     const message = configError({ [name]: value });
@@ -145,11 +211,56 @@ describe('loadConfig', () => {
     expect(url).not.toContain('topsecret');
   });
 
-  it('refuses production without JWT_SECRET', () => {
+  it('refuses production without JWT_SECRET or JWT_JWKS_URL', () => {
     expect.assertions(2);
     expect(configError({ NODE_ENV: 'production' })).toBe(
-      'Invalid configuration: JWT_SECRET is required when NODE_ENV=production',
+      'Invalid configuration: JWT_SECRET or JWT_JWKS_URL is required when NODE_ENV=production',
     );
+  });
+
+  const JWKS_URL = 'https://idp.example/certs';
+
+  it('runs production on a JWKS alone, with issuer and audience', () => {
+    const c = loadConfig({ NODE_ENV: 'production', JWT_JWKS_URL: JWKS_URL, JWT_ISSUER: 'https://idp.example', JWT_AUDIENCE: 'notifications' });
+    expect(c.jwtSecret).toBeNull();
+    expect(c.jwks).toEqual({ url: JWKS_URL, issuer: 'https://idp.example', audience: 'notifications', algorithms: ['RS256', 'ES256'], rolesClaim: 'roles', userClaim: 'sub' });
+  });
+
+  it('requires JWT_ISSUER and JWT_AUDIENCE with a JWKS in production', () => {
+    expect.assertions(2);
+    expect(configError({ NODE_ENV: 'production', JWT_JWKS_URL: JWKS_URL })).toBe(
+      'Invalid configuration: JWT_ISSUER is required with JWT_JWKS_URL when NODE_ENV=production; JWT_AUDIENCE is required with JWT_JWKS_URL when NODE_ENV=production',
+    );
+  });
+
+  it('refuses JWKS settings without JWT_JWKS_URL, and HS256 among the JWKS algorithms', () => {
+    expect.assertions(4);
+    expect(configError({ JWT_SECRET: SECRET, JWT_ISSUER: 'https://idp.example', JWT_ROLES_CLAIM: 'realm_access.roles' })).toBe(
+      'Invalid configuration: JWT_ISSUER: applies to tokens verified with JWT_JWKS_URL, which is not set; JWT_ROLES_CLAIM: applies to tokens verified with JWT_JWKS_URL, which is not set',
+    );
+    expect(configError({ JWT_JWKS_URL: JWKS_URL, JWT_ALGORITHMS: 'RS256,HS256' })).toContain('JWT_ALGORITHMS: expected a comma-separated list of RS256|');
+  });
+
+  it('reads Apollo manifests, and names the file and the fault of a bad one', () => {
+    expect.assertions(9);
+    const dir = mkdtempSync(join(tmpdir(), 'manifests-'));
+    const file = (name: string, body: unknown) => {
+      const path = join(dir, name);
+      writeFileSync(path, typeof body === 'string' ? body : JSON.stringify(body));
+      return path;
+    };
+    const manifest = (operations: unknown[]) => ({ format: 'apollo-persisted-query-manifest', version: 1, operations });
+    const a = file('a.json', manifest([{ id: 'abc', body: 'query A { __typename }', name: 'A', type: 'query' }]));
+    const b = file('b.json', manifest([{ id: 'def', body: 'query B { __typename }', name: 'B', type: 'query' }]));
+    expect(loadConfig({ PERSISTED_OPERATIONS_MANIFESTS: ` ${a} , ${b}` }).persistedOperationsManifests).toEqual([
+      { path: a, operations: [{ id: 'abc', body: 'query A { __typename }' }] },
+      { path: b, operations: [{ id: 'def', body: 'query B { __typename }' }] },
+    ]);
+    expect(configError({ PERSISTED_OPERATIONS_MANIFESTS: file('bad.json', '{') })).toBe(`Invalid configuration: PERSISTED_OPERATIONS_MANIFESTS: "${dir}/bad.json" is not JSON`);
+    expect(configError({ PERSISTED_OPERATIONS_MANIFESTS: file('codegen.json', { 'sha256:abc': 'query A { __typename }' }) })).toContain('is not an Apollo persisted-query manifest');
+    expect(configError({ PERSISTED_OPERATIONS_MANIFESTS: file('noid.json', manifest([{ body: 'query A { __typename }' }])) })).toContain('operations[0] needs a non-empty "id" and "body"');
+    const clash = file('clash.json', manifest([{ id: 'abc', body: 'query Other { __typename }' }]));
+    expect(configError({ PERSISTED_OPERATIONS_MANIFESTS: `${a},${clash}` })).toContain(`id "abc" in "${clash}" names a different document than in an earlier file`);
   });
 
   it('allows a missing JWT_SECRET outside production', () => {

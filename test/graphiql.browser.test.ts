@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApp, type App } from '../src/app.js';
 import { memoryBackend } from '../src/backend.js';
 import { createAuth } from '../src/server/auth.js';
+import { createPersistedOperations } from '../src/server/persisted-operations.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // As the machine notes' probe ran it: without the background-networking flags Chromium tries
@@ -78,7 +79,10 @@ describe('GraphiQL in headless Chromium, offline', () => {
       throw new Error(`${CHROMIUM} not found: install Debian's chromium (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH`);
     }
     adminToken = await auth.sign({ sub: 'root', roles: ['admin'] });
-    app = createApp({ ...memoryBackend({ cap: 50 }), auth, logger: pino({ level: 'silent' }), graphiqlToken: adminToken });
+    // PERSISTED_OPERATIONS=allow: the persisted-operations plugin is in the path and GraphiQL's
+    // documents still run (the default, off, is the same server without the plugin).
+    const persisted = createPersistedOperations('allow');
+    app = createApp({ ...memoryBackend({ cap: 50 }), auth, logger: pino({ level: 'silent' }), graphiqlToken: adminToken, persisted });
     await new Promise<void>((resolve) => app.server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}/graphql`;
 

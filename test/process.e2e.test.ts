@@ -69,7 +69,7 @@ describe('the server process', () => {
   it('refuses to start in production without JWT_SECRET', async () => {
     const s = server({ NODE_ENV: 'production', JWT_SECRET: '', REDIS_URL: '' });
     expect(await s.exited).toBe(1);
-    expect(s.output()).toMatch(/JWT_SECRET is required when NODE_ENV=production/);
+    expect(s.output()).toMatch(/JWT_SECRET or JWT_JWKS_URL is required when NODE_ENV=production/);
   });
 
   it('serves on Redis in production, reports readiness as Redis goes and comes back, and exits cleanly on SIGTERM', { timeout: 60_000 }, async () => {

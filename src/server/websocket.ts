@@ -13,6 +13,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { EventQueue } from '../realtime/event-queue.js';
 import type { Logger } from 'pino';
 import type { Auth } from './auth.js';
+import { resolveOperation, type PersistedOperations } from './persisted-operations.js';
 import { maskError, type GraphQLServer } from './yoga.js';
 
 export interface WebSocketDeps {
@@ -22,6 +23,8 @@ export interface WebSocketDeps {
   logger: Logger;
   /** ping interval; a peer that misses a pong is dropped. @default 12000 */
   keepAliveMs?: number;
+  /** ids clients may send instead of documents, as over HTTP (yoga's params hooks don't run here) */
+  persisted?: PersistedOperations;
 }
 
 /** Root fields whose result is the same for every subscriber of an event: executed once per event and operation. */
@@ -37,7 +40,7 @@ export interface WebSocketEndpoint extends Disposable {
  * connectionParams.authorization; a missing or bad one closes with 4403, and every
  * operation is authorised again through yoga's context, as over HTTP.
  */
-export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_000 }: WebSocketDeps): WebSocketEndpoint {
+export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_000, persisted }: WebSocketDeps): WebSocketEndpoint {
   const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
   // Shared executions live as long as their event object.
   const frames: SharedFrames = new WeakMap();
@@ -56,7 +59,12 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
         (ctx.extra as { request?: unknown }).request = undefined;
         return true;
       },
-      onSubscribe: async (ctx, id, params) => {
+      // Apollo Kotlin and iOS leave `query` out when they send only an id; graphql-ws requires a string.
+      jsonMessageReviver: persisted && persisted.mode !== 'off' ? emptyQueryForIds : undefined,
+      onSubscribe: async (ctx, id, payload) => {
+        const query = persisted ? resolveOperation(persisted, payload) : payload.query;
+        if (typeof query !== 'string') return [withoutHttp(query)];
+        const params = query === payload.query ? payload : { ...payload, query };
         const { schema, execute, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           socket: ctx.extra.socket,
@@ -115,6 +123,13 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
       await disposable.dispose();
     },
   };
+}
+
+function emptyQueryForIds(this: unknown, key: string, value: unknown): unknown {
+  if (key !== '') return value;
+  const m = value as { type?: unknown; payload?: { query?: unknown } } | null;
+  if (m?.type === 'subscribe' && typeof m.payload === 'object' && m.payload !== null && m.payload.query === undefined) m.payload.query = '';
+  return value;
 }
 
 /** yoga marks parse and validation errors with extensions.http (its HTTP status); over WebSocket that means nothing. */

@@ -14,6 +14,7 @@ import { createLoaders, type Context } from '../schema/context.js';
 import { buildSchema } from '../schema/index.js';
 import { AuthError, type Auth } from './auth.js';
 import { graphiqlOptions, renderGraphiQL } from './graphiql.js';
+import { persistedOperationsPlugin, type PersistedOperations } from './persisted-operations.js';
 
 export interface GraphQLServerDeps {
   service: NotificationService;
@@ -28,6 +29,8 @@ export interface GraphQLServerDeps {
   logger: Logger;
   /** Pre-filled in GraphiQL's headers editor (development only). */
   graphiqlToken?: string;
+  /** ids clients may send instead of documents (PERSISTED_OPERATIONS); absent: documents only */
+  persisted?: PersistedOperations;
 }
 
 export type GraphQLServer = YogaServerInstance<Record<string, unknown>, Context>;
@@ -42,7 +45,8 @@ function authorizationOf(init: Record<string, unknown>): string | null {
   return typeof fromParams === 'string' ? fromParams : null;
 }
 
-export function createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs = null, topicRoles, auth, logger, graphiqlToken }: GraphQLServerDeps): GraphQLServer {
+export function createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs = null, topicRoles, auth, logger, graphiqlToken, persisted }: GraphQLServerDeps): GraphQLServer {
+  const persistedPlugin = persisted ? persistedOperationsPlugin(persisted) : null;
   return createYoga<Record<string, unknown>, Context>({
     schema: buildSchema(),
     logging: logger,
@@ -62,7 +66,9 @@ export function createGraphQLServer({ service, deliveries, realtime, dashboard, 
       return { principal, inboxUserId, service, deliveries, realtime, dashboard, dashboardFeed, jobs, topicRoles, loaders: createLoaders(service) };
     },
     maskedErrors: { maskError: (error, message) => maskError(error, message, logger) },
-    plugins: [queryLimits()],
+    plugins: [queryLimits(), ...(persistedPlugin ? [persistedPlugin] : [])],
+    // GraphQL-over-HTTP's persisted-document parameter, read by the plugin above.
+    extraParamNames: persistedPlugin ? ['documentId'] : [],
   });
 }
 

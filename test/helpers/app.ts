@@ -15,7 +15,8 @@ import type { Outbox } from '../../src/channels/outbox.js';
 import type { DeliveryConfig } from '../../src/config.js';
 import { memoryBackend, redisBackend, type Backend } from '../../src/backend.js';
 import type { Role } from '../../src/notifications/types.js';
-import { createAuth } from '../../src/server/auth.js';
+import { createAuth, type Auth } from '../../src/server/auth.js';
+import type { PersistedOperations } from '../../src/server/persisted-operations.js';
 import type { Store } from '../../src/store/store.js';
 import type { DeliveryStore } from '../../src/store/delivery-store.js';
 import { dashboardHooks } from '../../src/scheduler/dashboard-hooks.js';
@@ -83,10 +84,12 @@ export function useTestApp(
     outbox?: Partial<DeliveryConfig> | (() => Partial<DeliveryConfig>);
     /** start each instance's expiry sweeper with this interval (else it only runs when called) */
     sweeper?: { intervalMs: number };
+    auth?: Auth;
+    persisted?: PersistedOperations;
   } = {},
 ): (i?: number) => TestApp {
   const redis = backend === 'redis' ? withRedis() : null;
-  const auth = createAuth(SECRET);
+  const auth = opts.auth ?? createAuth(SECRET);
   const logger = pino({ level: 'silent' });
   let instances: TestApp[] = [];
   let subscribers: Redis[] = [];
@@ -145,7 +148,7 @@ export function useTestApp(
     const sweeper = new ExpirySweeper({ store: b.store, clock: now, logger, intervalMs: opts.sweeper?.intervalMs });
     if (opts.sweeper) sweeper.start();
     const delivery: DeliveryConfig | null = opts.outbox ? { ...TEST_DELIVERY, ...(typeof opts.outbox === 'function' ? opts.outbox() : opts.outbox) } : null;
-    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler, expirySweeper: sweeper, webhookAllowPrivate: delivery?.webhookAllowPrivate ?? true });
+    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler, expirySweeper: sweeper, webhookAllowPrivate: delivery?.webhookAllowPrivate ?? true, persisted: opts.persisted });
     const outbox = delivery
       ? createDeliveryWorker({ store: b.store, deliveries: b.deliveries, redis, prefix, config: delivery, consumer: `test-${i}`, logger, clock: now, pollMs: 50 })
       : null;
