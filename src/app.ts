@@ -35,6 +35,8 @@ export interface AppDeps {
   graphiqlToken?: string;
   topicRoles?: Readonly<Record<string, Role>>;
   wsKeepAliveMs?: number;
+  /** MAX_BUFFERED_BYTES: a WebSocket or SSE client with more than this waiting to be written to it is closed. @default 1 MiB */
+  maxBufferedBytes?: number;
   /** the cache's shared level (Backend.l2); absent or null: each instance caches alone */
   l2?: CacheL2 | null;
   /** false turns the cross-request cache off (config CACHE_ENABLED; the bench compares). @default true */
@@ -87,8 +89,9 @@ export function createApp(deps: AppDeps): App {
   });
   const { persisted } = deps;
   const yoga = createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken, persisted });
-  const server = createHttpServer({ yoga, ready: () => store.ping(), logger });
-  const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs, persisted });
+  const { maxBufferedBytes } = deps;
+  const server = createHttpServer({ yoga, ready: () => store.ping(), logger, maxBufferedBytes });
+  const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs, persisted, maxBufferedBytes });
   return {
     service,
     deliveries,

@@ -56,6 +56,8 @@ export interface Config {
   topicRoles: Record<string, Role>;
   /** graphql-ws ping interval; a client that misses a pong is dropped. @default 12000 */
   wsKeepAliveMs: number;
+  /** A WebSocket or SSE client with more than this many bytes waiting to be written to it is closed (slow consumer). @default 1048576 */
+  maxBufferedBytes: number;
   /** Prefix of every Redis key and channel, so several deployments can share a Redis. @default 'ntf:' */
   redisKeyPrefix: string;
   /** How long each dashboard part stays cached, ms. @default { system: 10000, notifications: 30000, cache: 60000 } */
@@ -386,11 +388,12 @@ const envSchema = z.object({
   PERSISTED_OPERATIONS: enumVar(PERSISTED_OPERATIONS_MODES, 'off'),
   PERSISTED_OPERATIONS_MANIFESTS: manifestsVar,
   NODE_ENV: enumVar(NODE_ENVS, 'development'),
-  INBOX_CAP: intVar(1, 1000, 50),
+  INBOX_CAP: intVar(1, 10_000, 50),
   LOG_LEVEL: enumVar(LOG_LEVELS, 'info'),
   SHUTDOWN_TIMEOUT_MS: intVar(0, 600_000, 10_000),
   TOPIC_ROLES: topicRolesVar,
   WS_KEEPALIVE_MS: intVar(1000, 600_000, 12_000),
+  MAX_BUFFERED_BYTES: intVar(16 * 1024, 1024 * 1024 * 1024, 1024 * 1024),
   DASHBOARD_TTL_SYSTEM_MS: intVar(0, 86_400_000, 10_000),
   DASHBOARD_TTL_NOTIFICATIONS_MS: intVar(0, 86_400_000, 30_000),
   DASHBOARD_TTL_CACHE_MS: intVar(0, 86_400_000, 60_000),
@@ -471,6 +474,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     topicRoles: e.TOPIC_ROLES,
     wsKeepAliveMs: e.WS_KEEPALIVE_MS,
+    maxBufferedBytes: e.MAX_BUFFERED_BYTES,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
     dashboardTtlMs: { system: e.DASHBOARD_TTL_SYSTEM_MS, notifications: e.DASHBOARD_TTL_NOTIFICATIONS_MS, cache: e.DASHBOARD_TTL_CACHE_MS },
     cacheEnabled: e.CACHE_ENABLED,

@@ -92,6 +92,7 @@ async function main() {
     graphiqlToken,
     topicRoles: config.topicRoles,
     wsKeepAliveMs: config.wsKeepAliveMs,
+    maxBufferedBytes: config.maxBufferedBytes,
     dashboardTtlMs: config.dashboardTtlMs,
     cacheEnabled: config.cacheEnabled,
     persisted: createPersistedOperations(config.persistedOperations, config.persistedOperationsManifests),

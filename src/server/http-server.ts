@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { YogaServerInstance } from 'graphql-yoga';
+import { boundEventStream } from './backpressure.js';
 
 /** What {@link createHttpServer} needs. */
 export interface HttpServerDeps {
@@ -14,6 +15,8 @@ export interface HttpServerDeps {
   /** Readiness check (e.g. Redis PING). Rejecting, or taking longer than {@link READY_TIMEOUT_MS}, counts as not ready. */
   ready: () => Promise<boolean>;
   logger: Logger;
+  /** an SSE response with more than this waiting to be written is ended. @default 1 MiB */
+  maxBufferedBytes?: number;
 }
 
 /** How long `/readyz` waits for `ready()`; probes usually time out at 1-2 s themselves. */
@@ -71,7 +74,7 @@ async function isReady(ready: () => Promise<boolean>, logger: Logger): Promise<b
  * - anything else → yoga (GraphQL at its endpoint, GraphiQL, SSE).
  */
 export function createHttpServer(deps: HttpServerDeps): http.Server {
-  const { yoga, ready, logger } = deps;
+  const { yoga, ready, logger, maxBufferedBytes = 1024 * 1024 } = deps;
 
   const server = http.createServer((req, res) => {
     res.once('finish', () => {
@@ -99,6 +102,7 @@ export function createHttpServer(deps: HttpServerDeps): http.Server {
     if (req.headers.accept?.includes('text/event-stream')) {
       streams.open++;
       res.once('close', () => streams.open--);
+      boundEventStream(res, maxBufferedBytes, (buffered) => logger.warn({ buffered }, 'ending a slow SSE client'));
     }
     void yoga(req, res);
   });

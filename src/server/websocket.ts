@@ -13,6 +13,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { EventQueue } from '../realtime/event-queue.js';
 import type { Logger } from 'pino';
 import type { Auth } from './auth.js';
+import { boundWebSocket } from './backpressure.js';
 import { resolveOperation, type PersistedOperations } from './persisted-operations.js';
 import { maskError, type GraphQLServer } from './yoga.js';
 
@@ -25,7 +26,12 @@ export interface WebSocketDeps {
   keepAliveMs?: number;
   /** ids clients may send instead of documents, as over HTTP (yoga's params hooks don't run here) */
   persisted?: PersistedOperations;
+  /** a client with more than this waiting to be written to it is closed (4008). @default 1 MiB */
+  maxBufferedBytes?: number;
 }
+
+/** Largest message a client may send; a bigger one closes the connection with 1009. */
+export const MAX_WS_MESSAGE_BYTES = 1024 * 1024;
 
 /** Root fields whose result is the same for every subscriber of an event: executed once per event and operation. */
 const SHARED_ROOT_FIELDS = new Set(['topic', 'dashboardUpdated']);
@@ -40,8 +46,9 @@ export interface WebSocketEndpoint extends Disposable {
  * connectionParams.authorization; a missing or bad one closes with 4403, and every
  * operation is authorised again through yoga's context, as over HTTP.
  */
-export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_000, persisted }: WebSocketDeps): WebSocketEndpoint {
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_000, persisted, maxBufferedBytes = 1024 * 1024 }: WebSocketDeps): WebSocketEndpoint {
+  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: MAX_WS_MESSAGE_BYTES });
+  wss.on('connection', (socket) => boundWebSocket(socket, maxBufferedBytes, (buffered) => logger.warn({ buffered }, 'closing a slow WebSocket client')));
   // Shared executions live as long as their event object.
   const frames: SharedFrames = new WeakMap();
 

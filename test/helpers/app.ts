@@ -86,6 +86,10 @@ export function useTestApp(
     sweeper?: { intervalMs: number };
     auth?: Auth;
     persisted?: PersistedOperations;
+    /** graphql-ws ping interval (WS_KEEPALIVE_MS) */
+    wsKeepAliveMs?: number;
+    /** MAX_BUFFERED_BYTES */
+    maxBufferedBytes?: number;
   } = {},
 ): (i?: number) => TestApp {
   const redis = backend === 'redis' ? withRedis() : null;
@@ -148,7 +152,7 @@ export function useTestApp(
     const sweeper = new ExpirySweeper({ store: b.store, clock: now, logger, intervalMs: opts.sweeper?.intervalMs });
     if (opts.sweeper) sweeper.start();
     const delivery: DeliveryConfig | null = opts.outbox ? { ...TEST_DELIVERY, ...(typeof opts.outbox === 'function' ? opts.outbox() : opts.outbox) } : null;
-    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler, expirySweeper: sweeper, webhookAllowPrivate: delivery?.webhookAllowPrivate ?? true, persisted: opts.persisted });
+    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler, expirySweeper: sweeper, webhookAllowPrivate: delivery?.webhookAllowPrivate ?? true, persisted: opts.persisted, wsKeepAliveMs: opts.wsKeepAliveMs, maxBufferedBytes: opts.maxBufferedBytes });
     const outbox = delivery
       ? createDeliveryWorker({ store: b.store, deliveries: b.deliveries, redis, prefix, config: delivery, consumer: `test-${i}`, logger, clock: now, pollMs: 50 })
       : null;
