@@ -67,7 +67,7 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
         return true;
       },
       // Apollo Kotlin and iOS leave `query` out when they send only an id; graphql-ws requires a string.
-      jsonMessageReviver: persisted && persisted.mode !== 'off' ? emptyQueryForIds : undefined,
+      jsonMessageReviver: persisted && persisted.mode !== 'off' ? emptyQueryForIds : clientMessagesOnly,
       onSubscribe: async (ctx, id, payload) => {
         const query = persisted ? resolveOperation(persisted, payload) : payload.query;
         if (typeof query !== 'string') return [withoutHttp(query)];
@@ -132,8 +132,18 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
   };
 }
 
+/** Types a client may send. graphql-ws answers the server's own (next, connection_ack, …) with 4500 and a logged "internal error"; this makes them 4400. */
+const CLIENT_MESSAGE_TYPES = new Set(['connection_init', 'ping', 'pong', 'subscribe', 'complete']);
+
+function clientMessagesOnly(key: string, value: unknown): unknown {
+  // A throw here is a parse failure to graphql-ws: 4400 "Invalid message received".
+  if (key === '' && !CLIENT_MESSAGE_TYPES.has((value as { type?: unknown } | null)?.type as string)) throw new Error('not a client message');
+  return value;
+}
+
 function emptyQueryForIds(this: unknown, key: string, value: unknown): unknown {
   if (key !== '') return value;
+  clientMessagesOnly(key, value);
   const m = value as { type?: unknown; payload?: { query?: unknown } } | null;
   if (m?.type === 'subscribe' && typeof m.payload === 'object' && m.payload !== null && m.payload.query === undefined) m.payload.query = '';
   return value;

@@ -1,6 +1,6 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { GraphQLError, type ValidationContext } from 'graphql';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { DomainError } from '../notifications/errors.js';
 import type { Dashboard } from '../dashboard/dashboard.js';
@@ -66,10 +66,30 @@ export function createGraphQLServer({ service, deliveries, realtime, dashboard, 
       return { principal, inboxUserId, service, deliveries, realtime, dashboard, dashboardFeed, jobs, topicRoles, loaders: createLoaders(service) };
     },
     maskedErrors: { maskError: (error, message) => maskError(error, message, logger) },
-    plugins: [queryLimits(), ...(persistedPlugin ? [persistedPlugin] : [])],
+    plugins: [jsonParamsChecked(), queryLimits(), ...(persistedPlugin ? [persistedPlugin] : [])],
     // GraphQL-over-HTTP's persisted-document parameter, read by the plugin above.
     extraParamNames: persistedPlugin ? ['documentId'] : [],
   });
+}
+
+/**
+ * yoga JSON.parses `variables` and `extensions` of a GET (SSE) query string unguarded; a
+ * SyntaxError there would be masked as INTERNAL_SERVER_ERROR. Rejected first, as bad input.
+ */
+function jsonParamsChecked(): Plugin {
+  return {
+    onRequestParse({ url }) {
+      for (const name of ['variables', 'extensions']) {
+        const raw = url.searchParams.get(name);
+        if (!raw) continue;
+        try {
+          JSON.parse(raw);
+        } catch {
+          throw new GraphQLError(`${name} must be JSON`, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
+        }
+      }
+    },
+  };
 }
 
 /**
