@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import type { Auth } from './auth.js';
 import { boundWebSocket } from './backpressure.js';
 import { resolveOperation, type PersistedOperations } from './persisted-operations.js';
-import { maskError, type GraphQLServer } from './yoga.js';
+import { maskError, withCode, type GraphQLServer } from './yoga.js';
 
 export interface WebSocketDeps {
   server: http.Server;
@@ -151,6 +151,7 @@ function emptyQueryForIds(this: unknown, key: string, value: unknown): unknown {
 
 /** yoga marks parse and validation errors with extensions.http (its HTTP status); over WebSocket that means nothing. */
 function withoutHttp(error: GraphQLError): GraphQLError {
+  error = withCode(error);
   if (!error.extensions?.http) return error;
   const { http: _http, ...extensions } = error.extensions;
   return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions });

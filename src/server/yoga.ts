@@ -66,7 +66,7 @@ export function createGraphQLServer({ service, deliveries, realtime, dashboard, 
       return { principal, inboxUserId, service, deliveries, realtime, dashboard, dashboardFeed, jobs, topicRoles, loaders: createLoaders(service) };
     },
     maskedErrors: { maskError: (error, message) => maskError(error, message, logger) },
-    plugins: [jsonParamsChecked(), queryLimits(), ...(persistedPlugin ? [persistedPlugin] : [])],
+    plugins: [jsonParamsChecked(), codedRequestErrors(), queryLimits(), ...(persistedPlugin ? [persistedPlugin] : [])],
     // GraphQL-over-HTTP's persisted-document parameter, read by the plugin above.
     extraParamNames: persistedPlugin ? ['documentId'] : [],
   });
@@ -88,6 +88,27 @@ function jsonParamsChecked(): Plugin {
           throw new GraphQLError(`${name} must be JSON`, { extensions: { code: 'BAD_USER_INPUT', http: { status: 400 } } });
         }
       }
+    },
+  };
+}
+
+/**
+ * Every error a client gets carries extensions.code. graphql-js's own parse, validation and
+ * variable errors come without one: GRAPHQL_PARSE_FAILED, BAD_USER_INPUT (a variable's value)
+ * or GRAPHQL_VALIDATION_FAILED. Used for HTTP/SSE here and for WebSocket by websocket.ts.
+ */
+export function withCode(error: GraphQLError): GraphQLError {
+  if (error.extensions?.code) return error;
+  const code = /^Syntax Error/.test(error.message) ? 'GRAPHQL_PARSE_FAILED' : /^Variable "\$/.test(error.message) ? 'BAD_USER_INPUT' : error.path ? null : 'GRAPHQL_VALIDATION_FAILED';
+  if (!code) return error;
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path, originalError: error.originalError, extensions: { ...error.extensions, code } });
+}
+
+function codedRequestErrors(): Plugin {
+  return {
+    onResultProcess({ result, setResult }) {
+      if (Array.isArray(result) || !('errors' in result) || !result.errors) return;
+      setResult({ ...result, errors: result.errors.map((e) => (e instanceof GraphQLError ? withCode(e) : e)) });
     },
   };
 }
