@@ -26,11 +26,11 @@ export interface CacheL2 {
 }
 
 /** Embedded: state and events live in this process. */
-export function memoryBackend({ cap }: { cap: number }): Backend {
+export function memoryBackend({ cap, maxUsers, maxNotifications }: { cap: number; maxUsers?: number; maxNotifications?: number }): Backend {
   const bus = new PubSub();
   const ch = channelNames();
   const deliveries = createMemoryDeliveryStore();
-  const store = createMemoryStore({ cap, channels: ch, publish: (channel, event) => void bus.publish(channel, event), outbox: deliveries });
+  const store = createMemoryStore({ cap, maxUsers, maxNotifications, channels: ch, publish: (channel, event) => void bus.publish(channel, event), outbox: deliveries });
   return { store, deliveries, bus, channels: ch };
 }
 

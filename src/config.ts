@@ -48,6 +48,10 @@ export interface Config {
   nodeEnv: NodeEnv;
   /** Newest-N cap of each inbox. @default 50 */
   inboxCap: number;
+  /** Embedded memory backend (no REDIS_URL): users it holds at most; more is RESOURCE_EXHAUSTED. @default 100000 */
+  memoryMaxUsers: number;
+  /** Embedded memory backend: notifications held at most over all inboxes; a send beyond is RESOURCE_EXHAUSTED. @default 1000000 */
+  memoryMaxNotifications: number;
   /** @default 'info' */
   logLevel: LogLevel;
   /** How long graceful shutdown waits for open requests before closing them. @default 10000 */
@@ -389,6 +393,8 @@ const envSchema = z.object({
   PERSISTED_OPERATIONS_MANIFESTS: manifestsVar,
   NODE_ENV: enumVar(NODE_ENVS, 'development'),
   INBOX_CAP: intVar(1, 10_000, 50),
+  MEMORY_MAX_USERS: intVar(1, 100_000_000, 100_000),
+  MEMORY_MAX_NOTIFICATIONS: intVar(1, 1_000_000_000, 1_000_000),
   LOG_LEVEL: enumVar(LOG_LEVELS, 'info'),
   SHUTDOWN_TIMEOUT_MS: intVar(0, 600_000, 10_000),
   TOPIC_ROLES: topicRolesVar,
@@ -470,6 +476,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     persistedOperationsManifests: e.PERSISTED_OPERATIONS_MANIFESTS,
     nodeEnv: e.NODE_ENV,
     inboxCap: e.INBOX_CAP,
+    memoryMaxUsers: e.MEMORY_MAX_USERS,
+    memoryMaxNotifications: e.MEMORY_MAX_NOTIFICATIONS,
     logLevel: e.LOG_LEVEL,
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     topicRoles: e.TOPIC_ROLES,

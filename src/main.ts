@@ -42,7 +42,7 @@ async function main() {
   const backend =
     redis && subscriber
       ? redisBackend({ redis, subscriber, blocking, cap: config.inboxCap, prefix: config.redisKeyPrefix })
-      : memoryBackend({ cap: config.inboxCap });
+      : memoryBackend({ cap: config.inboxCap, maxUsers: config.memoryMaxUsers, maxNotifications: config.memoryMaxNotifications });
   const { store } = backend;
 
   // Outside production, no secret and no identity provider means "try it out": a random

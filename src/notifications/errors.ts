@@ -1,5 +1,5 @@
 /** Errors a client can cause. The schema layer turns them into GraphQL errors with extensions.code. */
-export type ErrorCode = 'BAD_USER_INPUT' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND';
+export type ErrorCode = 'BAD_USER_INPUT' | 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'RESOURCE_EXHAUSTED';
 
 export class DomainError extends Error {
   constructor(

@@ -90,6 +90,8 @@ export function useTestApp(
     wsKeepAliveMs?: number;
     /** MAX_BUFFERED_BYTES */
     maxBufferedBytes?: number;
+    /** MEMORY_MAX_USERS / MEMORY_MAX_NOTIFICATIONS of the memory backend */
+    memory?: { maxUsers?: number; maxNotifications?: number };
   } = {},
 ): (i?: number) => TestApp {
   const redis = backend === 'redis' ? withRedis() : null;
@@ -116,7 +118,7 @@ export function useTestApp(
     shared ??= {
       prefix: uniquePrefix(),
       // The memory backend lives in one process: its "instances" share it.
-      memory: redis ? null : memoryBackend({ cap }),
+      memory: redis ? null : memoryBackend({ cap, ...opts.memory }),
       clock: {
         now: Date.now(),
         advance(ms) {

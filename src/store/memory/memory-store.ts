@@ -14,6 +14,7 @@ import { encodeContent, toNotification } from '../codec.js';
 import type { MemoryOutbox } from './memory-delivery-store.js';
 import { resumeComplete, statsDay, type DailyStats, type JobStatus, type ScheduledSend, type Store } from '../store.js';
 import { DueIndex } from './due-index.js';
+import { DomainError } from '../../notifications/errors.js';
 
 /**
  * The embedded backend: the same algorithm as the Redis scripts (settle on touch, cap, expiry,
@@ -52,8 +53,15 @@ interface LogEntry {
   dropAt: number;
 }
 
+/** What the embedded backend holds at most, so that clients can't run it out of memory (docs/guarantees.md). */
+export const MEMORY_LIMITS = { maxUsers: 100_000, maxNotifications: 1_000_000 } as const;
+
 export interface MemoryStoreOptions {
   cap: number;
+  /** users it creates at most; a send, token or upsert that would create one more is RESOURCE_EXHAUSTED. @default 100000 */
+  maxUsers?: number;
+  /** notifications (sends) held at most over all inboxes; a send beyond is RESOURCE_EXHAUSTED. @default 1000000 */
+  maxNotifications?: number;
   /** where events go (an in-process pubsub); they are published synchronously, in commit order */
   publish?: (channel: string, event: UserEvent | BroadcastEvent) => void;
   channels?: Channels;
@@ -61,7 +69,10 @@ export interface MemoryStoreOptions {
   outbox?: MemoryOutbox;
 }
 
-export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStoreOptions): Store {
+export function createMemoryStore({ cap, publish, channels, outbox, maxUsers = MEMORY_LIMITS.maxUsers, maxNotifications = MEMORY_LIMITS.maxNotifications }: MemoryStoreOptions): Store {
+  /** items in all inboxes */
+  let held = 0;
+  const full = (what: string, limit: number) => new DomainError('RESOURCE_EXHAUSTED', `this server holds at most ${limit} ${what} (embedded memory backend)`);
   let seq = 0;
   let maxExp = 0;
   const log: LogEntry[] = [];
@@ -100,6 +111,7 @@ export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStor
   let changes: { read: string[]; unread: string[]; removed: string[] } | null = null;
   const dropItem = (u: UserState, id: string, it: Item) => {
     u.inbox.delete(id);
+    held--;
     if (it.seq > u.rm) u.rm = it.seq;
     changes?.removed.push(id);
   };
@@ -181,6 +193,7 @@ export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStor
           if (e.seq <= u.wm || muted.has(e.type)) continue;
           removeExpired(u, e.createdAt);
           u.inbox.set(e.id, { seq: e.seq, content: null, expiresAt: e.expiresAt, readAt: null });
+          held++;
           trim(u);
         }
       }
@@ -193,6 +206,7 @@ export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStor
   const ensure = (userId: string, now: number): { u: UserState; created: boolean } => {
     const existing = users.get(userId);
     if (existing) return { u: existing, created: false };
+    if (users.size >= maxUsers) throw full('users', maxUsers);
     const u: UserState = {
       displayName: null,
       active: true,
@@ -285,6 +299,9 @@ export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStor
     },
 
     async send(userIds, item, now) {
+      // Checked before anything is written, so a send is refused whole rather than in part.
+      if (users.size + userIds.filter((id) => !users.has(id)).length > maxUsers) throw full('users', maxUsers);
+      if (held + userIds.length > maxNotifications) throw full('notifications', maxNotifications);
       const c = item.content;
       const value = valueOf(c);
       return userIds.map((userId) =>
@@ -310,6 +327,7 @@ export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStor
           const id = encodeSeq(seq);
           const it: Item = { seq, content: c, expiresAt: c.expiresAt, readAt: null };
           u!.inbox.set(id, it);
+          held++;
           trim(u!);
           maxExp = Math.max(maxExp, c.expiresAt);
           emit(channels?.user(userId), { kind: 'notification', id, v: value });
