@@ -22,13 +22,13 @@ export const slowConsumerScenario: Scenario = {
   options: {
     subscribers: { type: 'int', description: 'healthy topic subscribers', default: 200 },
     rate: { type: 'int', description: 'messages/s (each to every subscriber)', default: 50 },
-    'paced-seconds': { type: 'int', description: 'length of each paced run', default: 10 },
+    'paced-seconds': { type: 'int', description: 'length of each paced run (the slow one fills the kernel buffers, ~4 MB, before its backlog counts)', default: 30 },
     'payload-bytes': { type: 'int', description: 'size of each message', default: 4096 },
   },
   async run({ redis, options }) {
     const H = intOption(options, 'subscribers', 200);
     const rate = intOption(options, 'rate', 50);
-    const pacedSeconds = intOption(options, 'paced-seconds', 10);
+    const pacedSeconds = intOption(options, 'paced-seconds', 30);
     const size = intOption(options, 'payload-bytes', 4096);
     const server = await startServer(redis.url, redis.prefix, { WS_KEEPALIVE_MS: '600000' });
     try {
