@@ -15,7 +15,7 @@ export interface HttpServerDeps {
   /** Readiness check (e.g. Redis PING). Rejecting, or taking longer than {@link READY_TIMEOUT_MS}, counts as not ready. */
   ready: () => Promise<boolean>;
   logger: Logger;
-  /** an SSE response with more than this waiting to be written is ended. @default 1 MiB */
+  /** an SSE response whose backlog stays above this is ended (backpressure.ts). @default 1 MiB */
   maxBufferedBytes?: number;
 }
 

@@ -26,7 +26,7 @@ export interface WebSocketDeps {
   keepAliveMs?: number;
   /** ids clients may send instead of documents, as over HTTP (yoga's params hooks don't run here) */
   persisted?: PersistedOperations;
-  /** a client with more than this waiting to be written to it is closed (4008). @default 1 MiB */
+  /** a client whose backlog stays above this is closed with 4008 (backpressure.ts). @default 1 MiB */
   maxBufferedBytes?: number;
 }
 
