@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { CacheL2 } from './backend.js';
 import { createCache, type Cache } from './cache/cache.js';
 import { Dashboard, type DashboardTtls } from './dashboard/dashboard.js';
+import { sampleEventLoopLag } from './dashboard/event-loop.js';
 import { DashboardFeed } from './dashboard/feed.js';
 import { NotificationService } from './notifications/service.js';
 import type { Role } from './notifications/types.js';
@@ -76,7 +77,8 @@ export function createApp(deps: AppDeps): App {
   const cache = createCache({ l2: deps.l2?.redis ?? null, prefix: deps.l2?.prefix, clock: service.now.bind(service), enabled: deps.cacheEnabled, logger });
   // ws and server exist only below; the dashboard asks for the count when it computes.
   const connectedClients = () => ws.connections() + openEventStreams(server);
-  const dashboard = new Dashboard({ store, cache, clock: service.now.bind(service), connectedClients, ttlMs: deps.dashboardTtlMs });
+  const loopLag = sampleEventLoopLag();
+  const dashboard = new Dashboard({ store, cache, clock: service.now.bind(service), connectedClients, deliveries: deps.deliveries, eventLoopDelayMs: loopLag.take, ttlMs: deps.dashboardTtlMs });
   const dashboardFeed = new DashboardFeed({
     dashboard,
     bus,
@@ -101,6 +103,7 @@ export function createApp(deps: AppDeps): App {
     ws,
     async close(timeoutMs = 5000) {
       dashboardFeed.close();
+      loopLag.stop();
       await deps.expirySweeper?.stop();
       await ws.dispose();
       await closeHttpServer(server, timeoutMs);
