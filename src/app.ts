@@ -13,6 +13,7 @@ import { Realtime } from './realtime/realtime.js';
 import type { Auth } from './server/auth.js';
 import type { PersistedOperations } from './server/persisted-operations.js';
 import { closeHttpServer, createHttpServer, openEventStreams } from './server/http-server.js';
+import { defaultWebRoot, webPages } from './server/web-pages.js';
 import { attachWebSocket, type WebSocketEndpoint } from './server/websocket.js';
 import { createGraphQLServer, type GraphQLServer } from './server/yoga.js';
 import type { Store } from './store/store.js';
@@ -42,6 +43,8 @@ export interface AppDeps {
   cacheEnabled?: boolean;
   /** per-part dashboard TTLs (config DASHBOARD_TTL_*_MS) */
   dashboardTtlMs?: Partial<DashboardTtls>;
+  /** the built console and inbox pages (web/dist); null: not served. @default this package's web/dist */
+  webRoot?: string | null;
   /** how often dashboardUpdated checks for changes while anyone listens. @default the shortest TTL, at least 1 s */
   dashboardPushIntervalMs?: number;
   /** the scheduler (main.ts creates it) for the `jobs` query and `runJob`; absent: those answer as if no job existed */
@@ -89,7 +92,8 @@ export function createApp(deps: AppDeps): App {
   });
   const { persisted } = deps;
   const yoga = createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken, persisted });
-  const server = createHttpServer({ yoga, ready: () => store.ping(), logger });
+  const webRoot = deps.webRoot === undefined ? defaultWebRoot() : deps.webRoot;
+  const server = createHttpServer({ yoga, ready: () => store.ping(), logger, pages: webRoot === null ? undefined : webPages(webRoot) });
   const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs, persisted });
   return {
     service,

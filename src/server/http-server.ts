@@ -14,6 +14,8 @@ export interface HttpServerDeps {
   /** Readiness check (e.g. Redis PING). Rejecting, or taking longer than {@link READY_TIMEOUT_MS}, counts as not ready. */
   ready: () => Promise<boolean>;
   logger: Logger;
+  /** serves the built pages at /console and /inbox (web-pages.ts); none: those paths go to yoga */
+  pages?: (req: http.IncomingMessage, res: http.ServerResponse, path: string) => boolean;
 }
 
 /** How long `/readyz` waits for `ready()`; probes usually time out at 1-2 s themselves. */
@@ -68,10 +70,11 @@ async function isReady(ready: () => Promise<boolean>, logger: Logger): Promise<b
  * - `GET|HEAD /healthz` → 200 `{"status":"ok"}` while the process is up (liveness).
  * - `GET|HEAD /readyz` → 200 `{"status":"ready"}` when `ready()` resolves true,
  *   else 503 `{"status":"unavailable"}` (readiness).
+ * - `GET|HEAD /console/…`, `/inbox/…` → the built web pages (when `pages` is given).
  * - anything else → yoga (GraphQL at its endpoint, GraphiQL, SSE).
  */
 export function createHttpServer(deps: HttpServerDeps): http.Server {
-  const { yoga, ready, logger } = deps;
+  const { yoga, ready, logger, pages } = deps;
 
   const server = http.createServer((req, res) => {
     res.once('finish', () => {
@@ -96,6 +99,7 @@ export function createHttpServer(deps: HttpServerDeps): http.Server {
       );
       return;
     }
+    if (pages?.(req, res, path ?? '/')) return;
     if (req.headers.accept?.includes('text/event-stream')) {
       streams.open++;
       res.once('close', () => streams.open--);
