@@ -298,6 +298,10 @@ function describe(err: unknown): string {
   // graphql-ws rejects with the CloseEvent, or with an array of GraphQL errors.
   if (Array.isArray(err)) return err.map((e: { message?: string }) => e.message ?? String(e)).join('; ');
   const ev = err as { code?: number; reason?: string } | null;
-  if (ev && typeof ev.code === 'number') return `connection closed (${ev.code}${ev.reason ? `: ${ev.reason}` : ''})`;
+  if (ev && typeof ev.code === 'number') {
+    // 1006: the socket dropped without a close frame (network loss, server gone).
+    if (ev.code === 1006) return 'connection lost; reconnecting';
+    return `connection closed (${ev.code}${ev.reason ? `: ${ev.reason}` : ''})`;
+  }
   return String(err);
 }

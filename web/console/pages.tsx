@@ -290,7 +290,7 @@ export function SendView({ token, activeUsers }: { token: string; activeUsers: n
           </div>
         </form>
         {pending && (
-          <div class="error" role="alertdialog" data-testid="broadcast-confirm">
+          <div class="confirm" role="alertdialog" data-testid="broadcast-confirm">
             <p style={{ margin: '0 0 0.5rem' }}>
               Broadcast “{pending.title}” to every active user: <strong>{activeUsers ?? 'unknown'}</strong> now (users who muted {pending.type} are counted
               here but will not get it).
