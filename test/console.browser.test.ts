@@ -8,6 +8,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeliveryLogQuery, SetChannelAddressMutation, UpdatePreferencesMutation } from '../src/client/operations.js';
+import { createPersistedOperations } from '../src/server/persisted-operations.js';
 import { ADMIN, asUser, useTestApp } from './helpers/app.js';
 import { builtPages, launchBrowser, type TestBrowser } from './helpers/browser.js';
 import { startWebhookReceiver, type FakeWebhookReceiver } from './helpers/fake-providers.js';
@@ -141,4 +142,34 @@ describe('operator console in headless Chromium, offline', () => {
     expect(browser.pageErrors).toEqual([]);
     await context.close();
   }, 120_000);
+
+  describe('on a server that takes persisted operation ids only', () => {
+    const only = useTestApp('memory', {
+      clock: 'real',
+      persisted: createPersistedOperations('only'),
+      scheduler: {},
+      dashboard: { ttlMs: { system: 100, notifications: 100, cache: 100 }, pushIntervalMs: 150 },
+      get webRoot() {
+        return pages.root;
+      },
+    });
+
+    it('switches to ids on the first refusal: sign-in, the live dashboard and a job run work', async () => {
+      const t = only();
+      const { http } = await t.listen();
+      const context = await browser.context();
+      const page = browser.track(await context.newPage());
+      await page.goto(`${new URL(http).origin}/console/`);
+      await page.getByTestId('token').fill(await t.token(ADMIN.sub, ADMIN.roles));
+      await page.getByTestId('sign-in').click();
+      await expect.poll(() => tile(page, 'sent-today'), POLL).toBe('0');
+      await t.app.service.send({ userIds: ['alice'], type: 'task_assigned', title: 'Review', body: '' });
+      await expect.poll(() => tile(page, 'sent-today'), POLL).toBe('1');
+      await tab(page, 'Jobs');
+      await page.locator('tr[data-job="prune-expired"]').getByRole('button', { name: 'Run now' }).click();
+      await expect.poll(() => page.getByRole('status').innerText(), POLL).toBe('prune-expired: ok');
+      expect(browser.pageErrors).toEqual([]);
+      await context.close();
+    }, 60_000);
+  });
 });

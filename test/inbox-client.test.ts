@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createInboxClient, type InboxClient, type InboxState } from '../client/src/index.js';
+import { createPersistedOperations } from '../src/server/persisted-operations.js';
 import { BACKENDS, useTestApp, type TestApp } from './helpers/app.js';
 import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 
@@ -129,5 +130,24 @@ describe.each(BACKENDS)('inbox client (%s)', (backend) => {
     await expect.poll(titles, POLL).toEqual(['while refused']);
     expect(client.getState().unreadCount).toBe(1);
     expect(client.getState().error).toBeNull();
+  });
+});
+
+describe('inbox client against PERSISTED_OPERATIONS=only', () => {
+  const app = useTestApp('memory', { clock: 'real', persisted: createPersistedOperations('only') });
+  let client: InboxClient | null = null;
+  afterEach(() => client?.close());
+
+  it('switches to operation ids on the first PERSISTED_QUERY_ONLY and works from then on', async () => {
+    const t = app();
+    const { ws } = await t.listen();
+    await t.app.service.send({ userIds: ['alice'], type: 'task_assigned', title: 'a', body: '' });
+    client = createInboxClient({ url: ws, token: await t.token('alice'), webSocketImpl: WebSocket });
+    const c = client;
+    await expect.poll(() => c.getState().items.map((n) => n.title), POLL).toEqual(['a']);
+    expect(c.getState().unreadCount).toBe(1);
+    await c.markAllRead();
+    await expect.poll(() => c.getState().unreadCount, POLL).toBe(0);
+    expect(c.getState().error).toBeNull();
   });
 });

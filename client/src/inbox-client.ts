@@ -49,7 +49,10 @@ export interface InboxClientOptions {
   httpUrl?: string;
   /** how many notifications page 1 holds. @default 50 */
   pageSize?: number;
-  /** send operation ids only (servers with PERSISTED_OPERATIONS=enforce). @default false */
+  /**
+   * true: send operation ids only; false: documents only. Unset: documents, and ids from the
+   * first `PERSISTED_QUERY_ONLY` answer on (a server with PERSISTED_OPERATIONS=only).
+   */
   persistedOperations?: boolean;
   /** a WebSocket class where there is no global one (Node 20: `ws`) */
   webSocketImpl?: unknown;
@@ -87,6 +90,7 @@ export class InboxClientError extends Error {
 }
 
 const documents = manifest as Record<string, string>;
+const PERSISTED_QUERY_ONLY = 'PERSISTED_QUERY_ONLY';
 
 function request(doc: object, variables: Record<string, unknown>, persisted: boolean): { query: string; variables: Record<string, unknown>; extensions?: Record<string, unknown> } {
   const hash = (doc as Doc).__meta__?.hash;
@@ -113,7 +117,14 @@ const byNewest = (a: InboxNotification, b: InboxNotification) => (a.id < b.id ? 
 
 export function createInboxClient(opts: InboxClientOptions): InboxClient {
   const pageSize = opts.pageSize ?? 50;
-  const persisted = opts.persistedOperations ?? false;
+  let persisted = opts.persistedOperations ?? false;
+  const auto = opts.persistedOperations === undefined;
+  /** Switches to ids when the server says it takes nothing else; true when it did. */
+  const idsOnly = (code: string | null) => {
+    if (!auto || persisted || code !== PERSISTED_QUERY_ONLY) return false;
+    persisted = true;
+    return true;
+  };
   const maxDelay = opts.maxRetryDelayMs ?? 5000;
   const httpUrl = opts.httpUrl ?? opts.url.replace(/^ws/, 'http');
   const doFetch = opts.fetch ?? globalThis.fetch.bind(globalThis);
@@ -139,6 +150,15 @@ export function createInboxClient(opts: InboxClientOptions): InboxClient {
   const currentToken = async () => (typeof token === 'function' ? await token() : token);
 
   async function http<T>(doc: object, variables: Record<string, unknown>): Promise<T> {
+    try {
+      return await post<T>(doc, variables);
+    } catch (err) {
+      if (err instanceof InboxClientError && idsOnly(err.code)) return post<T>(doc, variables);
+      throw err;
+    }
+  }
+
+  async function post<T>(doc: object, variables: Record<string, unknown>): Promise<T> {
     const res = await doFetch(httpUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', authorization: `Bearer ${await currentToken()}` },
@@ -232,7 +252,9 @@ export function createInboxClient(opts: InboxClientOptions): InboxClient {
         emit({ connection: 'offline' });
       } catch (err) {
         if (closed) break;
-        emit({ connection: 'offline', error: describe(err) });
+        const code = err instanceof InboxClientError ? err.code : Array.isArray(err) ? ((err[0] as { extensions?: { code?: string } })?.extensions?.code ?? null) : null;
+        if (idsOnly(code)) now = true;
+        else emit({ connection: 'offline', error: describe(err) });
       }
       // A stream that lived a while starts the backoff over.
       failures = Date.now() - started > 10_000 ? 1 : failures + 1;

@@ -6,7 +6,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { DashboardUpdatedDocument, type DashboardFieldsFragment, type DashboardUpdatedSubscription } from '../../client/src/index';
 import { Chart } from '../shared/chart';
-import { message, textOf, wsClient } from '../shared/graphql';
+import { message, payloadOf, switchToIds, wsClient } from '../shared/graphql';
 
 export interface Sample {
   /** when it arrived, epoch ms */
@@ -22,13 +22,15 @@ const STATUSES = ['PENDING', 'RETRYING', 'DELIVERED', 'FAILED', 'SKIPPED'] as co
 export function useDashboard(token: string) {
   const [samples, setSamples] = useState<Sample[]>([]);
   const [state, setState] = useState<{ live: boolean; error: string | null }>({ live: false, error: null });
+  /** bumped to subscribe again (with ids, after the server said it takes nothing else) */
+  const [attempt, setAttempt] = useState(0);
   useEffect(() => {
     const client = wsClient(token, {
       connected: () => setState({ live: true, error: null }),
       closed: (e) => setState({ live: false, error: message(e) }),
     });
     const stop = client.subscribe<DashboardUpdatedSubscription>(
-      { query: textOf(DashboardUpdatedDocument) },
+      payloadOf(DashboardUpdatedDocument),
       {
         next: (r) => {
           if (r.errors?.length) return setState({ live: false, error: message(r.errors) });
@@ -38,7 +40,11 @@ export function useDashboard(token: string) {
           setSamples((s) => [...s.filter((x) => x.t > now - HOUR), { t: now, d }]);
           setState({ live: true, error: null });
         },
-        error: (e) => setState({ live: false, error: message(e) }),
+        error: (e) => {
+          const code = Array.isArray(e) ? (e[0] as { extensions?: { code?: string } } | undefined)?.extensions?.code : undefined;
+          if (switchToIds(code)) setAttempt((n) => n + 1);
+          else setState({ live: false, error: message(e) });
+        },
         complete: () => setState((s) => ({ ...s, live: false })),
       },
     );
@@ -46,7 +52,7 @@ export function useDashboard(token: string) {
       stop();
       void client.dispose();
     };
-  }, [token]);
+  }, [token, attempt]);
   return { samples, ...state };
 }
 

@@ -19,11 +19,24 @@ export class ServerError extends Error {
   }
 }
 
-export function textOf(doc: object): string {
+/** Set once a server answered PERSISTED_QUERY_ONLY (PERSISTED_OPERATIONS=only): send ids from then on. */
+let idsOnly = false;
+export const PERSISTED_QUERY_ONLY = 'PERSISTED_QUERY_ONLY';
+
+/** The request for a typed document: its text, or its persisted id where the server takes only ids. */
+export function payloadOf(doc: object, variables: unknown = {}): { query: string; variables: Record<string, unknown>; extensions?: Record<string, unknown> } {
   const hash = (doc as { __meta__?: { hash: string } }).__meta__?.hash;
   const text = hash ? (persistedDocuments as Record<string, string>)[hash] : undefined;
-  if (text === undefined) throw new Error('document not in the manifest');
-  return text;
+  if (!hash || text === undefined) throw new Error('document not in the manifest');
+  const vars = variables as Record<string, unknown>;
+  return idsOnly ? { query: '', variables: vars, extensions: { persistedQuery: { version: 1, sha256Hash: hash.replace(/^sha256:/, '') } } } : { query: text, variables: vars };
+}
+
+/** True (and ids from now on) when `code` says the server takes ids only and we sent text. */
+export function switchToIds(code: string | null | undefined): boolean {
+  if (idsOnly || code !== PERSISTED_QUERY_ONLY) return false;
+  idsOnly = true;
+  return true;
 }
 
 interface Answer<R> {
@@ -32,12 +45,21 @@ interface Answer<R> {
 }
 
 export async function gql<R, V>(token: string, doc: TypedDocumentNode<R, V>, variables: V): Promise<R> {
+  try {
+    return await post(token, doc, variables);
+  } catch (err) {
+    if (err instanceof ServerError && switchToIds(err.code)) return post(token, doc, variables);
+    throw err;
+  }
+}
+
+async function post<R, V>(token: string, doc: TypedDocumentNode<R, V>, variables: V): Promise<R> {
   let res: Response;
   try {
     res = await fetch(httpEndpoint(), {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query: textOf(doc), variables }),
+      body: JSON.stringify(payloadOf(doc, variables)),
     });
   } catch (err) {
     throw new ServerError(`server not reachable: ${(err as Error).message}`, null);
