@@ -21,20 +21,33 @@ describe.each(BACKENDS)('inbox client (%s)', (backend) => {
   });
 
   /** A client through a fresh proxy; counts the Notifications (page 1) requests it makes. */
-  async function open(t: TestApp, user: string, opts: { pageSize?: number } = {}) {
+  async function open(t: TestApp, user: string, opts: { pageSize?: number; holdPage?: Promise<void> } = {}) {
     const { http } = await t.listen();
     const proxy = await startTcpProxy(Number(new URL(http).port));
     proxies.push(proxy);
-    const pageLoads = { n: 0 };
+    const pageLoads = { n: 0, answered: 0, consumed: 0 };
     const client = createInboxClient({
       url: `ws://127.0.0.1:${proxy.port}/graphql`,
       token: await t.token(user),
       webSocketImpl: WebSocket,
       pageSize: opts.pageSize,
       maxRetryDelayMs: 300,
-      fetch: (url, init) => {
-        if (String(init?.body).includes('query Notifications')) pageLoads.n++;
-        return fetch(url, init);
+      fetch: async (url, init) => {
+        if (!String(init?.body).includes('query Notifications')) return fetch(url, init);
+        pageLoads.n++;
+        const res = await fetch(url, init);
+        if (!opts.holdPage) return res;
+        const text = await res.text();
+        pageLoads.answered++;
+        // The server has read the page; its answer reaches the client only when released.
+        await opts.holdPage;
+        return {
+          status: res.status,
+          json: async () => {
+            pageLoads.consumed++;
+            return JSON.parse(text) as unknown;
+          },
+        } as Response;
       },
     });
     clients.push(client);
@@ -54,6 +67,25 @@ describe.each(BACKENDS)('inbox client (%s)', (backend) => {
     await send(t, 'alice', 'd');
     await expect.poll(titles, POLL).toEqual(['d', 'c', 'b', 'a']);
     expect(client.getState().unreadCount).toBe(4);
+    expect(pageLoads.n).toBe(1);
+  });
+
+  it('keeps what the stream brought while page 1 was in flight (a page read before it arrives late)', async () => {
+    const t = app();
+    let release!: () => void;
+    const holdPage = new Promise<void>((r) => (release = r));
+    const { client, pageLoads, titles } = await open(t, 'alice', { holdPage });
+    await expect.poll(() => pageLoads.answered, POLL).toBe(1);
+    await send(t, 'alice', 'x');
+    await send(t, 'alice', 'y');
+    await expect.poll(titles, POLL).toEqual(['y', 'x']);
+    release();
+    await expect.poll(() => pageLoads.consumed, POLL).toBe(1);
+    // The client applies the page in microtasks after reading it: one macrotask later it has.
+    await new Promise((r) => setImmediate(r));
+    // The empty page arrived after x and y: they stay.
+    expect(titles()).toEqual(['y', 'x']);
+    expect(client.getState().unreadCount).toBe(2);
     expect(pageLoads.n).toBe(1);
   });
 

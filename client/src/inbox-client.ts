@@ -176,21 +176,36 @@ export function createInboxClient(opts: InboxClientOptions): InboxClient {
     return body.data;
   }
 
-  /** Page 1 replaces the list; what the stream brought meanwhile (newer than the page's newest) stays. */
+  /** the stream events applied while a page-1 reload is in flight, to apply again over the page */
+  let duringReload: InboxSubscription['inbox'][] | null = null;
+  let reloads = 0;
+
+  /**
+   * Page 1 replaces the list. The page was read at some point while the request was in flight,
+   * so every stream event that came meanwhile is applied again over it (they are newer, or
+   * already in it: applying one twice changes nothing).
+   */
   async function reloadFirstPage(gen: number): Promise<void> {
-    const data = await http<NotificationsQuery>(NotificationsDocument, { first: pageSize });
-    if (gen !== generation) return;
-    const page = data.notifications.edges.map((e) => {
+    const mine = ++reloads;
+    const log: InboxSubscription['inbox'][] = (duringReload = []);
+    let data: NotificationsQuery;
+    try {
+      data = await http<NotificationsQuery>(NotificationsDocument, { first: pageSize });
+    } finally {
+      if (mine === reloads) duringReload = null;
+    }
+    if (gen !== generation || mine !== reloads) return;
+    items.clear();
+    for (const e of data.notifications.edges) {
       const { recipient: _r, ...n } = e.node;
-      return n;
-    });
-    const newest = page[0]?.id ?? '';
-    for (const id of [...items.keys()]) if (id <= newest || page.length === 0) items.delete(id);
-    for (const n of page) items.set(n.id, n);
+      items.set(n.id, n);
+    }
+    for (const ev of log) applyToList(ev);
     emit({}, true);
   }
 
-  function apply(ev: InboxSubscription['inbox'], gen: number): void {
+  /** An event's changes to the list; true when it changed. */
+  function applyToList(ev: InboxSubscription['inbox']): boolean {
     let changed = false;
     if (ev.notification) {
       items.set(ev.notification.id, ev.notification);
@@ -208,6 +223,12 @@ export function createInboxClient(opts: InboxClientOptions): InboxClient {
     setRead(ev.readIds, true);
     setRead(ev.unreadIds, false);
     for (const id of ev.removedIds ?? []) changed = items.delete(id) || changed;
+    return changed;
+  }
+
+  function apply(ev: InboxSubscription['inbox'], gen: number): void {
+    duringReload?.push(ev);
+    const changed = applyToList(ev);
     emit({ unreadCount: ev.unreadCount, connection: 'live', error: null }, changed);
     const attached = ev.notification === null && ev.replayComplete === null && !ev.readIds && !ev.unreadIds && !ev.removedIds;
     // Without `after` the first event says "attached": load page 1 now; a replay that could not

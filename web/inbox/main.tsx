@@ -4,7 +4,7 @@
  * out of the address bar) or is pasted.
  */
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useErrorBoundary, useState } from 'preact/hooks';
 import { createInboxClient, type InboxClient, type InboxState } from '../../client/src/index';
 import { message, wsEndpoint } from '../shared/graphql';
 import '../shared/style.css';
@@ -135,6 +135,8 @@ function SignIn({ onToken }: { onToken: (t: string) => void }) {
 
 function App() {
   const [token, setToken] = useState<string | null>(takeToken);
+  const [crash] = useErrorBoundary();
+  if (crash) return <div class="error" role="alert">The inbox failed: {message(crash)}</div>;
   if (!token) return <SignIn onToken={setToken} />;
   return (
     <Inbox
