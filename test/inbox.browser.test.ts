@@ -91,6 +91,11 @@ describe('inbox page in headless Chromium, offline', () => {
       await expect.poll(() => two.getByTestId('unread-count').innerText(), POLL).toBe('0');
       expect(await badge(one)).toBeNull();
 
+      // Phone-sized: nothing wider than the screen.
+      await two.setViewportSize({ width: 390, height: 844 });
+      await expect.poll(() => two.evaluate(() => document.documentElement.scrollWidth), POLL).toBeLessThanOrEqual(390);
+      await browser.shot(two, 'inbox-phone');
+
       expect(browser.external).toEqual([]);
       expect(browser.pageErrors).toEqual([]);
       await context.close();
