@@ -127,9 +127,9 @@ for (const [name, make] of Object.entries(setups)) {
       const did = `${id}-t`;
       let [e] = await outbox.take(['TELEGRAM'], 'a', 1, 0);
       expect(await outbox.finish(e!, { kind: 'retry', error: '503 busy', nextAttemptAt: T0 + 1000, maxAttempts: 2 }, T0)).toMatchObject({ status: 'RETRYING', attempts: 1, lastError: '503 busy', nextAttemptAt: T0 + 1000 });
-      expect(await outbox.promoteDue(T0 + 999, 10)).toBe(0);
+      expect((await outbox.promoteDue(T0 + 999, 10)).moved).toBe(0);
       expect(await outbox.take(['TELEGRAM'], 'a', 1, 0)).toEqual([]);
-      expect(await outbox.promoteDue(T0 + 1000, 10)).toBe(1);
+      expect((await outbox.promoteDue(T0 + 1000, 10)).moved).toBe(1);
       [e] = await outbox.take(['TELEGRAM'], 'a', 1, 0);
       expect(e!.deliveryId).toBe(did);
       expect(await outbox.finish(e!, { kind: 'retry', error: '503 again', nextAttemptAt: T0 + 3000, maxAttempts: 2 }, T0 + 1000)).toMatchObject({ status: 'FAILED', attempts: 2, nextAttemptAt: null });
@@ -137,7 +137,7 @@ for (const [name, make] of Object.entries(setups)) {
       const back = await outbox.retry(did, T0 + 2000);
       expect(back).toMatchObject({ id: did, status: 'PENDING', attempts: 0, lastError: null });
       expect(await outbox.retry(did, T0 + 2000)).toBe('not_failed');
-      expect(await outbox.promoteDue(T0 + 2000, 10)).toBe(1);
+      expect((await outbox.promoteDue(T0 + 2000, 10)).moved).toBe(1);
       [e] = await outbox.take(['TELEGRAM'], 'a', 1, 0);
       expect(await outbox.finish(e!, { kind: 'failed', error: '400 chat not found' }, T0 + 2001)).toMatchObject({ status: 'FAILED', attempts: 1, lastError: '400 chat not found' });
     });
@@ -148,7 +148,8 @@ for (const [name, make] of Object.entries(setups)) {
       await sendTo(store, 'ann', ['WECOM']);
       let [e] = await outbox.take(['WECOM'], 'a', 1, 0);
       expect(await outbox.finish(e!, { kind: 'defer', nextAttemptAt: T0 + 500 }, T0)).toMatchObject({ status: 'PENDING', attempts: 0, nextAttemptAt: T0 + 500 });
-      expect(await outbox.promoteDue(T0 + 500, 10)).toBe(1);
+      expect(await outbox.promoteDue(T0 + 499, 10)).toEqual({ moved: 0, nextDueAt: T0 + 500 });
+      expect(await outbox.promoteDue(T0 + 500, 10)).toEqual({ moved: 1, nextDueAt: null });
       [e] = await outbox.take(['WECOM'], 'a', 1, 0);
       expect(e).toBeDefined();
     });
@@ -158,9 +159,9 @@ for (const [name, make] of Object.entries(setups)) {
       await optIn(store, outbox, 'ann', ['WEBHOOK']);
       const id = await sendTo(store, 'ann', ['WEBHOOK'], T0, { escalateAfterMs: 60_000 });
       expect((await outbox.get([`${id}-w`]))[0]).toMatchObject({ status: 'PENDING', escalate: true, nextAttemptAt: T0 + 60_000 });
-      expect(await outbox.promoteDue(T0 + 59_999, 10)).toBe(0);
+      expect((await outbox.promoteDue(T0 + 59_999, 10)).moved).toBe(0);
       expect(await outbox.take(['WEBHOOK'], 'a', 1, 0)).toEqual([]);
-      expect(await outbox.promoteDue(T0 + 60_000, 10)).toBe(1);
+      expect((await outbox.promoteDue(T0 + 60_000, 10)).moved).toBe(1);
       expect((await outbox.take(['WEBHOOK'], 'a', 1, 0)).map((e) => e.deliveryId)).toEqual([`${id}-w`]);
     });
 

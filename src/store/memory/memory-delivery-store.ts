@@ -132,7 +132,9 @@ export function createMemoryDeliveryStore(): MemoryOutbox {
         due.delete(id);
         push(records.get(id)!.channel, id);
       }
-      return ids.length;
+      let nextDueAt: number | null = null;
+      for (const at of due.values()) if (nextDueAt === null || at < nextDueAt) nextDueAt = at;
+      return { moved: ids.length, nextDueAt };
     },
 
     async take(channels, consumer, count, blockMs) {

@@ -89,7 +89,10 @@ export function createRedisDeliveryStore({ redis, blocking = null, prefix = 'ntf
       return reply === 'not_found' || reply === 'not_failed' ? reply : (JSON.parse(reply) as Delivery);
     },
 
-    promoteDue: (now, limit) => redis.promoteDeliveries(o.due, o.ready('WEBHOOK'), o.ready('TELEGRAM'), o.ready('WECOM'), now, limit),
+    async promoteDue(now, limit) {
+      const [moved, next] = await redis.promoteDeliveries(o.due, o.ready('WEBHOOK'), o.ready('TELEGRAM'), o.ready('WECOM'), now, limit);
+      return { moved: Number(moved), nextDueAt: next === '' ? null : Number(next) };
+    },
 
     async take(channels, consumer, count, blockMs) {
       if (channels.length === 0) return [];
