@@ -15,6 +15,8 @@ import { attachWebSocket, type WebSocketEndpoint } from './server/websocket.js';
 import { createGraphQLServer, type GraphQLServer } from './server/yoga.js';
 import type { Store } from './store/store.js';
 import type { JobsApi } from './scheduler/scheduler.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { metricsRoute } from './server/metrics-route.js';
 
 export interface AppDeps {
   store: Store;
@@ -37,6 +39,10 @@ export interface AppDeps {
   dashboardPushIntervalMs?: number;
   /** the scheduler (main.ts creates it) for the `jobs` query and `runJob`; absent: those answer as if no job existed */
   jobs?: JobsApi | null;
+  /** main.ts's one registry (the scheduler and Redis connections record into it too); absent: one of the app's own */
+  metrics?: Metrics;
+  /** with it, `GET /metrics` needs this bearer token or an admin JWT (config METRICS_TOKEN). @default null: open */
+  metricsToken?: string | null;
 }
 
 export interface App {
@@ -48,6 +54,7 @@ export interface App {
   yoga: GraphQLServer;
   server: http.Server;
   ws: WebSocketEndpoint;
+  metrics: Metrics;
   close(timeoutMs?: number): Promise<void>;
 }
 
@@ -57,9 +64,10 @@ export interface App {
  */
 export function createApp(deps: AppDeps): App {
   const { store, bus, channels, auth, logger, clock, graphiqlToken, topicRoles = { dashboard: 'admin' }, wsKeepAliveMs } = deps;
-  const service = new NotificationService(store, clock);
+  const metrics = deps.metrics ?? createMetrics();
+  const service = new NotificationService(store, clock, metrics);
   const realtime = new Realtime({ bus, channels, service });
-  const cache = createCache({ l2: deps.l2?.redis ?? null, prefix: deps.l2?.prefix, clock: service.now.bind(service), enabled: deps.cacheEnabled, logger });
+  const cache = createCache({ l2: deps.l2?.redis ?? null, prefix: deps.l2?.prefix, clock: service.now.bind(service), enabled: deps.cacheEnabled, logger, metrics });
   // ws and server exist only below; the dashboard asks for the count when it computes.
   const connectedClients = () => ws.connections() + openEventStreams(server);
   const dashboard = new Dashboard({ store, cache, clock: service.now.bind(service), connectedClients, ttlMs: deps.dashboardTtlMs });
@@ -71,9 +79,14 @@ export function createApp(deps: AppDeps): App {
     clock: service.now.bind(service),
     logger,
   });
-  const yoga = createGraphQLServer({ service, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken });
-  const server = createHttpServer({ yoga, ready: () => store.ping(), logger });
-  const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs });
+  const yoga = createGraphQLServer({ service, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken, metrics });
+  const route = metrics.enabled ? metricsRoute({ metrics, token: deps.metricsToken ?? null, auth }) : null;
+  const server = createHttpServer({ yoga, ready: () => store.ping(), logger, metrics: route });
+  const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs, metrics });
+  metrics.onScrape(() => {
+    metrics.connections.set({ transport: 'ws' }, ws.connections());
+    metrics.connections.set({ transport: 'sse' }, openEventStreams(server));
+  });
   return {
     service,
     realtime,
@@ -83,6 +96,7 @@ export function createApp(deps: AppDeps): App {
     yoga,
     server,
     ws,
+    metrics,
     async close(timeoutMs = 5000) {
       dashboardFeed.close();
       await ws.dispose();

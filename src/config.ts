@@ -50,6 +50,10 @@ export interface Config {
   workEndCron: string;
   /** IANA zone of the cron jobs (SCHEDULER_TZ, else TZ); null: the server's. @default null */
   schedulerTimezone: string | null;
+  /** false: no instrument records anything and `GET /metrics` is not served. @default true */
+  metricsEnabled: boolean;
+  /** Bearer token `GET /metrics` requires (an admin JWT works too); null: open. @default null */
+  metricsToken: string | null;
 }
 
 /** Thrown by {@link loadConfig}; the message names every bad variable. */
@@ -208,6 +212,25 @@ const jwtSecretVar = z.preprocess(
     }),
 );
 
+/** Shortest METRICS_TOKEN: 16 characters, so it can't be guessed the way a short password can. */
+export const MIN_METRICS_TOKEN_LENGTH = 16;
+
+const metricsTokenVar = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx): string | null => {
+      if (raw === undefined) return null;
+      // Never echo the token itself.
+      if (raw.length < MIN_METRICS_TOKEN_LENGTH || /\s/.test(raw)) {
+        ctx.addIssue({ code: 'custom', message: `must be at least ${MIN_METRICS_TOKEN_LENGTH} characters without spaces, got ${raw.length} characters` });
+        return z.NEVER;
+      }
+      return raw;
+    }),
+);
+
 const hostVar = z.preprocess(
   blankToUndefined,
   z
@@ -252,6 +275,8 @@ const envSchema = z.object({
   DASHBOARD_TTL_CACHE_MS: intVar(0, 86_400_000, 60_000),
   CACHE_ENABLED: booleanVar(true),
   SCHEDULER_ENABLED: booleanVar(true),
+  METRICS_ENABLED: booleanVar(true),
+  METRICS_TOKEN: metricsTokenVar,
   WORK_END_CRON: cronVar(DEFAULT_WORK_END_CRON),
   SCHEDULER_TZ: timezoneVar,
   TZ: timezoneVar,
@@ -299,5 +324,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     schedulerEnabled: e.SCHEDULER_ENABLED,
     workEndCron: e.WORK_END_CRON,
     schedulerTimezone: e.SCHEDULER_TZ ?? e.TZ,
+    metricsEnabled: e.METRICS_ENABLED,
+    metricsToken: e.METRICS_TOKEN,
   };
 }

@@ -10,6 +10,8 @@ import { createAuth, randomSecret } from './server/auth.js';
 import { memoryBackend, redisBackend } from './backend.js';
 import { dashboardHooks } from './scheduler/dashboard-hooks.js';
 import { createScheduler } from './scheduler/scheduler.js';
+import { createMetrics } from './metrics/metrics.js';
+import { instrumentRedis } from './store/redis/instrument.js';
 
 async function main() {
   let config;
@@ -23,11 +25,14 @@ async function main() {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  // The process's one registry: the app, the scheduler and the Redis connections record into it.
+  const metrics = createMetrics({ enabled: config.metricsEnabled, defaults: true });
 
   const connect = (url: string, name: string) => {
     // A few retries per command while Redis is away; /readyz reports it meanwhile.
     const r = new Redis(url, { maxRetriesPerRequest: 3, connectionName: `notifications:${name}` });
     r.on('error', (err) => logger.warn({ err: err.message, connection: name }, 'redis connection error'));
+    instrumentRedis(r, metrics);
     return r;
   };
   const redis = config.redisUrl ? connect(config.redisUrl, 'commands') : null;
@@ -66,6 +71,7 @@ async function main() {
     timezone: config.schedulerTimezone,
     enabled: config.schedulerEnabled,
     dashboard: dashboardHooks(() => app, backend),
+    metrics,
   });
 
   app = createApp({
@@ -78,6 +84,8 @@ async function main() {
     wsKeepAliveMs: config.wsKeepAliveMs,
     dashboardTtlMs: config.dashboardTtlMs,
     cacheEnabled: config.cacheEnabled,
+    metrics,
+    metricsToken: config.metricsToken,
   });
   app.server.listen(config.port, config.host, () => {
     logger.info({ port: config.port, host: config.host, backend: store.kind }, `listening on http://localhost:${config.port}/graphql`);

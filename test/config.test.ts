@@ -33,6 +33,8 @@ describe('loadConfig', () => {
       schedulerEnabled: true,
       workEndCron: '10 17 * * *',
       schedulerTimezone: null,
+      metricsEnabled: true,
+      metricsToken: null,
     });
   });
 
@@ -58,6 +60,8 @@ describe('loadConfig', () => {
         WORK_END_CRON: ' 0  18 * * 1-5 ',
         SCHEDULER_TZ: 'Europe/Berlin',
         TZ: 'UTC',
+        METRICS_ENABLED: 'no',
+        METRICS_TOKEN: 'scrape-token-0123456789',
       }),
     ).toEqual({
       port: 8080,
@@ -76,12 +80,20 @@ describe('loadConfig', () => {
       schedulerEnabled: false,
       workEndCron: '0 18 * * 1-5',
       schedulerTimezone: 'Europe/Berlin',
+      metricsEnabled: false,
+      metricsToken: 'scrape-token-0123456789',
     });
   });
 
   it('takes the scheduler zone from TZ when SCHEDULER_TZ is unset', () => {
     expect(loadConfig({ TZ: 'America/New_York' }).schedulerTimezone).toBe('America/New_York');
     expect(loadConfig({ TZ: 'America/New_York', SCHEDULER_TZ: 'Asia/Tokyo' }).schedulerTimezone).toBe('Asia/Tokyo');
+  });
+
+  it('rejects a short METRICS_TOKEN without echoing it', () => {
+    const message = configError({ METRICS_TOKEN: 'short-secret' });
+    expect(message).toMatch(/^Invalid configuration: METRICS_TOKEN: must be at least 16 characters/);
+    expect(message).not.toContain('short-secret');
   });
 
   it('rejects a malformed TOPIC_ROLES entry, naming it', () => {

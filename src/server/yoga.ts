@@ -13,6 +13,8 @@ import { createLoaders, type Context } from '../schema/context.js';
 import { buildSchema } from '../schema/index.js';
 import { AuthError, type Auth } from './auth.js';
 import { graphiqlOptions, renderGraphiQL } from './graphiql.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { metricsPlugin } from './metrics-plugin.js';
 
 export interface GraphQLServerDeps {
   service: NotificationService;
@@ -26,6 +28,7 @@ export interface GraphQLServerDeps {
   logger: Logger;
   /** Pre-filled in GraphiQL's headers editor (development only). */
   graphiqlToken?: string;
+  metrics: Metrics;
 }
 
 export type GraphQLServer = YogaServerInstance<Record<string, unknown>, Context>;
@@ -40,7 +43,7 @@ function authorizationOf(init: Record<string, unknown>): string | null {
   return typeof fromParams === 'string' ? fromParams : null;
 }
 
-export function createGraphQLServer({ service, realtime, dashboard, dashboardFeed, jobs = null, topicRoles, auth, logger, graphiqlToken }: GraphQLServerDeps): GraphQLServer {
+export function createGraphQLServer({ service, realtime, dashboard, dashboardFeed, jobs = null, topicRoles, auth, logger, graphiqlToken, metrics }: GraphQLServerDeps): GraphQLServer {
   return createYoga<Record<string, unknown>, Context>({
     schema: buildSchema(),
     logging: logger,
@@ -60,7 +63,7 @@ export function createGraphQLServer({ service, realtime, dashboard, dashboardFee
       return { principal, inboxUserId, service, realtime, dashboard, dashboardFeed, jobs, topicRoles, loaders: createLoaders(service) };
     },
     maskedErrors: { maskError: (error, message) => maskError(error, message, logger) },
-    plugins: [queryLimits()],
+    plugins: [queryLimits(), metricsPlugin(metrics)],
   });
 }
 
