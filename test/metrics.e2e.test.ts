@@ -167,8 +167,10 @@ describe.each(BACKENDS)('metrics after real operations (%s)', (backend) => {
     // the same over WebSocket: a query through yoga's executor, and a document that fails validation
     const viaWs = subscribe(client, MeQuery, {});
     await viaWs.ended;
-    const invalid = await new Promise<unknown>((resolve) => client.subscribe({ query: '{ nope }' }, { next() {}, error: resolve, complete: () => resolve(null) }));
-    expect(invalid).toBeTruthy();
+    const refused = (query: string) => new Promise<unknown>((resolve) => client.subscribe({ query }, { next() {}, error: resolve, complete: () => resolve(null) }));
+    expect(await refused('{ nope }')).toBeTruthy();
+    expect(await refused('{ me {')).toBeTruthy();
+    await t.post('{ me { id', {}, await token('ann'));
 
     const s = await t.samples();
     const op = (operation: string, type: string, outcome: string) =>
@@ -186,6 +188,8 @@ describe.each(BACKENDS)('metrics after real operations (%s)', (backend) => {
     expect(value(s, 'ntf_graphql_errors_total', { code: 'BAD_USER_INPUT' })).toBe(1);
     expect(value(s, 'ntf_graphql_errors_total', { code: 'UNAUTHENTICATED' })).toBe(1);
     expect(value(s, 'ntf_graphql_errors_total', { code: 'GRAPHQL_VALIDATION_FAILED' })).toBe(2); // HTTP and WebSocket
+    expect(value(s, 'ntf_graphql_errors_total', { code: 'GRAPHQL_PARSE_FAILED' })).toBe(2);
+    expect(value(s, 'ntf_graphql_errors_total', { code: 'NO_CODE' })).toBe(0);
 
     expect(value(s, 'ntf_notifications_sends_total', { kind: 'immediate' })).toBe(2);
     expect(value(s, 'ntf_notifications_recipients_total', { kind: 'send', outcome: 'stored' })).toBe(2);

@@ -10,20 +10,23 @@ import type { Plugin } from 'graphql-yoga';
 import type { Metrics, OperationType } from '../metrics/metrics.js';
 import { DomainError } from '../notifications/errors.js';
 
-/** The code a client sees for `error` (as maskError would give it), whether or not it was masked yet. */
-export function errorCode(error: unknown): unknown {
-  if (!(error instanceof GraphQLError)) return 'INTERNAL_SERVER_ERROR';
+/** The code a client sees for `error` (as maskError gives it), whether or not it was masked yet; `fallback` for a GraphQLError without one. */
+export function errorCode(error: unknown, fallback?: string): unknown {
+  if (!(error instanceof GraphQLError)) return isObject(error) ? (codeOfJson(error) ?? fallback) : 'INTERNAL_SERVER_ERROR';
   if (error.extensions?.code !== undefined) return error.extensions.code;
   const original = error.originalError;
   if (original instanceof DomainError) return original.code;
-  if (original instanceof GraphQLError) return original.extensions?.code;
-  return original ? 'INTERNAL_SERVER_ERROR' : 'GRAPHQL_VALIDATION_FAILED';
+  if (original && !(original instanceof GraphQLError)) return 'INTERNAL_SERVER_ERROR';
+  return original?.extensions?.code ?? fallback;
 }
 
-/** Counts the errors of a result by code. */
-export function countErrors(metrics: Metrics, errors: readonly unknown[] | undefined): void {
+/**
+ * Counts errors by code: GraphQLErrors or their JSON. `fallback` names errors without a code
+ * (graphql-js's own parse and validation errors over WebSocket, where yoga doesn't add one).
+ */
+export function countErrors(metrics: Metrics, errors: readonly unknown[] | undefined, fallback?: string): void {
   if (!errors) return;
-  for (const e of errors) metrics.errors.inc({ code: metrics.errorLabel(e instanceof GraphQLError || !isObject(e) ? errorCode(e) : codeOfJson(e)) });
+  for (const e of errors) metrics.errors.inc({ code: metrics.errorLabel(errorCode(e, fallback)) });
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;

@@ -66,20 +66,20 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
           params,
         });
         // Refused before execution: counted here, as yoga counts them for HTTP.
-        const refuse = (errors: readonly GraphQLError[]) => (countErrors(metrics, errors), errors);
+        const refuse = (errors: readonly GraphQLError[], code: string) => (countErrors(metrics, errors, code), errors);
         let document;
         try {
           document = parse(params.query);
         } catch (err) {
-          return refuse([withoutHttp(err instanceof GraphQLError ? err : new GraphQLError(String(err)))]);
+          return refuse([withoutHttp(err instanceof GraphQLError ? err : new GraphQLError(String(err)))], 'GRAPHQL_PARSE_FAILED');
         }
         const errors = validate(schema, document);
-        if (errors.length > 0) return refuse(errors.map(withoutHttp));
+        if (errors.length > 0) return refuse(errors.map(withoutHttp), 'GRAPHQL_VALIDATION_FAILED');
         let contextValue;
         try {
           contextValue = await contextFactory();
         } catch (err) {
-          if (err instanceof GraphQLError) return refuse([err]);
+          if (err instanceof GraphQLError) return refuse([err], 'UNAUTHENTICATED');
           throw err;
         }
         const op = getOperationAST(document, params.operationName);
