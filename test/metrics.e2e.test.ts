@@ -248,6 +248,24 @@ describe.each(BACKENDS)('metrics after real operations (%s)', (backend) => {
   });
 });
 
+describe('errors over WebSocket', () => {
+  it('counts error results and the error that ends an expired subscription', async () => {
+    const t = await build('memory');
+    const { client } = wsClient(t.ws, await SERVICE_TOKEN());
+    const bad = subscribe(client, SendNotificationMutation, { input: { userIds: [], type: 'task_assigned', title: 'x', body: '' } });
+    await bad.waitFor(1);
+    expect(bad.results[0]!.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    const short = wsClient(t.ws, await auth.sign({ sub: 'tim', roles: ['user'], expiresIn: '1s' }));
+    const feed = subscribe(short.client, UnreadCountChangedSubscription, {});
+    const last = await feed.waitFor(2, 5000);
+    expect(last[1]!.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    const s = await t.samples();
+    expect(value(s, 'ntf_graphql_errors_total', { code: 'BAD_USER_INPUT' })).toBe(1);
+    expect(value(s, 'ntf_graphql_errors_total', { code: 'UNAUTHENTICATED' })).toBe(1);
+    expect(value(s, 'ntf_graphql_operation_duration_seconds_count', { operation: 'SendNotification', outcome: 'error' })).toBe(1);
+  });
+});
+
 describe('who may scrape /metrics', () => {
   it('with METRICS_TOKEN: that token or an admin JWT; 401 without, 403 for other roles', async () => {
     const t = await build('memory', { metricsToken: METRICS_TOKEN });
@@ -266,6 +284,9 @@ describe('who may scrape /metrics', () => {
     const ok = await status(`bearer ${METRICS_TOKEN}`);
     expect(ok.status).toBe(200);
     expect(ok.text).toContain('# TYPE ntf_graphql_operation_duration_seconds histogram');
+    const head = await fetch(t.http.replace(/\/graphql$/, '/metrics'), { method: 'HEAD', headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
     const admin = await status(`Bearer ${await ADMIN_TOKEN()}`);
     expect(admin.status).toBe(200);
     expect(admin.text).toContain('ntf_realtime_connections');
