@@ -19,6 +19,8 @@ import type { DeliveryStore } from './store/delivery-store.js';
 import { DeliveryService } from './channels/delivery-service.js';
 import type { JobsApi } from './scheduler/scheduler.js';
 import type { ExpirySweeper } from './notifications/expiry-sweeper.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { metricsRoute } from './server/metrics-route.js';
 
 export interface AppDeps {
   store: Store;
@@ -49,6 +51,10 @@ export interface AppDeps {
   expirySweeper?: ExpirySweeper | null;
   /** persisted operations (PERSISTED_OPERATIONS), enforced over HTTP, SSE and WebSocket; absent: documents only */
   persisted?: PersistedOperations;
+  /** main.ts's one registry (the scheduler and Redis connections record into it too); absent: one of the app's own */
+  metrics?: Metrics;
+  /** with it, `GET /metrics` needs this bearer token or an admin JWT (config METRICS_TOKEN). @default null: open */
+  metricsToken?: string | null;
 }
 
 export interface App {
@@ -61,6 +67,7 @@ export interface App {
   yoga: GraphQLServer;
   server: http.Server;
   ws: WebSocketEndpoint;
+  metrics: Metrics;
   close(timeoutMs?: number): Promise<void>;
 }
 
@@ -70,10 +77,11 @@ export interface App {
  */
 export function createApp(deps: AppDeps): App {
   const { store, bus, channels, auth, logger, clock, graphiqlToken, topicRoles = { dashboard: 'admin' }, wsKeepAliveMs } = deps;
-  const service = new NotificationService(store, clock);
+  const metrics = deps.metrics ?? createMetrics();
+  const service = new NotificationService(store, clock, metrics);
   const deliveries = new DeliveryService(deps.deliveries, { allowPrivate: deps.webhookAllowPrivate ?? false, clock });
   const realtime = new Realtime({ bus, channels, service });
-  const cache = createCache({ l2: deps.l2?.redis ?? null, prefix: deps.l2?.prefix, clock: service.now.bind(service), enabled: deps.cacheEnabled, logger });
+  const cache = createCache({ l2: deps.l2?.redis ?? null, prefix: deps.l2?.prefix, clock: service.now.bind(service), enabled: deps.cacheEnabled, logger, metrics });
   // ws and server exist only below; the dashboard asks for the count when it computes.
   const connectedClients = () => ws.connections() + openEventStreams(server);
   const dashboard = new Dashboard({ store, cache, clock: service.now.bind(service), connectedClients, ttlMs: deps.dashboardTtlMs });
@@ -86,9 +94,17 @@ export function createApp(deps: AppDeps): App {
     logger,
   });
   const { persisted } = deps;
-  const yoga = createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken, persisted });
-  const server = createHttpServer({ yoga, ready: () => store.ping(), logger });
-  const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs, persisted });
+  const yoga = createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken, persisted, metrics });
+  const route = metrics.enabled ? metricsRoute({ metrics, token: deps.metricsToken ?? null, auth }) : null;
+  const server = createHttpServer({ yoga, ready: () => store.ping(), logger, metrics: route });
+  const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs, persisted, metrics });
+  metrics.onScrape(async () => {
+    metrics.connections.set({ transport: 'ws' }, ws.connections());
+    metrics.connections.set({ transport: 'sse' }, openEventStreams(server));
+    // Shared state: an unreachable backend leaves the last values rather than failing the scrape.
+    const kept = await deps.deliveries.countByStatus().catch(() => null);
+    if (kept) for (const [status, n] of Object.entries(kept)) metrics.deliveriesKept.set({ status }, n);
+  });
   return {
     service,
     deliveries,
@@ -99,6 +115,7 @@ export function createApp(deps: AppDeps): App {
     yoga,
     server,
     ws,
+    metrics,
     async close(timeoutMs = 5000) {
       dashboardFeed.close();
       await deps.expirySweeper?.stop();

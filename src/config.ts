@@ -70,6 +70,10 @@ export interface Config {
   schedulerTimezone: string | null;
   /** Deliveries beyond the app (docs/channels.md). */
   delivery: DeliveryConfig;
+  /** false: no instrument records anything and `GET /metrics` is not served. @default true */
+  metricsEnabled: boolean;
+  /** Bearer token `GET /metrics` requires (an admin JWT works too); null: open. @default null */
+  metricsToken: string | null;
 }
 
 export interface DeliveryConfig {
@@ -344,6 +348,25 @@ const manifestsVar = z.preprocess(
     }),
 );
 
+/** Shortest METRICS_TOKEN: 16 characters, so it can't be guessed the way a short password can. */
+export const MIN_METRICS_TOKEN_LENGTH = 16;
+
+const metricsTokenVar = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx): string | null => {
+      if (raw === undefined) return null;
+      // Never echo the token itself.
+      if (raw.length < MIN_METRICS_TOKEN_LENGTH || /\s/.test(raw)) {
+        ctx.addIssue({ code: 'custom', message: `must be at least ${MIN_METRICS_TOKEN_LENGTH} characters without spaces, got ${raw.length} characters` });
+        return z.NEVER;
+      }
+      return raw;
+    }),
+);
+
 const hostVar = z.preprocess(
   blankToUndefined,
   z
@@ -396,6 +419,8 @@ const envSchema = z.object({
   DASHBOARD_TTL_CACHE_MS: intVar(0, 86_400_000, 60_000),
   CACHE_ENABLED: booleanVar(true),
   SCHEDULER_ENABLED: booleanVar(true),
+  METRICS_ENABLED: booleanVar(true),
+  METRICS_TOKEN: metricsTokenVar,
   WORK_END_CRON: cronVar(DEFAULT_WORK_END_CRON),
   SCHEDULER_TZ: timezoneVar,
   TZ: timezoneVar,
@@ -477,6 +502,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     schedulerEnabled: e.SCHEDULER_ENABLED,
     workEndCron: e.WORK_END_CRON,
     schedulerTimezone: e.SCHEDULER_TZ ?? e.TZ,
+    metricsEnabled: e.METRICS_ENABLED,
+    metricsToken: e.METRICS_TOKEN,
     delivery: {
       workerEnabled: e.DELIVERY_WORKER_ENABLED,
       retryBaseMs: e.DELIVERY_RETRY_BASE_MS,

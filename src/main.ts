@@ -15,6 +15,8 @@ import { memoryBackend, redisBackend } from './backend.js';
 import { dashboardHooks } from './scheduler/dashboard-hooks.js';
 import { createScheduler } from './scheduler/scheduler.js';
 import { ExpirySweeper } from './notifications/expiry-sweeper.js';
+import { createMetrics } from './metrics/metrics.js';
+import { instrumentRedis } from './store/redis/instrument.js';
 
 async function main() {
   let config;
@@ -28,11 +30,14 @@ async function main() {
     throw err;
   }
   const logger = createLogger(config.logLevel);
+  // The process's one registry: the app, the scheduler and the Redis connections record into it.
+  const metrics = createMetrics({ enabled: config.metricsEnabled, defaults: true });
 
   const connect = (url: string, name: string) => {
     // A few retries per command while Redis is away; /readyz reports it meanwhile.
     const r = new Redis(url, { maxRetriesPerRequest: 3, connectionName: `notifications:${name}` });
     r.on('error', (err) => logger.warn({ err: err.message, connection: name }, 'redis connection error'));
+    instrumentRedis(r, metrics);
     return r;
   };
   const redis = config.redisUrl ? connect(config.redisUrl, 'commands') : null;
@@ -77,6 +82,7 @@ async function main() {
     timezone: config.schedulerTimezone,
     enabled: config.schedulerEnabled,
     dashboard: dashboardHooks(() => app, backend),
+    metrics,
   });
 
   // Counts follow time: expired notifications leave every live badge within about a second.
@@ -96,6 +102,8 @@ async function main() {
     cacheEnabled: config.cacheEnabled,
     persisted: createPersistedOperations(config.persistedOperations, config.persistedOperationsManifests),
     webhookAllowPrivate: config.delivery.webhookAllowPrivate,
+    metrics,
+    metricsToken: config.metricsToken,
   });
   if (config.nodeEnv === 'production' && config.persistedOperations !== 'only') {
     logger.warn({ persistedOperations: config.persistedOperations }, 'clients may send any document; PERSISTED_OPERATIONS=only is recommended in production (docs/clients.md)');
@@ -110,6 +118,7 @@ async function main() {
         config: config.delivery,
         consumer: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
         logger,
+        onOutcome: (d) => metrics.deliveries.inc({ channel: d.channel, status: d.status }),
       })
     : null;
   deliveryWorker?.start();

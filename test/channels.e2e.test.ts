@@ -82,6 +82,10 @@ for (const backend of BACKENDS) {
       const shown = again.data!.setChannelAddress.user.channelAddresses[0]!.address;
       expect(shown).not.toContain('ann-private-path');
       expect(again.data!.setChannelAddress.webhookSecret).not.toBe(secret);
+      // Outcomes and what the outbox keeps go to /metrics.
+      const { body } = await t.app.metrics.render();
+      expect(body).toContain('ntf_deliveries_total{channel="WEBHOOK",status="DELIVERED"} 1');
+      expect(body).toContain('ntf_deliveries{status="DELIVERED"} 1');
     });
 
     it('retries a 5xx with the same webhook-id and a fresh signature, and honours 429 retry-after', async () => {

@@ -52,6 +52,8 @@ describe('loadConfig', () => {
         telegramApiUrl: 'https://api.telegram.org',
         wecomApiUrl: 'https://qyapi.weixin.qq.com',
       },
+      metricsEnabled: true,
+      metricsToken: null,
     });
   });
 
@@ -95,6 +97,8 @@ describe('loadConfig', () => {
         TELEGRAM_BOT_TOKEN: '123:abc',
         TELEGRAM_API_URL: 'http://127.0.0.1:8081/',
         WECOM_API_URL: 'http://127.0.0.1:8082',
+        METRICS_ENABLED: 'no',
+        METRICS_TOKEN: 'scrape-token-0123456789',
       }),
     ).toEqual({
       port: 8080,
@@ -136,12 +140,20 @@ describe('loadConfig', () => {
         telegramApiUrl: 'http://127.0.0.1:8081',
         wecomApiUrl: 'http://127.0.0.1:8082',
       },
+      metricsEnabled: false,
+      metricsToken: 'scrape-token-0123456789',
     });
   });
 
   it('takes the scheduler zone from TZ when SCHEDULER_TZ is unset', () => {
     expect(loadConfig({ TZ: 'America/New_York' }).schedulerTimezone).toBe('America/New_York');
     expect(loadConfig({ TZ: 'America/New_York', SCHEDULER_TZ: 'Asia/Tokyo' }).schedulerTimezone).toBe('Asia/Tokyo');
+  });
+
+  it('rejects a short METRICS_TOKEN without echoing it', () => {
+    const message = configError({ METRICS_TOKEN: 'short-secret' });
+    expect(message).toMatch(/^Invalid configuration: METRICS_TOKEN: must be at least 16 characters/);
+    expect(message).not.toContain('short-secret');
   });
 
   it('rejects a malformed TOPIC_ROLES entry, naming it', () => {

@@ -1,6 +1,6 @@
 /**
- * The node:http server: health probes answered here (cheap, no GraphQL
- * machinery, no auth), everything else handed to yoga.
+ * The node:http server: health probes and /metrics answered here (cheap, no
+ * GraphQL machinery), everything else handed to yoga.
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
@@ -14,6 +14,15 @@ export interface HttpServerDeps {
   /** Readiness check (e.g. Redis PING). Rejecting, or taking longer than {@link READY_TIMEOUT_MS}, counts as not ready. */
   ready: () => Promise<boolean>;
   logger: Logger;
+  /** `GET /metrics`; absent: 404 like any unknown path */
+  metrics?: MetricsRoute | null;
+}
+
+/** Who may read `GET /metrics`, and what it answers (src/server/metrics-route.ts). */
+export interface MetricsRoute {
+  /** 200 to serve; else 401 (no or bad credentials) or 403 (a valid token without the admin role) */
+  authorize(authorization: string | undefined): Promise<200 | 401 | 403>;
+  render(): Promise<{ contentType: string; body: string }>;
 }
 
 /** How long `/readyz` waits for `ready()`; probes usually time out at 1-2 s themselves. */
@@ -62,16 +71,29 @@ async function isReady(ready: () => Promise<boolean>, logger: Logger): Promise<b
   }
 }
 
+async function serveMetrics(route: MetricsRoute, req: http.IncomingMessage, res: http.ServerResponse, head: boolean): Promise<void> {
+  const status = await route.authorize(req.headers.authorization);
+  if (status !== 200) {
+    if (status === 401) res.setHeader('www-authenticate', 'Bearer realm="metrics"');
+    sendJson(res, status, { status: status === 401 ? 'unauthorized' : 'forbidden' }, head);
+    return;
+  }
+  const { contentType, body } = await route.render();
+  res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(head ? undefined : body);
+}
+
 /**
  * Creates (does not start) the HTTP server.
  *
  * - `GET|HEAD /healthz` → 200 `{"status":"ok"}` while the process is up (liveness).
  * - `GET|HEAD /readyz` → 200 `{"status":"ready"}` when `ready()` resolves true,
  *   else 503 `{"status":"unavailable"}` (readiness).
+ * - `GET|HEAD /metrics` (with `metrics`) → Prometheus text, or 401/403 (see {@link MetricsRoute}).
  * - anything else → yoga (GraphQL at its endpoint, GraphiQL, SSE).
  */
 export function createHttpServer(deps: HttpServerDeps): http.Server {
-  const { yoga, ready, logger } = deps;
+  const { yoga, ready, logger, metrics } = deps;
 
   const server = http.createServer((req, res) => {
     res.once('finish', () => {
@@ -94,6 +116,13 @@ export function createHttpServer(deps: HttpServerDeps): http.Server {
           if (!res.headersSent) sendJson(res, 503, { status: 'unavailable' }, head);
         },
       );
+      return;
+    }
+    if (metrics && path === '/metrics' && (method === 'GET' || method === 'HEAD')) {
+      serveMetrics(metrics, req, res, method === 'HEAD').catch((err: unknown) => {
+        logger.error({ err }, 'metrics handler failed');
+        if (!res.headersSent) sendJson(res, 500, { status: 'error' }, false);
+      });
       return;
     }
     if (req.headers.accept?.includes('text/event-stream')) {
