@@ -12,6 +12,7 @@ import { Realtime } from './realtime/realtime.js';
 import type { Auth } from './server/auth.js';
 import { closeHttpServer, createHttpServer, openEventStreams } from './server/http-server.js';
 import { attachWebSocket, type WebSocketEndpoint } from './server/websocket.js';
+import { createMutationLimiter, type RateLimits } from './server/rate-limit.js';
 import { createGraphQLServer, type GraphQLServer } from './server/yoga.js';
 import type { Store } from './store/store.js';
 import type { JobsApi } from './scheduler/scheduler.js';
@@ -37,6 +38,12 @@ export interface AppDeps {
   dashboardPushIntervalMs?: number;
   /** the scheduler (main.ts creates it) for the `jobs` query and `runJob`; absent: those answer as if no job existed */
   jobs?: JobsApi | null;
+  /** mutations per second per principal (config RATE_LIMIT_*), on Redis when `l2` is given; absent: no limit */
+  rateLimits?: RateLimits;
+  /** open connections (config MAX_CONNECTIONS_PER_USER, MAX_CONNECTIONS; 0: none); absent: no limit */
+  connectionLimits?: { perUser: number; total: number };
+  /** config MAX_BODY_BYTES: HTTP bodies and WebSocket messages; absent: no HTTP limit, 1 MiB per message */
+  maxBodyBytes?: number;
 }
 
 export interface App {
@@ -71,9 +78,11 @@ export function createApp(deps: AppDeps): App {
     clock: service.now.bind(service),
     logger,
   });
-  const yoga = createGraphQLServer({ service, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken });
-  const server = createHttpServer({ yoga, ready: () => store.ping(), logger });
-  const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs });
+  const mutationLimiter = deps.rateLimits ? createMutationLimiter({ limits: deps.rateLimits, redis: deps.l2?.redis ?? null, prefix: deps.l2?.prefix }) : null;
+  const yoga = createGraphQLServer({ service, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken, mutationLimiter });
+  const limits = deps.connectionLimits && { ...deps.connectionLimits, open: connectedClients };
+  const server = createHttpServer({ yoga, ready: () => store.ping(), logger, maxBodyBytes: deps.maxBodyBytes, connectionLimit: limits });
+  const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs, limits, maxPayload: deps.maxBodyBytes });
   return {
     service,
     realtime,

@@ -50,6 +50,14 @@ export interface Config {
   workEndCron: string;
   /** IANA zone of the cron jobs (SCHEDULER_TZ, else TZ); null: the server's. @default null */
   schedulerTimezone: string | null;
+  /** Mutations per second per principal (token bucket, bursts of twice the rate); 0: no limit. @default { service: 20000, user: 50 } */
+  rateLimit: { service: number; user: number };
+  /** Open WebSocket connections per user on this instance; 0: no limit. @default 20 */
+  maxConnectionsPerUser: number;
+  /** Open WebSocket connections and SSE streams on this instance; 0: no limit. @default 50000 */
+  maxConnections: number;
+  /** Largest HTTP request body and WebSocket message, bytes. @default 1048576 */
+  maxBodyBytes: number;
 }
 
 /** Thrown by {@link loadConfig}; the message names every bad variable. */
@@ -162,7 +170,7 @@ const enumVar = <T extends readonly [string, ...string[]]>(values: T, fallback: 
   );
 
 /** Hides the password of a URL so it never lands in an error message or a log. */
-function redactUrl(raw: string): string {
+export function redactUrl(raw: string): string {
   return raw.replace(/\/\/[^@/]*@/, '//***@');
 }
 
@@ -255,6 +263,11 @@ const envSchema = z.object({
   WORK_END_CRON: cronVar(DEFAULT_WORK_END_CRON),
   SCHEDULER_TZ: timezoneVar,
   TZ: timezoneVar,
+  RATE_LIMIT_SERVICE: intVar(0, 10_000_000, 20_000),
+  RATE_LIMIT_USER: intVar(0, 10_000_000, 50),
+  MAX_CONNECTIONS_PER_USER: intVar(0, 10_000_000, 20),
+  MAX_CONNECTIONS: intVar(0, 10_000_000, 50_000),
+  MAX_BODY_BYTES: intVar(1024, 100 * 1024 * 1024, 1024 * 1024),
   REDIS_KEY_PREFIX: z.preprocess(
     blankToUndefined,
     z
@@ -280,7 +293,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   // Cross-field rule, checked only once each variable is valid on its own.
   if (e.NODE_ENV === 'production' && e.JWT_SECRET === null) {
-    throw new ConfigError(['JWT_SECRET is required when NODE_ENV=production']);
+    throw new ConfigError([`JWT_SECRET is required when NODE_ENV=production: set it to a random string of at least ${MIN_JWT_SECRET_LENGTH} characters (e.g. openssl rand -base64 48)`]);
   }
   return {
     port: e.PORT,
@@ -299,5 +312,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     schedulerEnabled: e.SCHEDULER_ENABLED,
     workEndCron: e.WORK_END_CRON,
     schedulerTimezone: e.SCHEDULER_TZ ?? e.TZ,
+    rateLimit: { service: e.RATE_LIMIT_SERVICE, user: e.RATE_LIMIT_USER },
+    maxConnectionsPerUser: e.MAX_CONNECTIONS_PER_USER,
+    maxConnections: e.MAX_CONNECTIONS,
+    maxBodyBytes: e.MAX_BODY_BYTES,
   };
 }

@@ -33,6 +33,10 @@ describe('loadConfig', () => {
       schedulerEnabled: true,
       workEndCron: '10 17 * * *',
       schedulerTimezone: null,
+      rateLimit: { service: 20_000, user: 50 },
+      maxConnectionsPerUser: 20,
+      maxConnections: 50_000,
+      maxBodyBytes: 1_048_576,
     });
   });
 
@@ -58,6 +62,11 @@ describe('loadConfig', () => {
         WORK_END_CRON: ' 0  18 * * 1-5 ',
         SCHEDULER_TZ: 'Europe/Berlin',
         TZ: 'UTC',
+        RATE_LIMIT_SERVICE: '0',
+        RATE_LIMIT_USER: '7',
+        MAX_CONNECTIONS_PER_USER: '3',
+        MAX_CONNECTIONS: '0',
+        MAX_BODY_BYTES: '2048',
       }),
     ).toEqual({
       port: 8080,
@@ -76,6 +85,10 @@ describe('loadConfig', () => {
       schedulerEnabled: false,
       workEndCron: '0 18 * * 1-5',
       schedulerTimezone: 'Europe/Berlin',
+      rateLimit: { service: 0, user: 7 },
+      maxConnectionsPerUser: 3,
+      maxConnections: 0,
+      maxBodyBytes: 2048,
     });
   });
 
@@ -148,7 +161,7 @@ describe('loadConfig', () => {
   it('refuses production without JWT_SECRET', () => {
     expect.assertions(2);
     expect(configError({ NODE_ENV: 'production' })).toBe(
-      'Invalid configuration: JWT_SECRET is required when NODE_ENV=production',
+      'Invalid configuration: JWT_SECRET is required when NODE_ENV=production: set it to a random string of at least 32 characters (e.g. openssl rand -base64 48)',
     );
   });
 

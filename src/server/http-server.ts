@@ -6,6 +6,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { YogaServerInstance } from 'graphql-yoga';
+import { limitBody } from './body-limit.js';
 
 /** What {@link createHttpServer} needs. */
 export interface HttpServerDeps {
@@ -14,6 +15,10 @@ export interface HttpServerDeps {
   /** Readiness check (e.g. Redis PING). Rejecting, or taking longer than {@link READY_TIMEOUT_MS}, counts as not ready. */
   ready: () => Promise<boolean>;
   logger: Logger;
+  /** largest request body (config MAX_BODY_BYTES); absent: no limit */
+  maxBodyBytes?: number;
+  /** open connections allowed on this instance (0: no limit); `open` counts WebSockets and SSE streams */
+  connectionLimit?: { total: number; open: () => number };
 }
 
 /** How long `/readyz` waits for `ready()`; probes usually time out at 1-2 s themselves. */
@@ -71,7 +76,7 @@ async function isReady(ready: () => Promise<boolean>, logger: Logger): Promise<b
  * - anything else → yoga (GraphQL at its endpoint, GraphiQL, SSE).
  */
 export function createHttpServer(deps: HttpServerDeps): http.Server {
-  const { yoga, ready, logger } = deps;
+  const { yoga, ready, logger, maxBodyBytes, connectionLimit } = deps;
 
   const server = http.createServer((req, res) => {
     res.once('finish', () => {
@@ -97,10 +102,17 @@ export function createHttpServer(deps: HttpServerDeps): http.Server {
       return;
     }
     if (req.headers.accept?.includes('text/event-stream')) {
+      if (connectionLimit && connectionLimit.total > 0 && connectionLimit.open() >= connectionLimit.total) {
+        const message = `Server connection limit reached (${connectionLimit.total}); try again later.`;
+        res.setHeader('retry-after', '5');
+        sendJson(res, 503, { errors: [{ message, extensions: { code: 'CONNECTION_LIMIT' } }] }, method === 'HEAD');
+        return;
+      }
       streams.open++;
       res.once('close', () => streams.open--);
     }
-    void yoga(req, res);
+    if (maxBodyBytes === undefined) void yoga(req, res);
+    else limitBody(req, res, maxBodyBytes, () => void yoga(req, res));
   });
   const streams = { open: 0 };
   eventStreams.set(server, streams);

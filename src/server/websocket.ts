@@ -22,7 +22,15 @@ export interface WebSocketDeps {
   logger: Logger;
   /** ping interval; a peer that misses a pong is dropped. @default 12000 */
   keepAliveMs?: number;
+  /** open connections allowed (0: no limit); `open` counts this instance's WebSockets and SSE streams */
+  limits?: { perUser: number; total: number; open: () => number };
+  /** largest message a client may send, bytes (ws closes with 1009 above it). @default 1 MiB */
+  maxPayload?: number;
 }
+
+/** Close codes of refused connections (docs/api.md, "Rate and connection limits"). */
+export const CLOSE_INSTANCE_FULL = 1013; // "Try Again Later": the graphql-ws client retries it
+export const CLOSE_USER_FULL = 4430;
 
 /** Root fields whose result is the same for every subscriber of an event: executed once per event and operation. */
 const SHARED_ROOT_FIELDS = new Set(['topic', 'dashboardUpdated']);
@@ -37,8 +45,29 @@ export interface WebSocketEndpoint extends Disposable {
  * connectionParams.authorization; a missing or bad one closes with 4403, and every
  * operation is authorised again through yoga's context, as over HTTP.
  */
-export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_000 }: WebSocketDeps): WebSocketEndpoint {
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_000, limits, maxPayload = 1024 * 1024 }: WebSocketDeps): WebSocketEndpoint {
+  // noServer: the HTTP server's own errors (a port in use) stay with it instead of being
+  // re-emitted here, where graphql-ws would print them as an internal error.
+  const wss = new WebSocketServer({ noServer: true, maxPayload });
+  server.on('upgrade', (req, socket, head) => {
+    if ((req.url ?? '/').split('?', 1)[0] !== yoga.graphqlEndpoint) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    const full = limits !== undefined && limits.total > 0 && limits.open() >= limits.total;
+    wss.handleUpgrade(req, socket, head, (client) => {
+      if (full) client.close(CLOSE_INSTANCE_FULL, `server connection limit reached (${limits!.total}); try again later`);
+      else {
+        wss.emit('connection', client, req);
+        // ws closes the socket itself on a protocol error (1009: a message over maxPayload);
+        // graphql-ws's listener would print that as an internal error with a stack.
+        client.removeAllListeners('error');
+        client.on('error', (err) => logger.debug({ err: err.message }, 'websocket protocol error'));
+      }
+    });
+  });
+  // Open connections per user on this instance; a slot is taken once the token checks out.
+  const perUser = new Map<string, number>();
   // Shared executions live as long as their event object.
   const frames: SharedFrames = new WeakMap();
 
@@ -46,10 +75,27 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
     {
       onConnect: async (ctx) => {
         const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        let principal;
         try {
-          if ((await auth.verify(typeof header === 'string' ? header : null)) === null) return false;
+          principal = await auth.verify(typeof header === 'string' ? header : null);
         } catch {
           return false;
+        }
+        if (principal === null) return false;
+        if (limits && limits.perUser > 0) {
+          const sub = principal.sub;
+          const n = perUser.get(sub) ?? 0;
+          if (n >= limits.perUser) {
+            // graphql-ws then tries 4403, which the closing socket ignores: the client sees this code.
+            ctx.extra.socket.close(CLOSE_USER_FULL, `too many connections for this user (limit ${limits.perUser})`);
+            return false;
+          }
+          perUser.set(sub, n + 1);
+          ctx.extra.socket.once('close', () => {
+            const left = (perUser.get(sub) ?? 1) - 1;
+            if (left > 0) perUser.set(sub, left);
+            else perUser.delete(sub);
+          });
         }
         // The upgrade request isn't needed after the handshake (the token travels in
         // connectionParams); let it go instead of keeping it for the connection's lifetime.
@@ -102,7 +148,7 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
       },
       // Same error policy as HTTP: codes for domain errors, internal ones masked.
       onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((e) => maskError(e, 'Unexpected error.', logger).toJSON()) } : undefined,
+        result.errors ? { ...result, errors: result.errors.map((e) => withoutHttp(maskError(e, 'Unexpected error.', logger)).toJSON()) } : undefined,
     },
     wss,
     keepAliveMs,

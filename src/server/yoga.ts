@@ -13,6 +13,7 @@ import { createLoaders, type Context } from '../schema/context.js';
 import { buildSchema } from '../schema/index.js';
 import { AuthError, type Auth } from './auth.js';
 import { graphiqlOptions, renderGraphiQL } from './graphiql.js';
+import { rateLimitMutations, type MutationLimiter } from './rate-limit.js';
 
 export interface GraphQLServerDeps {
   service: NotificationService;
@@ -26,6 +27,8 @@ export interface GraphQLServerDeps {
   logger: Logger;
   /** Pre-filled in GraphiQL's headers editor (development only). */
   graphiqlToken?: string;
+  /** mutations per principal (src/server/rate-limit.ts); absent: no limit */
+  mutationLimiter?: MutationLimiter | null;
 }
 
 export type GraphQLServer = YogaServerInstance<Record<string, unknown>, Context>;
@@ -40,7 +43,7 @@ function authorizationOf(init: Record<string, unknown>): string | null {
   return typeof fromParams === 'string' ? fromParams : null;
 }
 
-export function createGraphQLServer({ service, realtime, dashboard, dashboardFeed, jobs = null, topicRoles, auth, logger, graphiqlToken }: GraphQLServerDeps): GraphQLServer {
+export function createGraphQLServer({ service, realtime, dashboard, dashboardFeed, jobs = null, topicRoles, auth, logger, graphiqlToken, mutationLimiter }: GraphQLServerDeps): GraphQLServer {
   return createYoga<Record<string, unknown>, Context>({
     schema: buildSchema(),
     logging: logger,
@@ -60,7 +63,7 @@ export function createGraphQLServer({ service, realtime, dashboard, dashboardFee
       return { principal, inboxUserId, service, realtime, dashboard, dashboardFeed, jobs, topicRoles, loaders: createLoaders(service) };
     },
     maskedErrors: { maskError: (error, message) => maskError(error, message, logger) },
-    plugins: [queryLimits()],
+    plugins: [queryLimits(), ...(mutationLimiter ? [rateLimitMutations(mutationLimiter, logger)] : [])],
   });
 }
 

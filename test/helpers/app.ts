@@ -9,7 +9,7 @@ import { print, type ExecutionResult } from 'graphql';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterEach } from 'vitest';
-import { createApp, type App } from '../../src/app.js';
+import { createApp, type App, type AppDeps } from '../../src/app.js';
 import { memoryBackend, redisBackend, type Backend } from '../../src/backend.js';
 import type { Role } from '../../src/notifications/types.js';
 import { createAuth } from '../../src/server/auth.js';
@@ -49,7 +49,13 @@ export const BACKENDS: BackendName[] = ['memory', 'redis'];
  */
 export function useTestApp(
   backend: BackendName,
-  opts: { cap?: number; clock?: 'manual' | 'real'; scheduler?: Partial<Omit<SchedulerOptions, 'store' | 'backend'>> } = {},
+  opts: {
+    cap?: number;
+    clock?: 'manual' | 'real';
+    scheduler?: Partial<Omit<SchedulerOptions, 'store' | 'backend'>>;
+    /** rate, connection and body limits (absent: none) */
+    limits?: Pick<AppDeps, 'rateLimits' | 'connectionLimits' | 'maxBodyBytes'>;
+  } = {},
 ): (i?: number) => TestApp {
   const redis = backend === 'redis' ? withRedis() : null;
   const auth = createAuth(SECRET);
@@ -104,7 +110,7 @@ export function useTestApp(
           ...opts.scheduler,
         })
       : null;
-    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler });
+    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler, ...opts.limits });
     const token = (sub: string, roles: Role[] = ['user'], expiresIn = '1h') => auth.sign({ sub, roles, expiresIn });
     const t: TestApp = {
       app,
