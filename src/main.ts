@@ -4,34 +4,34 @@
  */
 import { Redis } from 'ioredis';
 import { createApp, type App } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createAuth, randomSecret } from './server/auth.js';
 import { memoryBackend, redisBackend } from './backend.js';
 import { dashboardHooks } from './scheduler/dashboard-hooks.js';
 import { createScheduler } from './scheduler/scheduler.js';
+import { checkRedis, exitOnStartupFailure, listenError } from './startup-errors.js';
+
+// Set once the configuration is read: start-up failures print their stack only at debug level.
+let debug = false;
 
 async function main() {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfig();
+  debug = config.logLevel === 'debug' || config.logLevel === 'trace';
   const logger = createLogger(config.logLevel);
 
+  let started = false;
   const connect = (url: string, name: string) => {
-    // A few retries per command while Redis is away; /readyz reports it meanwhile.
+    // A few retries per command while Redis is away; /readyz reports it meanwhile. Before the
+    // start-up check passes, checkRedis reports the cause instead.
     const r = new Redis(url, { maxRetriesPerRequest: 3, connectionName: `notifications:${name}` });
-    r.on('error', (err) => logger.warn({ err: err.message, connection: name }, 'redis connection error'));
+    r.on('error', (err) => started && logger.warn({ err: err.message, connection: name }, 'redis connection error'));
     return r;
   };
   const redis = config.redisUrl ? connect(config.redisUrl, 'commands') : null;
   const subscriber = config.redisUrl ? connect(config.redisUrl, 'subscriber') : null;
+  if (redis && subscriber) await checkRedis([redis, subscriber], config.redisUrl!);
+  started = true;
   const backend =
     redis && subscriber ? redisBackend({ redis, subscriber, cap: config.inboxCap, prefix: config.redisKeyPrefix }) : memoryBackend({ cap: config.inboxCap });
   const { store } = backend;
@@ -40,17 +40,16 @@ async function main() {
   const devSecret = config.jwtSecret === null;
   const auth = createAuth(config.jwtSecret ?? randomSecret());
   let graphiqlToken: string | undefined;
+  let devTokens: string | undefined;
   if (devSecret) {
     const admin = await auth.sign({ sub: 'admin', roles: ['admin'], expiresIn: '12h' });
     const user = await auth.sign({ sub: 'demo-user', roles: ['user'], expiresIn: '12h' });
     graphiqlToken = admin;
-    console.log(
-      [
-        'No JWT_SECRET set: using a random one for this run. Ready-made tokens (12 h):',
-        `  admin:     Bearer ${admin}`,
-        `  demo-user: Bearer ${user}`,
-      ].join('\n'),
-    );
+    devTokens = [
+      'No JWT_SECRET set: using a random one for this run. Ready-made tokens (12 h):',
+      `  admin:     Bearer ${admin}`,
+      `  demo-user: Bearer ${user}`,
+    ].join('\n');
   }
 
   // Bree and its job workers (docs/jobs.md). On Redis each job's worker opens its own
@@ -78,10 +77,21 @@ async function main() {
     wsKeepAliveMs: config.wsKeepAliveMs,
     dashboardTtlMs: config.dashboardTtlMs,
     cacheEnabled: config.cacheEnabled,
+    rateLimits: config.rateLimit,
+    connectionLimits: { perUser: config.maxConnectionsPerUser, total: config.maxConnections },
+    maxBodyBytes: config.maxBodyBytes,
   });
-  app.server.listen(config.port, config.host, () => {
-    logger.info({ port: config.port, host: config.host, backend: store.kind }, `listening on http://localhost:${config.port}/graphql`);
+  const server = app.server;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, config.host, config.port));
+    server.once('error', onError);
+    server.listen(config.port, config.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
   });
+  logger.info({ port: config.port, host: config.host, backend: store.kind }, `listening on http://localhost:${config.port}/graphql`);
+  if (devTokens) console.log(devTokens);
   // A scheduler that can't start is logged; the server keeps serving.
   scheduler.start().catch((err: unknown) => logger.error({ err }, 'scheduler failed to start'));
 
@@ -101,4 +111,4 @@ async function main() {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-void main();
+main().catch((err: unknown) => exitOnStartupFailure(err, debug));
