@@ -102,6 +102,15 @@ describe('a fresh clone', () => {
     expect(s.output()).toMatch(/dist\/ is missing: building it/);
     expect(existsSync(join(clone, 'dist/src/main.js'))).toBe(true);
     await expectServing(port, token!);
+
+    // The default limits are in force: 50 mutations/s for a user (bursts of 100), 1 MiB bodies.
+    const post = (body: string) =>
+      fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body });
+    const fields = (n: number) => Array.from({ length: n }, (_, i) => `m${i}: markAllRead`).join(' ');
+    const limited = await post(JSON.stringify({ query: `mutation { ${fields(51)} }` }));
+    expect(limited.status).toBe(429);
+    expect(((await limited.json()) as { errors: { extensions: { code: string } }[] }).errors[0]!.extensions.code).toBe('RATE_LIMITED');
+    expect((await post(JSON.stringify({ query: `{ me { id } } # ${'x'.repeat(1024 * 1024)}` }))).status).toBe(413);
   });
 
   it('with `npm ci --omit=dev` and a shipped dist/, starts it as it is (no TypeScript, file times ignored)', { timeout: 60_000 }, async () => {
