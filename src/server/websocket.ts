@@ -82,6 +82,8 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
           return false;
         }
         if (principal === null) return false;
+        // Gone while its token was checked: a 'close' listener added now would never run.
+        if (ctx.extra.socket.readyState !== WebSocket.OPEN) return false;
         if (limits && limits.perUser > 0) {
           const sub = principal.sub;
           const n = perUser.get(sub) ?? 0;
