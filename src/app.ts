@@ -12,6 +12,7 @@ import { Realtime } from './realtime/realtime.js';
 import type { Auth } from './server/auth.js';
 import { closeHttpServer, createHttpServer, openEventStreams } from './server/http-server.js';
 import { attachWebSocket, type WebSocketEndpoint } from './server/websocket.js';
+import { UserConnections } from './server/connection-limits.js';
 import { createMutationLimiter, type RateLimits } from './server/rate-limit.js';
 import { createGraphQLServer, type GraphQLServer } from './server/yoga.js';
 import type { Store } from './store/store.js';
@@ -80,9 +81,11 @@ export function createApp(deps: AppDeps): App {
   });
   const mutationLimiter = deps.rateLimits ? createMutationLimiter({ limits: deps.rateLimits, redis: deps.l2?.redis ?? null, prefix: deps.l2?.prefix }) : null;
   const yoga = createGraphQLServer({ service, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken, mutationLimiter });
-  const limits = deps.connectionLimits && { ...deps.connectionLimits, open: connectedClients };
-  const server = createHttpServer({ yoga, ready: () => store.ping(), logger, maxBodyBytes: deps.maxBodyBytes, connectionLimit: limits });
-  const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs, limits, maxPayload: deps.maxBodyBytes });
+  const limits = deps.connectionLimits && { total: deps.connectionLimits.total, open: connectedClients };
+  const slots = deps.connectionLimits?.perUser ? new UserConnections(deps.connectionLimits.perUser) : null;
+  const userConnections = slots && { slots, sub: async (h: string | undefined) => (await auth.verify(h))?.sub ?? null };
+  const server = createHttpServer({ yoga, ready: () => store.ping(), logger, maxBodyBytes: deps.maxBodyBytes, connectionLimit: limits, userConnections });
+  const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs, limits, userConnections: slots, maxPayload: deps.maxBodyBytes });
   return {
     service,
     realtime,

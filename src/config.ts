@@ -52,7 +52,7 @@ export interface Config {
   schedulerTimezone: string | null;
   /** Mutations per second per principal (token bucket, bursts of twice the rate); 0: no limit. @default { service: 20000, user: 50 } */
   rateLimit: { service: number; user: number };
-  /** Open WebSocket connections per user on this instance; 0: no limit. @default 20 */
+  /** Open WebSocket connections and SSE streams per user on this instance; 0: no limit. @default 20 */
   maxConnectionsPerUser: number;
   /** Open WebSocket connections and SSE streams on this instance; 0: no limit. @default 50000 */
   maxConnections: number;

@@ -8,6 +8,7 @@ import { createClient, type Client } from 'graphql-ws';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { MarkAllReadMutation } from '../src/client/operations.js';
+import { openEventStreams } from '../src/server/http-server.js';
 import { CLOSE_INSTANCE_FULL, CLOSE_USER_FULL } from '../src/server/websocket.js';
 import { ADMIN, BACKENDS, SERVICE, asUser, useTestApp } from './helpers/app.js';
 import { subscribe, wsClient } from './helpers/ws.js';
@@ -139,26 +140,37 @@ describe('connection limits', () => {
     expect((await connect(ws, alice)).outcome).toBe('connected');
   });
 
+  it('counts a user’s SSE streams with the WebSockets; an SSE stream over the limit gets 429', async () => {
+    const { ws, http } = await t().listen();
+    const carol = await t().token('carol');
+    const controller = new AbortController();
+    const sse = await sseStream(http, carol, controller.signal);
+    expect(sse.status).toBe(200);
+    try {
+      expect((await connect(ws, carol)).outcome).toBe('connected');
+      expect((await connect(ws, carol)).outcome).toEqual({ code: CLOSE_USER_FULL, reason: 'too many connections for this user (limit 2)' });
+      const refused = await sseStream(http, carol);
+      expect(refused.status).toBe(429);
+      expect(await refused.json()).toEqual({ errors: [{ message: 'Too many connections for this user (limit 2).', extensions: { code: 'CONNECTION_LIMIT' } }] });
+    } finally {
+      controller.abort();
+    }
+    // The closed stream gives its slot back.
+    await until(() => openEventStreams(t().app.server) === 0);
+    expect((await connect(ws, carol)).outcome).toBe('connected');
+  });
+
   it('refuses connections over MAX_CONNECTIONS with 1013, counting SSE streams, and SSE over it with 503', async () => {
     const { ws, http } = await t().listen();
     const tokens = await Promise.all(['u1', 'u2', 'u3', 'u4', 'u5'].map((u) => t().token(u)));
     for (const token of tokens.slice(0, 3)) expect((await connect(ws, token)).outcome).toBe('connected');
     // The fourth connection is an SSE stream.
     const controller = new AbortController();
-    const sse = await fetch(http, {
-      method: 'POST',
-      signal: controller.signal,
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${tokens[3]}` },
-      body: JSON.stringify({ query: 'subscription { unreadCountChanged }' }),
-    });
+    const sse = await sseStream(http, tokens[3]!, controller.signal);
     expect(sse.status).toBe(200);
     try {
       expect((await connect(ws, tokens[4]!)).outcome).toEqual({ code: CLOSE_INSTANCE_FULL, reason: 'server connection limit reached (4); try again later' });
-      const refused = await fetch(http, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${tokens[4]}` },
-        body: JSON.stringify({ query: 'subscription { unreadCountChanged }' }),
-      });
+      const refused = await sseStream(http, tokens[4]!);
       expect(refused.status).toBe(503);
       expect(await refused.json()).toEqual({ errors: [{ message: 'Server connection limit reached (4); try again later.', extensions: { code: 'CONNECTION_LIMIT' } }] });
     } finally {
@@ -166,6 +178,15 @@ describe('connection limits', () => {
     }
   });
 });
+
+function sseStream(http: string, token: string, signal?: AbortSignal) {
+  return fetch(http, {
+    method: 'POST',
+    signal,
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: 'subscription { unreadCountChanged }' }),
+  });
+}
 
 async function until(cond: () => boolean, timeoutMs = 5000) {
   const start = Date.now();

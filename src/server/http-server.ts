@@ -7,6 +7,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { limitBody } from './body-limit.js';
+import type { UserConnections } from './connection-limits.js';
 
 /** What {@link createHttpServer} needs. */
 export interface HttpServerDeps {
@@ -19,6 +20,8 @@ export interface HttpServerDeps {
   maxBodyBytes?: number;
   /** open connections allowed on this instance (0: no limit); `open` counts WebSockets and SSE streams */
   connectionLimit?: { total: number; open: () => number };
+  /** open connections per user (shared with WebSockets); `sub` reads the caller from the Authorization header */
+  userConnections?: { slots: UserConnections; sub: (authorization: string | undefined) => Promise<string | null> } | null;
 }
 
 /** How long `/readyz` waits for `ready()`; probes usually time out at 1-2 s themselves. */
@@ -76,7 +79,11 @@ async function isReady(ready: () => Promise<boolean>, logger: Logger): Promise<b
  * - anything else → yoga (GraphQL at its endpoint, GraphiQL, SSE).
  */
 export function createHttpServer(deps: HttpServerDeps): http.Server {
-  const { yoga, ready, logger, maxBodyBytes, connectionLimit } = deps;
+  const { yoga, ready, logger, maxBodyBytes, connectionLimit, userConnections } = deps;
+  const pass = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (maxBodyBytes === undefined) void yoga(req, res);
+    else limitBody(req, res, maxBodyBytes, () => void yoga(req, res));
+  };
 
   const server = http.createServer((req, res) => {
     res.once('finish', () => {
@@ -110,9 +117,26 @@ export function createHttpServer(deps: HttpServerDeps): http.Server {
       }
       streams.open++;
       res.once('close', () => streams.open--);
+      if (userConnections) {
+        // A bad or missing token takes no slot: yoga answers it.
+        void userConnections.sub(req.headers.authorization).then(
+          (sub) => {
+            if (req.socket.destroyed) return; // gone meanwhile: its 'close' may have passed
+            const release = sub === null ? () => {} : userConnections.slots.take(sub);
+            if (!release) {
+              const message = `Too many connections for this user (limit ${userConnections.slots.max}).`;
+              sendJson(res, 429, { errors: [{ message, extensions: { code: 'CONNECTION_LIMIT' } }] }, method === 'HEAD');
+              return;
+            }
+            res.once('close', release);
+            pass(req, res);
+          },
+          () => pass(req, res),
+        );
+        return;
+      }
     }
-    if (maxBodyBytes === undefined) void yoga(req, res);
-    else limitBody(req, res, maxBodyBytes, () => void yoga(req, res));
+    pass(req, res);
   });
   const streams = { open: 0 };
   eventStreams.set(server, streams);

@@ -13,6 +13,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { EventQueue } from '../realtime/event-queue.js';
 import type { Logger } from 'pino';
 import type { Auth } from './auth.js';
+import type { UserConnections } from './connection-limits.js';
 import { maskError, type GraphQLServer } from './yoga.js';
 
 export interface WebSocketDeps {
@@ -22,8 +23,10 @@ export interface WebSocketDeps {
   logger: Logger;
   /** ping interval; a peer that misses a pong is dropped. @default 12000 */
   keepAliveMs?: number;
-  /** open connections allowed (0: no limit); `open` counts this instance's WebSockets and SSE streams */
-  limits?: { perUser: number; total: number; open: () => number };
+  /** open connections allowed on this instance (0: no limit); `open` counts WebSockets and SSE streams */
+  limits?: { total: number; open: () => number };
+  /** open connections per user, shared with SSE; absent: no limit */
+  userConnections?: UserConnections | null;
   /** largest message a client may send, bytes (ws closes with 1009 above it). @default 1 MiB */
   maxPayload?: number;
 }
@@ -45,7 +48,7 @@ export interface WebSocketEndpoint extends Disposable {
  * connectionParams.authorization; a missing or bad one closes with 4403, and every
  * operation is authorised again through yoga's context, as over HTTP.
  */
-export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_000, limits, maxPayload = 1024 * 1024 }: WebSocketDeps): WebSocketEndpoint {
+export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_000, limits, userConnections, maxPayload = 1024 * 1024 }: WebSocketDeps): WebSocketEndpoint {
   // noServer: the HTTP server's own errors (a port in use) stay with it instead of being
   // re-emitted here, where graphql-ws would print them as an internal error.
   const wss = new WebSocketServer({ noServer: true, maxPayload });
@@ -66,8 +69,6 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
       }
     });
   });
-  // Open connections per user on this instance; a slot is taken once the token checks out.
-  const perUser = new Map<string, number>();
   // Shared executions live as long as their event object.
   const frames: SharedFrames = new WeakMap();
 
@@ -84,20 +85,15 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
         if (principal === null) return false;
         // Gone while its token was checked: a 'close' listener added now would never run.
         if (ctx.extra.socket.readyState !== WebSocket.OPEN) return false;
-        if (limits && limits.perUser > 0) {
-          const sub = principal.sub;
-          const n = perUser.get(sub) ?? 0;
-          if (n >= limits.perUser) {
+        if (userConnections) {
+          // A slot is taken once the token checks out.
+          const release = userConnections.take(principal.sub);
+          if (!release) {
             // graphql-ws then tries 4403, which the closing socket ignores: the client sees this code.
-            ctx.extra.socket.close(CLOSE_USER_FULL, `too many connections for this user (limit ${limits.perUser})`);
+            ctx.extra.socket.close(CLOSE_USER_FULL, `too many connections for this user (limit ${userConnections.max})`);
             return false;
           }
-          perUser.set(sub, n + 1);
-          ctx.extra.socket.once('close', () => {
-            const left = (perUser.get(sub) ?? 1) - 1;
-            if (left > 0) perUser.set(sub, left);
-            else perUser.delete(sub);
-          });
+          ctx.extra.socket.once('close', release);
         }
         // The upgrade request isn't needed after the handshake (the token travels in
         // connectionParams); let it go instead of keeping it for the connection's lifetime.
