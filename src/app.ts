@@ -13,6 +13,8 @@ import type { Auth } from './server/auth.js';
 import type { PersistedOperations } from './server/persisted-operations.js';
 import { closeHttpServer, createHttpServer, openEventStreams } from './server/http-server.js';
 import { attachWebSocket, type WebSocketEndpoint } from './server/websocket.js';
+import { UserConnections } from './server/connection-limits.js';
+import { createMutationLimiter, type RateLimits } from './server/rate-limit.js';
 import { createGraphQLServer, type GraphQLServer } from './server/yoga.js';
 import type { Store } from './store/store.js';
 import type { DeliveryStore } from './store/delivery-store.js';
@@ -55,6 +57,12 @@ export interface AppDeps {
   metrics?: Metrics;
   /** with it, `GET /metrics` needs this bearer token or an admin JWT (config METRICS_TOKEN). @default null: open */
   metricsToken?: string | null;
+  /** mutations per second per principal (config RATE_LIMIT_*), on Redis when `l2` is given; absent: no limit */
+  rateLimits?: RateLimits;
+  /** open connections (config MAX_CONNECTIONS_PER_USER, MAX_CONNECTIONS; 0: none); absent: no limit */
+  connectionLimits?: { perUser: number; total: number };
+  /** config MAX_BODY_BYTES: HTTP bodies and WebSocket messages; absent: no HTTP limit, 1 MiB per message */
+  maxBodyBytes?: number;
 }
 
 export interface App {
@@ -93,11 +101,15 @@ export function createApp(deps: AppDeps): App {
     clock: service.now.bind(service),
     logger,
   });
+  const mutationLimiter = deps.rateLimits ? createMutationLimiter({ limits: deps.rateLimits, redis: deps.l2?.redis ?? null, prefix: deps.l2?.prefix }) : null;
   const { persisted } = deps;
-  const yoga = createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken, persisted, metrics });
+  const yoga = createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken, persisted, metrics, mutationLimiter });
+  const limits = deps.connectionLimits && { total: deps.connectionLimits.total, open: connectedClients };
+  const slots = deps.connectionLimits?.perUser ? new UserConnections(deps.connectionLimits.perUser) : null;
+  const userConnections = slots && { slots, sub: async (h: string | undefined) => (await auth.verify(h))?.sub ?? null };
   const route = metrics.enabled ? metricsRoute({ metrics, token: deps.metricsToken ?? null, auth }) : null;
-  const server = createHttpServer({ yoga, ready: () => store.ping(), logger, metrics: route });
-  const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs, persisted, metrics });
+  const server = createHttpServer({ yoga, ready: () => store.ping(), logger, metrics: route, maxBodyBytes: deps.maxBodyBytes, connectionLimit: limits, userConnections });
+  const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs, persisted, metrics, limits, userConnections: slots, maxPayload: deps.maxBodyBytes });
   metrics.onScrape(async () => {
     metrics.connections.set({ transport: 'ws' }, ws.connections());
     metrics.connections.set({ transport: 'sse' }, openEventStreams(server));

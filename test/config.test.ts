@@ -54,6 +54,10 @@ describe('loadConfig', () => {
       },
       metricsEnabled: true,
       metricsToken: null,
+      rateLimit: { service: 20_000, user: 50 },
+      maxConnectionsPerUser: 20,
+      maxConnections: 50_000,
+      maxBodyBytes: 1_048_576,
     });
   });
 
@@ -99,6 +103,11 @@ describe('loadConfig', () => {
         WECOM_API_URL: 'http://127.0.0.1:8082',
         METRICS_ENABLED: 'no',
         METRICS_TOKEN: 'scrape-token-0123456789',
+        RATE_LIMIT_SERVICE: '0',
+        RATE_LIMIT_USER: '7',
+        MAX_CONNECTIONS_PER_USER: '3',
+        MAX_CONNECTIONS: '0',
+        MAX_BODY_BYTES: '2048',
       }),
     ).toEqual({
       port: 8080,
@@ -142,6 +151,10 @@ describe('loadConfig', () => {
       },
       metricsEnabled: false,
       metricsToken: 'scrape-token-0123456789',
+      rateLimit: { service: 0, user: 7 },
+      maxConnectionsPerUser: 3,
+      maxConnections: 0,
+      maxBodyBytes: 2048,
     });
   });
 
@@ -226,7 +239,7 @@ describe('loadConfig', () => {
   it('refuses production without JWT_SECRET or JWT_JWKS_URL', () => {
     expect.assertions(2);
     expect(configError({ NODE_ENV: 'production' })).toBe(
-      'Invalid configuration: JWT_SECRET or JWT_JWKS_URL is required when NODE_ENV=production',
+      'Invalid configuration: JWT_SECRET or JWT_JWKS_URL is required when NODE_ENV=production: set JWT_SECRET to a random string of at least 32 characters (e.g. openssl rand -base64 48), or JWT_JWKS_URL to your identity provider\'s JWKS',
     );
   });
 

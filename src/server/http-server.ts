@@ -6,6 +6,8 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { YogaServerInstance } from 'graphql-yoga';
+import { limitBody } from './body-limit.js';
+import type { UserConnections } from './connection-limits.js';
 
 /** What {@link createHttpServer} needs. */
 export interface HttpServerDeps {
@@ -14,6 +16,12 @@ export interface HttpServerDeps {
   /** Readiness check (e.g. Redis PING). Rejecting, or taking longer than {@link READY_TIMEOUT_MS}, counts as not ready. */
   ready: () => Promise<boolean>;
   logger: Logger;
+  /** largest request body (config MAX_BODY_BYTES); absent: no limit */
+  maxBodyBytes?: number;
+  /** open connections allowed on this instance (0: no limit); `open` counts WebSockets and SSE streams */
+  connectionLimit?: { total: number; open: () => number };
+  /** open connections per user (shared with WebSockets); `sub` reads the caller from the Authorization header */
+  userConnections?: { slots: UserConnections; sub: (authorization: string | undefined) => Promise<string | null> } | null;
   /** `GET /metrics`; absent: 404 like any unknown path */
   metrics?: MetricsRoute | null;
 }
@@ -93,7 +101,11 @@ async function serveMetrics(route: MetricsRoute, req: http.IncomingMessage, res:
  * - anything else → yoga (GraphQL at its endpoint, GraphiQL, SSE).
  */
 export function createHttpServer(deps: HttpServerDeps): http.Server {
-  const { yoga, ready, logger, metrics } = deps;
+  const { yoga, ready, logger, metrics, maxBodyBytes, connectionLimit, userConnections } = deps;
+  const pass = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (maxBodyBytes === undefined) void yoga(req, res);
+    else limitBody(req, res, maxBodyBytes, () => void yoga(req, res));
+  };
 
   const server = http.createServer((req, res) => {
     res.once('finish', () => {
@@ -126,10 +138,34 @@ export function createHttpServer(deps: HttpServerDeps): http.Server {
       return;
     }
     if (req.headers.accept?.includes('text/event-stream')) {
+      if (connectionLimit && connectionLimit.total > 0 && connectionLimit.open() >= connectionLimit.total) {
+        const message = `Server connection limit reached (${connectionLimit.total}); try again later.`;
+        res.setHeader('retry-after', '5');
+        sendJson(res, 503, { errors: [{ message, extensions: { code: 'CONNECTION_LIMIT' } }] }, method === 'HEAD');
+        return;
+      }
       streams.open++;
       res.once('close', () => streams.open--);
+      if (userConnections) {
+        // A bad or missing token takes no slot: yoga answers it.
+        void userConnections.sub(req.headers.authorization).then(
+          (sub) => {
+            if (req.socket.destroyed) return; // gone meanwhile: its 'close' may have passed
+            const release = sub === null ? () => {} : userConnections.slots.take(sub);
+            if (!release) {
+              const message = `Too many connections for this user (limit ${userConnections.slots.max}).`;
+              sendJson(res, 429, { errors: [{ message, extensions: { code: 'CONNECTION_LIMIT' } }] }, method === 'HEAD');
+              return;
+            }
+            res.once('close', release);
+            pass(req, res);
+          },
+          () => pass(req, res),
+        );
+        return;
+      }
     }
-    void yoga(req, res);
+    pass(req, res);
   });
   const streams = { open: 0 };
   eventStreams.set(server, streams);

@@ -14,6 +14,7 @@ import { EventQueue } from '../realtime/event-queue.js';
 import type { Logger } from 'pino';
 import type { Auth } from './auth.js';
 import { resolveOperation, type PersistedOperations } from './persisted-operations.js';
+import type { UserConnections } from './connection-limits.js';
 import { maskError, type GraphQLServer } from './yoga.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { countErrors } from './metrics-plugin.js';
@@ -28,7 +29,17 @@ export interface WebSocketDeps {
   /** ids clients may send instead of documents, as over HTTP (yoga's params hooks don't run here) */
   persisted?: PersistedOperations;
   metrics: Metrics;
+  /** open connections allowed on this instance (0: no limit); `open` counts WebSockets and SSE streams */
+  limits?: { total: number; open: () => number };
+  /** open connections per user, shared with SSE; absent: no limit */
+  userConnections?: UserConnections | null;
+  /** largest message a client may send, bytes (ws closes with 1009 above it). @default 1 MiB */
+  maxPayload?: number;
 }
+
+/** Close codes of refused connections (docs/api.md, "Rate and connection limits"). */
+export const CLOSE_INSTANCE_FULL = 1013; // "Try Again Later": the graphql-ws client retries it
+export const CLOSE_USER_FULL = 4430;
 
 /** Root fields whose result is the same for every subscriber of an event: executed once per event and operation. */
 const SHARED_ROOT_FIELDS = new Set(['topic', 'dashboardUpdated']);
@@ -43,8 +54,27 @@ export interface WebSocketEndpoint extends Disposable {
  * connectionParams.authorization; a missing or bad one closes with 4403, and every
  * operation is authorised again through yoga's context, as over HTTP.
  */
-export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_000, persisted, metrics }: WebSocketDeps): WebSocketEndpoint {
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_000, persisted, metrics, limits, userConnections, maxPayload = 1024 * 1024 }: WebSocketDeps): WebSocketEndpoint {
+  // noServer: the HTTP server's own errors (a port in use) stay with it instead of being
+  // re-emitted here, where graphql-ws would print them as an internal error.
+  const wss = new WebSocketServer({ noServer: true, maxPayload });
+  server.on('upgrade', (req, socket, head) => {
+    if ((req.url ?? '/').split('?', 1)[0] !== yoga.graphqlEndpoint) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    const full = limits !== undefined && limits.total > 0 && limits.open() >= limits.total;
+    wss.handleUpgrade(req, socket, head, (client) => {
+      if (full) client.close(CLOSE_INSTANCE_FULL, `server connection limit reached (${limits!.total}); try again later`);
+      else {
+        wss.emit('connection', client, req);
+        // ws closes the socket itself on a protocol error (1009: a message over maxPayload);
+        // graphql-ws's listener would print that as an internal error with a stack.
+        client.removeAllListeners('error');
+        client.on('error', (err) => logger.debug({ err: err.message }, 'websocket protocol error'));
+      }
+    });
+  });
   // Shared executions live as long as their event object.
   const frames: SharedFrames = new WeakMap();
 
@@ -52,10 +82,24 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
     {
       onConnect: async (ctx) => {
         const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        let principal;
         try {
-          if ((await auth.verify(typeof header === 'string' ? header : null)) === null) return false;
+          principal = await auth.verify(typeof header === 'string' ? header : null);
         } catch {
           return false;
+        }
+        if (principal === null) return false;
+        // Gone while its token was checked: a 'close' listener added now would never run.
+        if (ctx.extra.socket.readyState !== WebSocket.OPEN) return false;
+        if (userConnections) {
+          // A slot is taken once the token checks out.
+          const release = userConnections.take(principal.sub);
+          if (!release) {
+            // graphql-ws then tries 4403, which the closing socket ignores: the client sees this code.
+            ctx.extra.socket.close(CLOSE_USER_FULL, `too many connections for this user (limit ${userConnections.max})`);
+            return false;
+          }
+          ctx.extra.socket.once('close', release);
         }
         // The upgrade request isn't needed after the handshake (the token travels in
         // connectionParams); let it go instead of keeping it for the connection's lifetime.
@@ -116,7 +160,7 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
       // Same error policy as HTTP: codes for domain errors, internal ones masked.
       onNext: (_ctx, _id, _payload, _args, result) => {
         if (!result.errors) return undefined;
-        const errors = result.errors.map((e) => maskError(e, 'Unexpected error.', logger).toJSON());
+        const errors = result.errors.map((e) => withoutHttp(maskError(e, 'Unexpected error.', logger)).toJSON());
         countErrors(metrics, errors);
         return { ...result, errors };
       },
