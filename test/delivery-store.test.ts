@@ -11,7 +11,7 @@ import { createMemoryDeliveryStore } from '../src/store/memory/memory-delivery-s
 import { createMemoryStore } from '../src/store/memory/memory-store.js';
 import { createRedisDeliveryStore } from '../src/store/redis/redis-delivery-store.js';
 import { createRedisStore } from '../src/store/redis/redis-store.js';
-import type { Store } from '../src/store/store.js';
+import { deliverScheduled, type Store } from '../src/store/store.js';
 import { deleteByPrefix, uniquePrefix, withRedis } from './helpers/redis.js';
 
 const T0 = Date.now();
@@ -104,6 +104,20 @@ for (const [name, make] of Object.entries(setups)) {
       expect(again[0]!.status).toBe('deduplicated');
       expect((await outbox.countByStatus()).PENDING).toBe(1);
       expect((await outbox.log({ first: 10 })).totalCount).toBe(1);
+    });
+
+    it('a scheduled send is routed when it is delivered, with the preferences of that moment', async () => {
+      const { store, outbox } = make();
+      await store.ensureUser('ann', T0);
+      await outbox.setAddress('ann', { channel: 'WEBHOOK', address: 'https://a.example/h', secret: 'whsec_x', updatedAt: T0 });
+      const id = await store.schedule({ userIds: ['ann'], content: { type: 'task_assigned', title: 't', body: '', data: null, priority: 'NORMAL' }, ttlMs: HOUR, dedupWindowMs: HOUR, sendAt: T0 + HOUR, channels: ['WEBHOOK'] }, T0);
+      // Opted in only after scheduling: routing reads the preferences at delivery.
+      await store.updatePreferences('ann', { channels: [{ type: '*', channels: ['WEBHOOK'] }] }, T0);
+      const [claimed] = await store.claimScheduled(T0 + HOUR, 10, 60_000);
+      expect(claimed!.id).toBe(id);
+      const [o] = await deliverScheduled(store, claimed!, T0 + HOUR);
+      if (o?.status !== 'stored') throw new Error('not stored');
+      expect((await outbox.get([`${o.notification.id}-w`]))[0]).toMatchObject({ status: 'PENDING', createdAt: T0 + HOUR });
     });
 
     it('hands each ready entry to one consumer and records a delivery', async () => {
