@@ -8,9 +8,8 @@
  *    webhook deliveries run at a steady rate beside it.
  * Receivers and load run in this process; the server in its own.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { Worker } from 'node:worker_threads';
 import type { Redis } from 'ioredis';
 import { connectMany, messageNumber, pacedSends, percentile } from './ws-load.js';
 import { bytes, intOption, int, ms, perSecond, pool, section, seconds, type Scenario } from './scenario.js';
@@ -25,38 +24,60 @@ const PUBLISH = 'mutation($p:JSON!){ publish(topic:"bench", payload:$p){ publish
 interface Receivers {
   urls: string[];
   received: number;
-  /** webhook-id -> receipt time (performance.now) of its first arrival */
+  /** webhook-id -> absolute receipt time (ms, performance.timeOrigin + now) of its first arrival */
   firstAt: Map<string, number>;
   duplicates: number;
   close(): Promise<void>;
 }
 
-/** R plain receivers answering 204 (no signature check: the bench measures the sender). */
+/** Absolute time in ms, comparable across threads. */
+const now = () => performance.timeOrigin + performance.now();
+
+/**
+ * R plain receivers answering 204 (no signature check: the bench measures the sender), in a
+ * worker thread of their own, so they share neither the server's nor the measuring loop's CPU
+ * time slice.
+ */
 async function startReceivers(r: number): Promise<Receivers> {
+  const worker = new Worker(RECEIVER_THREAD, { eval: true, workerData: { r } });
   const out: Receivers = { urls: [], received: 0, firstAt: new Map(), duplicates: 0, close: async () => {} };
-  const servers: http.Server[] = [];
-  for (let i = 0; i < r; i++) {
-    const s = http.createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        const id = String(req.headers['webhook-id']);
-        out.received++;
-        if (out.firstAt.has(id)) out.duplicates++;
-        else out.firstAt.set(id, performance.now());
-        res.writeHead(204).end();
-      });
-    });
-    s.keepAliveTimeout = 60_000;
-    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-    servers.push(s);
-    out.urls.push(`http://127.0.0.1:${(s.address() as AddressInfo).port}/hook`);
-  }
+  out.urls = await new Promise<string[]>((resolve) => worker.once('message', resolve));
+  worker.on('message', (batch: [string, number][]) => {
+    for (const [id, at] of batch) {
+      out.received++;
+      if (out.firstAt.has(id)) out.duplicates++;
+      else out.firstAt.set(id, at);
+    }
+  });
   out.close = async () => {
-    for (const s of servers) s.closeAllConnections();
-    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    await worker.terminate();
   };
   return out;
 }
+
+const RECEIVER_THREAD = `
+const http = require('node:http');
+const { parentPort, workerData } = require('node:worker_threads');
+const { performance } = require('node:perf_hooks');
+let batch = [];
+setInterval(() => { if (batch.length) { parentPort.postMessage(batch); batch = []; } }, 20);
+(async () => {
+  const urls = [];
+  for (let i = 0; i < workerData.r; i++) {
+    const s = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        batch.push([String(req.headers['webhook-id']), performance.timeOrigin + performance.now()]);
+        res.writeHead(204).end();
+      });
+    });
+    s.keepAliveTimeout = 60000;
+    await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve));
+    urls.push('http://127.0.0.1:' + s.address().port + '/hook');
+  }
+  parentPort.postMessage(urls);
+})();
+`;
 
 async function commandCalls(redis: Redis): Promise<number> {
   const info = String(await redis.info('commandstats'));
@@ -107,15 +128,15 @@ export const deliveriesScenario: Scenario = {
       const callsBefore = await commandCalls(client);
       const sentAt = new Map<string, number>();
       const calls = Math.ceil(N / B);
-      const t0 = performance.now();
+      const t0 = now();
       await pool(calls, 8, async (c) => {
         const users = Array.from({ length: Math.min(B, N - c * B) }, (_, k) => `dl${(c * B + k) % U}`);
-        const at = performance.now();
+        const at = now();
         const r = await gql<{ sendNotification: { notifications: { id: string }[] } }>(server.http, svc, SEND, { u: users, t: `n${c}` });
         for (const n of r.sendNotification.notifications) sentAt.set(`${n.id}-w`, at);
       });
-      const sendsDone = performance.now();
-      while (receivers.firstAt.size < N && performance.now() - t0 < 300_000) await new Promise((r) => setTimeout(r, 20));
+      const sendsDone = now();
+      while (receivers.firstAt.size < N && now() - t0 < 300_000) await new Promise((r) => setTimeout(r, 20));
       const lastReceipt = Math.max(...receivers.firstAt.values());
       const callsAfter = await commandCalls(client);
       const latencies = [...receivers.firstAt].map(([id, at]) => at - (sentAt.get(id) ?? at)).sort((a, b) => a - b);
