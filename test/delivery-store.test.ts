@@ -4,7 +4,7 @@
  * the Redis one (streams + Lua). Time is a parameter; nothing sleeps.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { SKIP, deliveryId, type ExternalChannel } from '../src/notifications/deliveries.js';
+import { SKIP, deliveryId, type ExternalChannel } from '../src/store/deliveries.js';
 import type { NotificationContent } from '../src/notifications/types.js';
 import { DELIVERY_RETENTION_MS, type DeliveryStore } from '../src/store/delivery-store.js';
 import { createMemoryDeliveryStore } from '../src/store/memory/memory-delivery-store.js';

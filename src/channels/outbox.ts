@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { decodeItem } from '../store/codec.js';
-import { SKIP, retryDelay, type Delivery, type RetryPolicy } from '../notifications/deliveries.js';
+import { SKIP, type Delivery } from '../store/deliveries.js';
+import { retryDelay, type RetryPolicy } from './backoff.js';
 import type { Notification } from '../notifications/types.js';
 import { isOpen, type DeliveryOutcome, type DeliveryStore, type OutboxEntry } from '../store/delivery-store.js';
 import { EXTERNAL_CHANNELS, type ExternalChannel, type Provider, type SendResult } from './provider.js';

@@ -15,7 +15,7 @@ import type {
   Template,
   UserRecord,
 } from './types.js';
-import type { ExternalChannel } from './deliveries.js';
+import type { ExternalChannel } from '../store/deliveries.js';
 import * as v from './validate.js';
 import type { Metrics } from '../metrics/metrics.js';
 

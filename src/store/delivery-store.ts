@@ -1,4 +1,4 @@
-import type { ChannelAddress, Delivery, DeliveryStatus, ExternalChannel } from '../notifications/deliveries.js';
+import type { ChannelAddress, Delivery, DeliveryStatus, ExternalChannel } from './deliveries.js';
 
 /**
  * The durable outbox of deliveries beyond the app, and the users' channel addresses. Two

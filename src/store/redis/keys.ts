@@ -202,7 +202,7 @@ export function schedulerKeys(prefix = 'ntf:'): SchedulerKeys {
 /*
  * | pattern                          | type   | holds                                                    | written by                 |
  * |----------------------------------|--------|----------------------------------------------------------|----------------------------|
- * | P{o}:dlv                         | hash   | delivery id -> JSON record (notifications/deliveries.ts) | send, outbox scripts       |
+ * | P{o}:dlv                         | hash   | delivery id -> JSON record (store/deliveries.ts)      | send, outbox scripts       |
  * | P{o}:ready:CHANNEL               | stream | entries {d: delivery id} ready to send; group "outbox"   | send, promoteDeliveries    |
  * | P{o}:due                         | zset   | delivery id by when it may be tried (escalation, retry)  | send, finish, retry        |
  * | P{o}:log                         | zset   | delivery ids (score 0: id order = creation order)        | send, prune                |

@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
-import { DELIVERY_STATUSES, type ChannelAddress, type Delivery, type DeliveryStatus, type ExternalChannel } from '../../notifications/deliveries.js';
-import { EXTERNAL_CHANNELS } from '../../channels/provider.js';
+import { DELIVERY_STATUSES, EXTERNAL_CHANNELS, type ChannelAddress, type Delivery, type DeliveryStatus, type ExternalChannel } from '../deliveries.js';
 import { DELIVERY_RETENTION_MS, type DeliveryLogPage, type DeliveryStore, type OutboxEntry } from '../delivery-store.js';
 import { scanLog } from '../delivery-log.js';
 import { OUTBOX_GROUP, keySpace, outboxKeys } from './keys.js';
