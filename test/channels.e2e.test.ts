@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  DeleteNotificationsMutation,
   DeliveriesQuery,
   DeliveryLogQuery,
   MarkReadMutation,
@@ -132,13 +133,17 @@ for (const backend of BACKENDS) {
       const r = await receiver();
       r.addSecret((await optIn(t, 'dan', 'WEBHOOK', r.at('/d')))!);
       const read = await send(t, 'dan', ['WEBHOOK'], { escalateAfterSeconds: 1 });
+      const deleted = await send(t, 'dan', ['WEBHOOK'], { escalateAfterSeconds: 1 });
       const unread = await send(t, 'dan', ['WEBHOOK'], { escalateAfterSeconds: 1 });
       expect(await statusOf(t, read)).toBe('PENDING');
       await t.run(MarkReadMutation, { ids: [read] }, asUser('dan'));
+      await t.run(DeleteNotificationsMutation, { ids: [deleted] }, asUser('dan'));
       await r.waitForAccepted(1, 8000);
       expect(r.accepted.map((a) => a.id)).toEqual([`${unread}-w`]);
       const skipped = (await eventually(() => deliveries(t, read), (x) => x.data?.deliveries[0]?.status === 'SKIPPED')).data!.deliveries[0]!;
       expect(skipped.lastError).toContain('read before escalation');
+      const gone = (await eventually(() => deliveries(t, deleted), (x) => x.data?.deliveries[0]?.status === 'SKIPPED')).data!.deliveries[0]!;
+      expect(gone.lastError).toContain('no longer in the inbox');
       expect(r.requests.some((q) => q.id === `${read}-w`)).toBe(false);
       // Escalation must come before the notification expires.
       const tooLate = await t.run(SendNotificationMutation, { input: { userIds: ['dan'], type: 'x', title: 't', body: '', ttlSeconds: 60, escalateAfterSeconds: 60, channels: ['WEBHOOK'] } }, SERVICE);
