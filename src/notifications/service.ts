@@ -111,7 +111,7 @@ export class NotificationService {
     }
     const channels = input.channels ?? undefined;
     if (channels) {
-      if (channels.length > v.LIMITS.mutedTypes) throw badInput('channels', `at most ${v.LIMITS.mutedTypes} entries`);
+      if (channels.length > v.LIMITS.channelPreferences) throw badInput('channels', `at most ${v.LIMITS.channelPreferences} entries`);
       for (const c of channels) if (c.type !== '*') v.typeName('channels.type', c.type);
     }
     return this.store.updatePreferences(
@@ -281,7 +281,7 @@ export class NotificationService {
   }
 
   private async policyOverrides(): Promise<Map<string, NotificationTypePolicy>> {
-    const now = Date.now();
+    const now = this.clock();
     if (!this.policyCache || now - this.policyCache.at > POLICY_CACHE_MS) {
       const byType = new Map((await this.store.getPolicies()).map((p) => [p.type, p]));
       this.policyCache = { at: now, byType };
