@@ -116,7 +116,7 @@ export const deliveriesScenario: Scenario = {
     const deliveryRate = intOption(options, 'delivery-rate', 500);
     const pacedSeconds = intOption(options, 'paced-seconds', 8);
     const receivers = await startReceivers(R);
-    const server = await startServer(redis.url, redis.prefix, { WEBHOOK_ALLOW_PRIVATE: 'true', DELIVERY_CONCURRENCY: '64' });
+    const server = await startServer(redis.url, redis.prefix, { WEBHOOK_ALLOW_PRIVATE: 'true' });
     const client = await redis.connect();
     try {
       const svc = await server.token('bench-sender', ['service']);
