@@ -15,12 +15,16 @@ import type { PersistedOperations } from './server/persisted-operations.js';
 import { closeHttpServer, createHttpServer, openEventStreams } from './server/http-server.js';
 import { defaultWebRoot, webPages } from './server/web-pages.js';
 import { attachWebSocket, type WebSocketEndpoint } from './server/websocket.js';
+import { UserConnections } from './server/connection-limits.js';
+import { createMutationLimiter, type RateLimits } from './server/rate-limit.js';
 import { createGraphQLServer, type GraphQLServer } from './server/yoga.js';
 import type { Store } from './store/store.js';
 import type { DeliveryStore } from './store/delivery-store.js';
 import { DeliveryService } from './channels/delivery-service.js';
 import type { JobsApi } from './scheduler/scheduler.js';
 import type { ExpirySweeper } from './notifications/expiry-sweeper.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { metricsRoute } from './server/metrics-route.js';
 
 export interface AppDeps {
   store: Store;
@@ -53,6 +57,16 @@ export interface AppDeps {
   expirySweeper?: ExpirySweeper | null;
   /** persisted operations (PERSISTED_OPERATIONS), enforced over HTTP, SSE and WebSocket; absent: documents only */
   persisted?: PersistedOperations;
+  /** main.ts's one registry (the scheduler and Redis connections record into it too); absent: one of the app's own */
+  metrics?: Metrics;
+  /** with it, `GET /metrics` needs this bearer token or an admin JWT (config METRICS_TOKEN). @default null: open */
+  metricsToken?: string | null;
+  /** mutations per second per principal (config RATE_LIMIT_*), on Redis when `l2` is given; absent: no limit */
+  rateLimits?: RateLimits;
+  /** open connections (config MAX_CONNECTIONS_PER_USER, MAX_CONNECTIONS; 0: none); absent: no limit */
+  connectionLimits?: { perUser: number; total: number };
+  /** config MAX_BODY_BYTES: HTTP bodies and WebSocket messages; absent: no HTTP limit, 1 MiB per message */
+  maxBodyBytes?: number;
 }
 
 export interface App {
@@ -65,6 +79,7 @@ export interface App {
   yoga: GraphQLServer;
   server: http.Server;
   ws: WebSocketEndpoint;
+  metrics: Metrics;
   close(timeoutMs?: number): Promise<void>;
 }
 
@@ -74,10 +89,11 @@ export interface App {
  */
 export function createApp(deps: AppDeps): App {
   const { store, bus, channels, auth, logger, clock, graphiqlToken, topicRoles = { dashboard: 'admin' }, wsKeepAliveMs } = deps;
-  const service = new NotificationService(store, clock);
+  const metrics = deps.metrics ?? createMetrics();
+  const service = new NotificationService(store, clock, metrics);
   const deliveries = new DeliveryService(deps.deliveries, { allowPrivate: deps.webhookAllowPrivate ?? false, clock });
   const realtime = new Realtime({ bus, channels, service });
-  const cache = createCache({ l2: deps.l2?.redis ?? null, prefix: deps.l2?.prefix, clock: service.now.bind(service), enabled: deps.cacheEnabled, logger });
+  const cache = createCache({ l2: deps.l2?.redis ?? null, prefix: deps.l2?.prefix, clock: service.now.bind(service), enabled: deps.cacheEnabled, logger, metrics });
   // ws and server exist only below; the dashboard asks for the count when it computes.
   const connectedClients = () => ws.connections() + openEventStreams(server);
   const loopLag = sampleEventLoopLag();
@@ -90,11 +106,24 @@ export function createApp(deps: AppDeps): App {
     clock: service.now.bind(service),
     logger,
   });
+  const mutationLimiter = deps.rateLimits ? createMutationLimiter({ limits: deps.rateLimits, redis: deps.l2?.redis ?? null, prefix: deps.l2?.prefix }) : null;
   const { persisted } = deps;
-  const yoga = createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken, persisted });
+  const yoga = createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken, persisted, metrics, mutationLimiter });
+  const limits = deps.connectionLimits && { total: deps.connectionLimits.total, open: connectedClients };
+  const slots = deps.connectionLimits?.perUser ? new UserConnections(deps.connectionLimits.perUser) : null;
+  const userConnections = slots && { slots, sub: async (h: string | undefined) => (await auth.verify(h))?.sub ?? null };
+  const route = metrics.enabled ? metricsRoute({ metrics, token: deps.metricsToken ?? null, auth }) : null;
   const webRoot = deps.webRoot === undefined ? defaultWebRoot() : deps.webRoot;
-  const server = createHttpServer({ yoga, ready: () => store.ping(), logger, pages: webRoot === null ? undefined : webPages(webRoot) });
-  const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs, persisted });
+  const pages = webRoot === null ? undefined : webPages(webRoot);
+  const server = createHttpServer({ yoga, ready: () => store.ping(), logger, metrics: route, maxBodyBytes: deps.maxBodyBytes, connectionLimit: limits, userConnections, pages });
+  const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs, persisted, metrics, limits, userConnections: slots, maxPayload: deps.maxBodyBytes });
+  metrics.onScrape(async () => {
+    metrics.connections.set({ transport: 'ws' }, ws.connections());
+    metrics.connections.set({ transport: 'sse' }, openEventStreams(server));
+    // Shared state: an unreachable backend leaves the last values rather than failing the scrape.
+    const kept = await deps.deliveries.countByStatus().catch(() => null);
+    if (kept) for (const [status, n] of Object.entries(kept)) metrics.deliveriesKept.set({ status }, n);
+  });
   return {
     service,
     deliveries,
@@ -105,6 +134,7 @@ export function createApp(deps: AppDeps): App {
     yoga,
     server,
     ws,
+    metrics,
     async close(timeoutMs = 5000) {
       dashboardFeed.close();
       loopLag.stop();

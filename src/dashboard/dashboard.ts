@@ -10,7 +10,7 @@
  */
 import os from 'node:os';
 import type { Cache, Cached, CachedFn } from '../cache/cache.js';
-import { DELIVERY_STATUSES, type DeliveryStatus } from '../notifications/deliveries.js';
+import { DELIVERY_STATUSES, type DeliveryStatus } from '../store/deliveries.js';
 import type { DeliveryStore } from '../store/delivery-store.js';
 import type { Store } from '../store/store.js';
 

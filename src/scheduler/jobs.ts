@@ -156,6 +156,8 @@ export interface RunResult {
   summary: string | null;
   /** the error's stack when it failed */
   error: string | null;
+  /** how long a run that did the work took (outcome 'ran') */
+  durationMs?: number;
 }
 
 /** "failed: <reason>": one line, bounded. */
@@ -175,7 +177,7 @@ export async function runOnce(def: JobDefinition, ops: JobOps, { slot, token, cl
     claim = await ops.beginRun(def.name, { token, ttlMs: def.lockTtlMs, slot });
   } catch (err) {
     // Not even the lock could be taken (backend down): nothing to record it in.
-    return { outcome: 'ran', status: failedStatus(err), summary: null, error: stackOf(err) };
+    return { outcome: 'ran', status: failedStatus(err), summary: null, error: stackOf(err), durationMs: clock() - startedAt };
   }
   if (claim !== 'started') return { outcome: claim, status: null, summary: null, error: null };
   let status = 'ok';
@@ -194,7 +196,7 @@ export async function runOnce(def: JobDefinition, ops: JobOps, { slot, token, cl
     error ??= stackOf(err);
     if (status === 'ok') status = failedStatus(new Error(`ran, but could not record it: ${err instanceof Error ? err.message : String(err)}`));
   }
-  return { outcome: 'ran', status, summary, error };
+  return { outcome: 'ran', status, summary, error, durationMs: clock() - startedAt };
 }
 
 const stackOf = (err: unknown) => (err instanceof Error ? (err.stack ?? err.message) : String(err));

@@ -158,12 +158,26 @@ export function DashboardView({ token, dash }: { token: string; dash: ReturnType
   );
 }
 
-/** The Prometheus samples worth a glance, when the server has /metrics. */
+/** The Prometheus samples worth a glance, when the server has /metrics (a labelled metric is summed). */
+const count = (v: number) => String(Math.round(v));
 const METRICS = [
   ['nodejs_eventloop_lag_p99_seconds', 'event-loop lag p99', (v: number) => `${(v * 1000).toFixed(1)} ms`],
   ['process_resident_memory_bytes', 'resident memory', (v: number) => mb(v)],
-  ['nodejs_heap_size_used_bytes', 'heap used', (v: number) => mb(v)],
+  ['ntf_graphql_subscriptions', 'live subscriptions', count],
+  ['ntf_notifications_broadcasts_total', 'broadcasts since start', count],
+  ['ntf_deliveries_total', 'delivery outcomes since start', count],
 ] as const;
+
+/** The sum of a metric's samples in Prometheus text, or null when it has none. */
+function sample(text: string, name: string): number | null {
+  let sum: number | null = null;
+  for (const line of text.split('\n')) {
+    if (!(line.startsWith(`${name} `) || line.startsWith(`${name}{`))) continue;
+    const v = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (Number.isFinite(v)) sum = (sum ?? 0) + v;
+  }
+  return sum;
+}
 
 function Metrics({ token }: { token: string }) {
   const [state, setState] = useState<{ text?: string; note?: string; error?: string }>({});
@@ -188,10 +202,9 @@ function Metrics({ token }: { token: string }) {
     };
   }, [token]);
   const values = state.text
-    ? METRICS.map(([name, label, fmt]) => {
-        const line = state.text!.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-        const v = line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN;
-        return [label, Number.isFinite(v) ? fmt(v) : '–'] as const;
+    ? METRICS.flatMap(([name, label, fmt]) => {
+        const v = sample(state.text!, name);
+        return v === null ? [] : [[label, fmt(v)] as const];
       })
     : [];
   return (
@@ -199,13 +212,14 @@ function Metrics({ token }: { token: string }) {
       <h2>From /metrics</h2>
       {state.note && <p class="muted">{state.note}</p>}
       {state.error && <div class="error">{state.error}</div>}
+      {state.text !== undefined && values.length === 0 && <p class="muted">/metrics has none of the samples shown here.</p>}
       {values.length > 0 && (
-        <table>
+        <table data-testid="metrics-values">
           <tbody>
             {values.map(([label, v]) => (
-              <tr key={label}>
+              <tr key={label} data-metric={label}>
                 <td>{label}</td>
-                <td>{v}</td>
+                <td class="value">{v}</td>
               </tr>
             ))}
           </tbody>
