@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { CacheL2 } from './backend.js';
 import { createCache, type Cache } from './cache/cache.js';
 import { Dashboard, type DashboardTtls } from './dashboard/dashboard.js';
+import { sampleEventLoopLag } from './dashboard/event-loop.js';
 import { DashboardFeed } from './dashboard/feed.js';
 import { NotificationService } from './notifications/service.js';
 import type { Role } from './notifications/types.js';
@@ -12,6 +13,7 @@ import { Realtime } from './realtime/realtime.js';
 import type { Auth } from './server/auth.js';
 import type { PersistedOperations } from './server/persisted-operations.js';
 import { closeHttpServer, createHttpServer, openEventStreams } from './server/http-server.js';
+import { defaultWebRoot, webPages } from './server/web-pages.js';
 import { attachWebSocket, type WebSocketEndpoint } from './server/websocket.js';
 import { UserConnections } from './server/connection-limits.js';
 import { createMutationLimiter, type RateLimits } from './server/rate-limit.js';
@@ -45,6 +47,8 @@ export interface AppDeps {
   cacheEnabled?: boolean;
   /** per-part dashboard TTLs (config DASHBOARD_TTL_*_MS) */
   dashboardTtlMs?: Partial<DashboardTtls>;
+  /** the built console and inbox pages (web/dist); null: not served. @default this package's web/dist */
+  webRoot?: string | null;
   /** how often dashboardUpdated checks for changes while anyone listens. @default the shortest TTL, at least 1 s */
   dashboardPushIntervalMs?: number;
   /** the scheduler (main.ts creates it) for the `jobs` query and `runJob`; absent: those answer as if no job existed */
@@ -92,7 +96,8 @@ export function createApp(deps: AppDeps): App {
   const cache = createCache({ l2: deps.l2?.redis ?? null, prefix: deps.l2?.prefix, clock: service.now.bind(service), enabled: deps.cacheEnabled, logger, metrics });
   // ws and server exist only below; the dashboard asks for the count when it computes.
   const connectedClients = () => ws.connections() + openEventStreams(server);
-  const dashboard = new Dashboard({ store, cache, clock: service.now.bind(service), connectedClients, ttlMs: deps.dashboardTtlMs });
+  const loopLag = sampleEventLoopLag();
+  const dashboard = new Dashboard({ store, cache, clock: service.now.bind(service), connectedClients, deliveries: deps.deliveries, eventLoopDelayMs: loopLag.take, ttlMs: deps.dashboardTtlMs });
   const dashboardFeed = new DashboardFeed({
     dashboard,
     bus,
@@ -108,7 +113,9 @@ export function createApp(deps: AppDeps): App {
   const slots = deps.connectionLimits?.perUser ? new UserConnections(deps.connectionLimits.perUser) : null;
   const userConnections = slots && { slots, sub: async (h: string | undefined) => (await auth.verify(h))?.sub ?? null };
   const route = metrics.enabled ? metricsRoute({ metrics, token: deps.metricsToken ?? null, auth }) : null;
-  const server = createHttpServer({ yoga, ready: () => store.ping(), logger, metrics: route, maxBodyBytes: deps.maxBodyBytes, connectionLimit: limits, userConnections });
+  const webRoot = deps.webRoot === undefined ? defaultWebRoot() : deps.webRoot;
+  const pages = webRoot === null ? undefined : webPages(webRoot);
+  const server = createHttpServer({ yoga, ready: () => store.ping(), logger, metrics: route, maxBodyBytes: deps.maxBodyBytes, connectionLimit: limits, userConnections, pages });
   const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs, persisted, metrics, limits, userConnections: slots, maxPayload: deps.maxBodyBytes });
   metrics.onScrape(async () => {
     metrics.connections.set({ transport: 'ws' }, ws.connections());
@@ -130,6 +137,7 @@ export function createApp(deps: AppDeps): App {
     metrics,
     async close(timeoutMs = 5000) {
       dashboardFeed.close();
+      loopLag.stop();
       await deps.expirySweeper?.stop();
       await ws.dispose();
       await closeHttpServer(server, timeoutMs);

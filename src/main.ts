@@ -64,6 +64,8 @@ async function main() {
       'No JWT_SECRET set: using a random one for this run. Ready-made tokens (12 h):',
       `  admin:     Bearer ${admin}`,
       `  demo-user: Bearer ${user}`,
+      `Console (paste the admin token): http://localhost:${config.port}/console/`,
+      `demo-user's inbox: http://localhost:${config.port}/inbox/#token=${user}`,
     ].join('\n');
   }
 

@@ -25,8 +25,12 @@ function newest(path) {
   return max;
 }
 
-const builtAt = newest(built);
-const sourcesAt = Math.max(...['src', 'jobs', 'tsconfig.json', 'package.json'].map((p) => newest(join(root, p))));
+// The web pages are part of the build: missing pages count as a missing build (web/dist is
+// the output, so the sources below leave it out).
+const pagesAt = Math.min(...['console', 'inbox'].map((p) => newest(join(root, 'web/dist', p, 'index.html'))));
+const builtAt = Math.min(newest(built), pagesAt);
+const sources = ['src', 'jobs', 'tsconfig.json', 'package.json', 'client/src', 'web/console', 'web/inbox', 'web/shared', 'web/build.ts'];
+const sourcesAt = Math.max(...sources.map((p) => newest(join(root, p))));
 if (builtAt > sourcesAt) process.exit(0);
 
 let typescript = true;
@@ -36,10 +40,10 @@ try {
   typescript = false;
 }
 if (!typescript) {
-  if (builtAt > 0) process.exit(0); // a shipped dist/ (file times may not survive the copy)
+  if (newest(built) > 0) process.exit(0); // a shipped dist/ (file times may not survive the copy; pages optional)
   console.error('dist/ is missing and TypeScript is not installed: run `npm ci` with dev dependencies, or ship dist/ (npm run build) with the app');
   process.exit(1);
 }
-console.error(builtAt === 0 ? 'dist/ is missing: building it (npm run build)' : 'dist/ is older than the sources: rebuilding it (npm run build)');
+console.error(newest(built) === 0 ? 'dist/ is missing: building it (npm run build)' : builtAt === 0 ? 'the web pages are not built: building (npm run build)' : 'dist/ is older than the sources: rebuilding it (npm run build)');
 const r = spawnSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -102,6 +102,14 @@ describe('a fresh clone', () => {
     expect(s.output()).toMatch(/dist\/ is missing: building it/);
     expect(existsSync(join(clone, 'dist/src/main.js'))).toBe(true);
     await expectServing(port, token!);
+    // The web pages were built too, and are served with what they load.
+    for (const page of ['console', 'inbox']) {
+      const html = await fetch(`http://127.0.0.1:${port}/${page}/`);
+      expect(html.status).toBe(200);
+      const script = /src="(\/[^"]+\.js)"/.exec(await html.text())![1]!;
+      expect(script.startsWith(`/${page}/assets/`)).toBe(true);
+      expect((await fetch(`http://127.0.0.1:${port}${script}`)).status).toBe(200);
+    }
 
     // The default limits are in force: 50 mutations/s for a user (bursts of 100), 1 MiB bodies.
     const post = (body: string) =>

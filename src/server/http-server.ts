@@ -16,6 +16,8 @@ export interface HttpServerDeps {
   /** Readiness check (e.g. Redis PING). Rejecting, or taking longer than {@link READY_TIMEOUT_MS}, counts as not ready. */
   ready: () => Promise<boolean>;
   logger: Logger;
+  /** serves the built pages at /console and /inbox (web-pages.ts); none: those paths go to yoga */
+  pages?: (req: http.IncomingMessage, res: http.ServerResponse, path: string) => boolean;
   /** largest request body (config MAX_BODY_BYTES); absent: no limit */
   maxBodyBytes?: number;
   /** open connections allowed on this instance (0: no limit); `open` counts WebSockets and SSE streams */
@@ -98,10 +100,11 @@ async function serveMetrics(route: MetricsRoute, req: http.IncomingMessage, res:
  * - `GET|HEAD /readyz` → 200 `{"status":"ready"}` when `ready()` resolves true,
  *   else 503 `{"status":"unavailable"}` (readiness).
  * - `GET|HEAD /metrics` (with `metrics`) → Prometheus text, or 401/403 (see {@link MetricsRoute}).
+ * - `GET|HEAD /console/…`, `/inbox/…` → the built web pages (when `pages` is given).
  * - anything else → yoga (GraphQL at its endpoint, GraphiQL, SSE).
  */
 export function createHttpServer(deps: HttpServerDeps): http.Server {
-  const { yoga, ready, logger, metrics, maxBodyBytes, connectionLimit, userConnections } = deps;
+  const { yoga, ready, logger, metrics, maxBodyBytes, connectionLimit, userConnections, pages } = deps;
   const pass = (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (maxBodyBytes === undefined) void yoga(req, res);
     else limitBody(req, res, maxBodyBytes, () => void yoga(req, res));
@@ -137,6 +140,7 @@ export function createHttpServer(deps: HttpServerDeps): http.Server {
       });
       return;
     }
+    if (pages?.(req, res, path ?? '/')) return;
     if (req.headers.accept?.includes('text/event-stream')) {
       if (connectionLimit && connectionLimit.total > 0 && connectionLimit.open() >= connectionLimit.total) {
         const message = `Server connection limit reached (${connectionLimit.total}); try again later.`;

@@ -13,6 +13,8 @@ import { createApp, type App, type AppDeps } from '../../src/app.js';
 import { createDeliveryWorker } from '../../src/channels/delivery-worker.js';
 import type { Outbox } from '../../src/channels/outbox.js';
 import type { DeliveryConfig } from '../../src/config.js';
+import type { DashboardTtls } from '../../src/dashboard/dashboard.js';
+import type { Metrics } from '../../src/metrics/metrics.js';
 import { memoryBackend, redisBackend, type Backend } from '../../src/backend.js';
 import type { Role } from '../../src/notifications/types.js';
 import { createAuth, type Auth } from '../../src/server/auth.js';
@@ -86,6 +88,12 @@ export function useTestApp(
     sweeper?: { intervalMs: number };
     auth?: Auth;
     persisted?: PersistedOperations;
+    /** dashboard part TTLs and push interval (defaults: the app's) */
+    dashboard?: { ttlMs?: Partial<DashboardTtls>; pushIntervalMs?: number };
+    /** the built web pages to serve at /console and /inbox (default: none) */
+    webRoot?: string;
+    /** the instance's metrics (default: enabled, without Node's default metrics) */
+    metrics?: () => Metrics;
     /** rate, connection and body limits (absent: none) */
     limits?: Pick<AppDeps, 'rateLimits' | 'connectionLimits' | 'maxBodyBytes'>;
   } = {},
@@ -150,7 +158,7 @@ export function useTestApp(
     const sweeper = new ExpirySweeper({ store: b.store, clock: now, logger, intervalMs: opts.sweeper?.intervalMs });
     if (opts.sweeper) sweeper.start();
     const delivery: DeliveryConfig | null = opts.outbox ? { ...TEST_DELIVERY, ...(typeof opts.outbox === 'function' ? opts.outbox() : opts.outbox) } : null;
-    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler, expirySweeper: sweeper, webhookAllowPrivate: delivery?.webhookAllowPrivate ?? true, persisted: opts.persisted, ...opts.limits });
+    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler, expirySweeper: sweeper, webhookAllowPrivate: delivery?.webhookAllowPrivate ?? true, persisted: opts.persisted, dashboardTtlMs: opts.dashboard?.ttlMs, dashboardPushIntervalMs: opts.dashboard?.pushIntervalMs, webRoot: opts.webRoot ?? null, metrics: opts.metrics?.(), ...opts.limits });
     const outbox = delivery
       ? createDeliveryWorker({ store: b.store, deliveries: b.deliveries, redis, prefix, config: delivery, consumer: `test-${i}`, logger, clock: now, pollMs: 50, onOutcome: (d) => app!.metrics.deliveries.inc({ channel: d.channel, status: d.status }) })
       : null;
