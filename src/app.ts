@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { PubSubEngine } from 'graphql-subscriptions';
 import type { Logger } from 'pino';
-import type { CacheL2 } from './backend.js';
+import type { Backend, CacheL2 } from './backend.js';
 import { createCache, type Cache } from './cache/cache.js';
 import { Dashboard, type DashboardTtls } from './dashboard/dashboard.js';
 import { DashboardFeed } from './dashboard/feed.js';
@@ -49,6 +49,8 @@ export interface AppDeps {
   expirySweeper?: ExpirySweeper | null;
   /** persisted operations (PERSISTED_OPERATIONS), enforced over HTTP, SSE and WebSocket; absent: documents only */
   persisted?: PersistedOperations;
+  /** Backend.watchBus: streams catch up after a bus outage */
+  watchBus?: Backend['watchBus'];
 }
 
 export interface App {
@@ -73,6 +75,7 @@ export function createApp(deps: AppDeps): App {
   const service = new NotificationService(store, clock);
   const deliveries = new DeliveryService(deps.deliveries, { allowPrivate: deps.webhookAllowPrivate ?? false, clock });
   const realtime = new Realtime({ bus, channels, service });
+  deps.watchBus?.({ suspend: () => realtime.suspend(), resume: () => realtime.resume() });
   const cache = createCache({ l2: deps.l2?.redis ?? null, prefix: deps.l2?.prefix, clock: service.now.bind(service), enabled: deps.cacheEnabled, logger });
   // ws and server exist only below; the dashboard asks for the count when it computes.
   const connectedClients = () => ws.connections() + openEventStreams(server);

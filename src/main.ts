@@ -15,6 +15,7 @@ import { memoryBackend, redisBackend } from './backend.js';
 import { dashboardHooks } from './scheduler/dashboard-hooks.js';
 import { createScheduler } from './scheduler/scheduler.js';
 import { ExpirySweeper } from './notifications/expiry-sweeper.js';
+import { EpochWatch } from './store/epoch-watch.js';
 
 async function main() {
   let config;
@@ -30,8 +31,11 @@ async function main() {
   const logger = createLogger(config.logLevel);
 
   const connect = (url: string, name: string) => {
-    // A few retries per command while Redis is away; /readyz reports it meanwhile.
-    const r = new Redis(url, { maxRetriesPerRequest: 3, connectionName: `notifications:${name}` });
+    // While Redis is away a request answers SERVICE_UNAVAILABLE within the command timeout
+    // (queued commands included) instead of hanging; /readyz reports it meanwhile. Not on the
+    // subscriber and the outbox's blocking reads, which wait by design.
+    const timeout = name === 'commands' ? { commandTimeout: config.redisCommandTimeoutMs } : {};
+    const r = new Redis(url, { maxRetriesPerRequest: 3, connectionName: `notifications:${name}`, ...timeout });
     r.on('error', (err) => logger.warn({ err: err.message, connection: name }, 'redis connection error'));
     return r;
   };
@@ -82,6 +86,9 @@ async function main() {
   // Counts follow time: expired notifications leave every live badge within about a second.
   const expirySweeper = new ExpirySweeper({ store, logger });
   expirySweeper.start();
+  // Notices a Redis that lost its data while we run (docs/guarantees.md, "Redis outages").
+  const epochWatch = new EpochWatch({ store, logger });
+  epochWatch.start();
 
   app = createApp({
     ...backend,
@@ -124,6 +131,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    epochWatch.stop();
     // Jobs and connections wind down together, so the grace period is spent once; Redis
     // closes after both, since running jobs still report to it.
     await Promise.all([scheduler.stop(config.shutdownTimeoutMs), app!.close(config.shutdownTimeoutMs), deliveryWorker?.stop(config.shutdownTimeoutMs)]);

@@ -1104,7 +1104,11 @@ describe.each(setups)('$name store', ({ name, make, record }) => {
   });
 
   describe('inbox snapshot (resume watermark)', () => {
-    const snap = (store: Store, userId: string, after: string | null, now: number) => store.inboxSnapshot(userId, after, 'tok', now);
+    const snap = async (store: Store, userId: string, after: string | null, now: number) => {
+      const { lastId, ...rest } = await store.inboxSnapshot(userId, after, 'tok', now);
+      expect(lastId).toMatch(/^[0-9a-z]{11}$/);
+      return rest;
+    };
     const titles = (ns: Notification[]) => ns.map((n) => n.title);
 
     it('holds what is newer than after, oldest first, with the exact count; complete until something newer is removed', async () => {

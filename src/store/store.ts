@@ -133,6 +133,8 @@ export interface InboxSnapshot {
   items: Notification[];
   /** with `after`: whether `items` is everything newer than `after` the inbox ever held; else null */
   complete: boolean | null;
+  /** the last id issued when the snapshot was taken: where a stream that must catch up resumes from */
+  lastId: string;
 }
 
 /**

@@ -382,7 +382,7 @@ export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStor
       const snapshot = op(userId, now, false, (u) => {
         const seqAfter = after === null ? null : decodeSeq(after);
         const items = u && seqAfter !== null ? [...u.inbox].filter(([, it]) => it.seq > seqAfter).map(([id, it]) => view(userId, id, it)) : [];
-        return { unreadCount: u ? unreadOf(u) : 0, items, complete: resumeComplete(after, u?.rm ?? 0, seq, epoch) };
+        return { unreadCount: u ? unreadOf(u) : 0, items, complete: resumeComplete(after, u?.rm ?? 0, seq, epoch), lastId: encodeSeq(seq) };
       });
       // After op's own unread event, as inboxSnapshot.lua publishes after finish().
       emit(channels?.user(userId), { kind: 'sync', token });

@@ -1,5 +1,5 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import { decodeSeq } from '../../notifications/ids.js';
+import { decodeSeq, encodeSeq } from '../../notifications/ids.js';
 import { priorityRank, type NotificationTypePolicy, type Template } from '../../notifications/types.js';
 import { resumeComplete, statsDay, type ClaimedSend, type ScheduledSend, type Store } from '../store.js';
 import { decodeItems, decodeUser, encodeContent } from '../codec.js';
@@ -156,6 +156,7 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
         unreadCount: Number(reply[0]),
         items: seq === null ? [] : decodeItems(userId, reply, 4),
         complete: resumeComplete(after, rmid === '' ? 0 : (decodeSeq(rmid) ?? Infinity), Number(reply[2]), Number(reply[3])),
+        lastId: encodeSeq(Number(reply[2])),
       };
     },
 
