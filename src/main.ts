@@ -36,6 +36,10 @@ async function main() {
     // subscriber and the outbox's blocking reads, which wait by design.
     const timeout = name === 'commands' ? { commandTimeout: config.redisCommandTimeoutMs } : {};
     const r = new Redis(url, { maxRetriesPerRequest: 3, connectionName: `notifications:${name}`, ...timeout });
+    // Once connected, commands fail at once while Redis is away: a queued command outlives its
+    // timeout and would still run when Redis returns, so a send answered SERVICE_UNAVAILABLE
+    // (and retried by its client) would be stored twice.
+    if (name === 'commands') r.once('ready', () => (r.options.enableOfflineQueue = false));
     r.on('error', (err) => logger.warn({ err: err.message, connection: name }, 'redis connection error'));
     return r;
   };

@@ -49,6 +49,20 @@ export interface OutageHooks {
   resume(): void;
 }
 
+/**
+ * Runs a stream's catch-up read, again every 500 ms while it fails (the bus can come back before
+ * the command connection does), for up to 30 s; then `giveUp`.
+ */
+export function catchUp(read: () => Promise<void>, alive: () => boolean, giveUp: () => void, attempt = 0): void {
+  read().catch(() => {
+    if (!alive()) return;
+    if (attempt >= 60) return giveUp();
+    setTimeout(() => {
+      if (alive()) catchUp(read, alive, giveUp, attempt + 1);
+    }, 500).unref();
+  });
+}
+
 const missed = () =>
   new GraphQLError('This stream may have missed events while its store was away: subscribe again with `after`.', { extensions: { code: 'SERVICE_UNAVAILABLE' } });
 
@@ -181,18 +195,17 @@ export function inboxStream(host: InboxStreamHost, userId: string, after: string
     },
     resume() {
       if (!catchingUp || snapshot || q.closed) return;
-      token = randomBytes(8).toString('hex');
-      host.service.inboxSnapshot(userId, cursor, token).then(
-        (s) => {
-          if (q.closed || !catchingUp) return;
-          snapshot = s;
-          if (synced) return settle(false);
-          setTimeout(() => {
-            if (catchingUp && pending && !q.closed) settle(true);
-          }, SYNC_TIMEOUT_MS).unref();
-        },
-        () => q.end(missed()),
-      );
+      const read = async () => {
+        token = randomBytes(8).toString('hex');
+        const s = await host.service.inboxSnapshot(userId, cursor, token);
+        if (q.closed || !catchingUp) return;
+        snapshot = s;
+        if (synced) return settle(false);
+        setTimeout(() => {
+          if (catchingUp && pending && !q.closed) settle(true);
+        }, SYNC_TIMEOUT_MS).unref();
+      };
+      catchUp(read, () => catchingUp && !snapshot && !q.closed, () => q.end(missed()));
     },
   };
 

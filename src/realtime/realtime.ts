@@ -5,7 +5,7 @@ import type { Notification } from '../notifications/types.js';
 import { decodeItem } from '../store/codec.js';
 import type { Channels } from './channels.js';
 import { EventQueue } from './event-queue.js';
-import { inboxStream, type InboxEvent, type OutageHooks } from './inbox-stream.js';
+import { catchUp, inboxStream, type InboxEvent, type OutageHooks } from './inbox-stream.js';
 import type { BroadcastEvent, TopicEvent, UserEvent } from './events.js';
 
 export interface RealtimeDeps {
@@ -69,6 +69,7 @@ export class Realtime {
       for (const ev of waiting) handle(ev);
     };
     let attached = false;
+    let reading = false;
     // After a bus outage: what the inbox holds newer than the cursor, then what came meanwhile,
     // once each (ids only grow). Without a cursor (nothing delivered yet) only what comes next.
     const outage: OutageHooks = {
@@ -76,15 +77,15 @@ export class Realtime {
         if (attached && !buffered) buffered = [];
       },
       resume: () => {
-        if (!attached || !buffered) return;
-        const from = cursor;
-        (from === null ? Promise.resolve([]) : this.service.since(userId, from)).then(
-          (missed) => {
-            for (const n of missed) deliver(n);
-            drain();
-          },
-          (err: unknown) => q.end(err),
-        );
+        if (!attached || !buffered || reading) return;
+        reading = true;
+        const read = async () => {
+          const missed = cursor === null ? [] : await this.service.since(userId, cursor);
+          reading = false;
+          for (const n of missed) deliver(n);
+          drain();
+        };
+        catchUp(read, () => !q.closed, () => q.end(unavailable()));
       },
     };
     const q = this.open<Notification>(
@@ -143,7 +144,11 @@ export class Realtime {
       {
         suspend() {},
         resume: () => {
-          this.service.unreadCounts([userId]).then(([n]) => emit(n ?? 0), (err: unknown) => q.end(err));
+          const read = async () => {
+            const [n] = await this.service.unreadCounts([userId]);
+            emit(n ?? 0);
+          };
+          catchUp(read, () => !q.closed, () => q.end(unavailable()));
         },
       },
     );
@@ -233,6 +238,7 @@ export class Realtime {
   }
 }
 
+const unavailable = () => new GraphQLError('The store did not come back in time: subscribe again.', { extensions: { code: 'SERVICE_UNAVAILABLE' } });
 const typeOf = (v: string) => v.slice(0, v.indexOf('\t'));
 /** the empty set most streams hold (nothing muted, nothing replayed), shared: 10 000 idle streams, 10 000 fewer sets */
 const NONE: ReadonlySet<string> = new Set();
