@@ -3,8 +3,8 @@
  * stream) stay connected for the run while 1 % of them reconnect every second (resuming with
  * `after` their last notification) and a steady rate of sends goes to random users over HTTP.
  *
- * Figures: the server's RSS at the start of the steady state and at its end (the promise: within
- * 10 %), its open file descriptors before the clients come and after they leave (back to the
+ * Figures: the server's RSS at the start of the steady state (after a warm-up under the same
+ * load, `--warmup`) and at its end (the promise: within 10 %), its open file descriptors before the clients come and after they leave (back to the
  * start), its event-loop delay p99 over the steady state (under 50 ms), measured inside the
  * server by a probe loaded with `node --import` (bench/loop-lag-probe.mjs; nothing in the
  * server), and whether every notification reached its user exactly once.
@@ -12,7 +12,7 @@
  * Sizes and duration are options, so it can run short: `-- soak --connections 500 --seconds 20`.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,7 @@ export const soakScenario: Scenario = {
     'sends-per-sec': { type: 'int', description: 'sendNotification calls per second, each to a random user', default: 500 },
     'reconnects-per-sec': { type: 'int', description: 'clients that close and resume with after, per second (default: 1 % of connections)' },
     'sample-every': { type: 'int', description: 'seconds between progress lines', default: 30 },
+    warmup: { type: 'int', description: 'seconds of load before the start figures are taken (heap and caches grow to their working size first)', default: 60 },
   },
   async run({ redis, options }) {
     const n = intOption(options, 'connections', 10000);
@@ -48,6 +49,7 @@ export const soakScenario: Scenario = {
     const sendRate = intOption(options, 'sends-per-sec', 500);
     const reconnectRate = intOption(options, 'reconnects-per-sec', Math.max(1, Math.round(n / 100)));
     const sampleEvery = intOption(options, 'sample-every', 30);
+    const warmupS = intOption(options, 'warmup', 60);
     const dir = mkdtempSync(join(tmpdir(), 'soak-'));
     const lagFile = join(dir, 'lag.json');
     const lagReset = join(dir, 'reset');
@@ -127,22 +129,32 @@ export const soakScenario: Scenario = {
           if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         }
       })();
-      await resetLag();
-      const rssStart = server.rssBytes();
-      const fdsSteady = server.openFds();
+      // The start figures are taken after the warm-up, under the same load.
+      let rssStart = 0;
+      let fdsSteady = 0;
+      const warmedUp = new Promise<void>((resolve) =>
+        setTimeout(() => {
+          void resetLag().then(() => {
+            rssStart = server.rssBytes();
+            fdsSteady = server.openFds();
+            console.log(`  warm-up done: rss ${(rssStart / 2 ** 20).toFixed(1)} MB, fds ${fdsSteady}; the steady state starts`);
+            resolve();
+          });
+        }, warmupS * 1000),
+      );
       const rows: string[] = [];
       const sampler = setInterval(() => {
         const lag = readLag();
         const sorted = [...sendLatencies].sort((a, b) => a - b);
         rows.push(
-          `  t=${int((performance.now() - steadyAt) / 1000).padStart(4)} s  rss ${(server.rssBytes() / 2 ** 20).toFixed(1)} MB  fds ${server.openFds()}  ` +
+          `  t=${int((performance.now() - steadyAt) / 1000 - warmupS).padStart(4)} s  rss ${(server.rssBytes() / 2 ** 20).toFixed(1)} MB  fds ${server.openFds()}  ` +
             `loop p99 ${ms(lag.p99)} max ${ms(lag.max)}  sends ${int(sendLatencies.length)} (p99 ${ms(percentile(sorted, 99))}, errors ${sendErrors})  reconnects ${int(reconnects)}`,
         );
         console.log(rows.at(-1));
       }, sampleEvery * 1000);
       const steadyAt = performance.now();
       const inFlight: Promise<unknown>[] = [];
-      await pacedSends(sendRate, sendRate * seconds, (k) => {
+      await pacedSends(sendRate, sendRate * (seconds + warmupS), (k) => {
         const u = (k * 104729) % n;
         const started = performance.now();
         const p = gql(server.http, svc, SEND, { u: `soak${u}`, t: `s${k}` }).then(
@@ -160,10 +172,11 @@ export const soakScenario: Scenario = {
         if (inFlight.length > 5000) inFlight.splice(0, 2500);
       });
       await Promise.all(inFlight);
+      await warmedUp;
       stopping = true;
       await reconnecting;
       clearInterval(sampler);
-      const steadyS = (performance.now() - steadyAt) / 1000;
+      const steadyS = (performance.now() - steadyAt) / 1000 - warmupS;
       const lag = readLag();
       const rssEnd = server.rssBytes();
       // Deliveries in flight drain, then exactly-once is checked per user.
@@ -190,13 +203,14 @@ export const soakScenario: Scenario = {
       const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
       section('soak', [
         ['clients', `${int(n)} (connected in ${connectS.toFixed(1)} s), ${int(reconnectRate)} reconnecting per second with after`],
-        ['steady state', `${steadyS.toFixed(0)} s, ${int(sendLatencies.length)} sends at ${int(sendRate)}/s (p50 ${ms(percentile(sorted, 50))}, p99 ${ms(percentile(sorted, 99))}), ${sendErrors} errors`],
+        ['steady state', `${steadyS.toFixed(0)} s after ${warmupS} s of warm-up, ${int(sendLatencies.length)} sends at ${int(sendRate)}/s (p50 ${ms(percentile(sorted, 50))}, p99 ${ms(percentile(sorted, 99))}), ${sendErrors} errors`],
         ['reconnects', `${int(reconnects)} (${reconnectErrors} failed), replayComplete false ${incomplete}, stream errors ${streamErrors}`],
         ['exactly once', `${missing} missing, ${duplicated} duplicated of ${int([...sent.values()].reduce((a, l) => a + l.length, 0))} notifications`],
         ['RSS', `before clients ${mb(rssBefore)}; steady start ${mb(rssStart)}, end ${mb(rssEnd)} (${(((rssEnd - rssStart) / rssStart) * 100).toFixed(1)} %)`],
         ['open fds', `before clients ${fdsBefore}, during ${fdsSteady}, after they left ${fdsAfter} (${((performance.now() - leftAt) / 1000).toFixed(1)} s later)`],
         ['event-loop delay', `p50 ${ms(lag.p50)}, p99 ${ms(lag.p99)}, max ${ms(lag.max)}, mean ${ms(lag.mean)} over the steady state (in the server)`],
         ['server CPU', `${(server.cpuMs() / 1000).toFixed(1)} s`],
+        ['machine load', `load average ${os.loadavg().map((l) => l.toFixed(1)).join(' / ')} (1/5/15 min) on ${os.cpus().length} cores`],
       ]);
     } finally {
       await server.stop();

@@ -247,6 +247,31 @@ describe('Redis unreachable', () => {
     await until(() => inboxFeed.results.some((r) => r.data!.inbox.notification?.title === 'four'), 'four on the inbox stream', 10_000);
     expect(inboxFeed.results.filter((r) => r.data!.inbox.notification).length).toBe(4);
   });
+
+  it('an inbox stream that cannot prove it missed nothing ends with SERVICE_UNAVAILABLE; resuming says replayComplete false', { timeout: 60_000 }, async () => {
+    const redis = await ownRedis();
+    const s = await startServer(redis.url, { SCHEDULER_ENABLED: 'false', DELIVERY_WORKER_ENABLED: 'false' });
+    const { client } = wsClient(s.ws, await auth.sign({ sub: 'ada', roles: ['user'] }));
+    const feed = subscribe(client, InboxDocument, {});
+    await feed.waitFor(1);
+    const one = (await send(s, 'ada', 'one')).notifications[0];
+    await feed.waitFor(2);
+
+    const control = redis.client();
+    await control.connect();
+    await control.config('SET', 'maxclients', '1');
+    expect(await control.call('CLIENT', 'KILL', 'TYPE', 'pubsub')).toBeGreaterThan(0);
+    // Sent and deleted while the stream's bus is away: the stream could never tell.
+    const two = (await send(s, 'ada', 'two')).notifications[0];
+    await s.gql('mutation($ids: [ID!]!) { deleteNotifications(ids: $ids) }', { ids: [two.id] }, user('ada'));
+    await control.config('SET', 'maxclients', '10000');
+
+    const end = (await feed.ended) as { error?: { extensions?: { code?: string } }[] };
+    expect(end.error?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+    expect(feed.results.filter((r) => r.data!.inbox.notification).map((r) => r.data!.inbox.notification!.title)).toEqual(['one']);
+    const resumed = subscribe(client, InboxDocument, { after: one.id });
+    expect((await resumed.waitFor(1, 10_000))[0]!.data!.inbox.replayComplete).toBe(false);
+  });
 });
 
 describe('Redis restarted', () => {
