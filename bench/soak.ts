@@ -179,17 +179,28 @@ export const soakScenario: Scenario = {
       const steadyS = (performance.now() - steadyAt) / 1000 - warmupS;
       const lag = readLag();
       const rssEnd = server.rssBytes();
-      // Deliveries in flight drain, then exactly-once is checked per user.
-      await new Promise((r) => setTimeout(r, 3000));
-      let missing = 0;
-      let duplicated = 0;
-      for (const [u, ids] of sent) {
-        for (const id of ids) {
-          const c = received[u]!.get(id) ?? 0;
-          if (c === 0) missing++;
-          else if (c > 1) duplicated++;
+      // Deliveries still queued drain (until nothing is missing, or nothing arrived for 10 s),
+      // then exactly-once is checked per user.
+      const tally = () => {
+        let missing = 0;
+        let duplicated = 0;
+        for (const [u, ids] of sent) {
+          for (const id of ids) {
+            const c = received[u]!.get(id) ?? 0;
+            if (c === 0) missing++;
+            else if (c > 1) duplicated++;
+          }
         }
+        return { missing, duplicated };
+      };
+      const drainAt = performance.now();
+      let { missing, duplicated } = tally();
+      for (let lastChange = performance.now(), prev = missing; missing > 0 && performance.now() - lastChange < 10_000; ) {
+        await new Promise((r) => setTimeout(r, 500));
+        ({ missing, duplicated } = tally());
+        if (missing !== prev) [prev, lastChange] = [missing, performance.now()];
       }
+      const drainS = (performance.now() - drainAt) / 1000;
 
       // The clients leave; descriptors go back to where they were.
       for (const s of sockets) s.close();
@@ -205,7 +216,7 @@ export const soakScenario: Scenario = {
         ['clients', `${int(n)} (connected in ${connectS.toFixed(1)} s), ${int(reconnectRate)} reconnecting per second with after`],
         ['steady state', `${steadyS.toFixed(0)} s after ${warmupS} s of warm-up, ${int(sendLatencies.length)} sends at ${int(sendRate)}/s (p50 ${ms(percentile(sorted, 50))}, p99 ${ms(percentile(sorted, 99))}), ${sendErrors} errors`],
         ['reconnects', `${int(reconnects)} (${reconnectErrors} failed), replayComplete false ${incomplete}, stream errors ${streamErrors}`],
-        ['exactly once', `${missing} missing, ${duplicated} duplicated of ${int([...sent.values()].reduce((a, l) => a + l.length, 0))} notifications`],
+        ['exactly once', `${missing} missing, ${duplicated} duplicated of ${int([...sent.values()].reduce((a, l) => a + l.length, 0))} notifications (after ${drainS.toFixed(1)} s of drain)`],
         ['RSS', `before clients ${mb(rssBefore)}; steady start ${mb(rssStart)}, end ${mb(rssEnd)} (${(((rssEnd - rssStart) / rssStart) * 100).toFixed(1)} %)`],
         ['open fds', `before clients ${fdsBefore}, during ${fdsSteady}, after they left ${fdsAfter} (${((performance.now() - leftAt) / 1000).toFixed(1)} s later)`],
         ['event-loop delay', `p50 ${ms(lag.p50)}, p99 ${ms(lag.p99)}, max ${ms(lag.max)}, mean ${ms(lag.mean)} over the steady state (in the server)`],
