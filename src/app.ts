@@ -13,12 +13,16 @@ import type { Auth } from './server/auth.js';
 import type { PersistedOperations } from './server/persisted-operations.js';
 import { closeHttpServer, createHttpServer, openEventStreams } from './server/http-server.js';
 import { attachWebSocket, type WebSocketEndpoint } from './server/websocket.js';
+import { UserConnections } from './server/connection-limits.js';
+import { createMutationLimiter, type RateLimits } from './server/rate-limit.js';
 import { createGraphQLServer, type GraphQLServer } from './server/yoga.js';
 import type { Store } from './store/store.js';
 import type { DeliveryStore } from './store/delivery-store.js';
 import { DeliveryService } from './channels/delivery-service.js';
 import type { JobsApi } from './scheduler/scheduler.js';
 import type { ExpirySweeper } from './notifications/expiry-sweeper.js';
+import { createMetrics, type Metrics } from './metrics/metrics.js';
+import { metricsRoute } from './server/metrics-route.js';
 
 export interface AppDeps {
   store: Store;
@@ -49,6 +53,16 @@ export interface AppDeps {
   expirySweeper?: ExpirySweeper | null;
   /** persisted operations (PERSISTED_OPERATIONS), enforced over HTTP, SSE and WebSocket; absent: documents only */
   persisted?: PersistedOperations;
+  /** main.ts's one registry (the scheduler and Redis connections record into it too); absent: one of the app's own */
+  metrics?: Metrics;
+  /** with it, `GET /metrics` needs this bearer token or an admin JWT (config METRICS_TOKEN). @default null: open */
+  metricsToken?: string | null;
+  /** mutations per second per principal (config RATE_LIMIT_*), on Redis when `l2` is given; absent: no limit */
+  rateLimits?: RateLimits;
+  /** open connections (config MAX_CONNECTIONS_PER_USER, MAX_CONNECTIONS; 0: none); absent: no limit */
+  connectionLimits?: { perUser: number; total: number };
+  /** config MAX_BODY_BYTES: HTTP bodies and WebSocket messages; absent: no HTTP limit, 1 MiB per message */
+  maxBodyBytes?: number;
   /** Backend.watchBus: streams catch up after a bus outage */
   watchBus?: Backend['watchBus'];
 }
@@ -63,6 +77,7 @@ export interface App {
   yoga: GraphQLServer;
   server: http.Server;
   ws: WebSocketEndpoint;
+  metrics: Metrics;
   close(timeoutMs?: number): Promise<void>;
 }
 
@@ -72,11 +87,12 @@ export interface App {
  */
 export function createApp(deps: AppDeps): App {
   const { store, bus, channels, auth, logger, clock, graphiqlToken, topicRoles = { dashboard: 'admin' }, wsKeepAliveMs } = deps;
-  const service = new NotificationService(store, clock);
+  const metrics = deps.metrics ?? createMetrics();
+  const service = new NotificationService(store, clock, metrics);
   const deliveries = new DeliveryService(deps.deliveries, { allowPrivate: deps.webhookAllowPrivate ?? false, clock });
   const realtime = new Realtime({ bus, channels, service });
   deps.watchBus?.({ suspend: () => realtime.suspend(), resume: () => realtime.resume() });
-  const cache = createCache({ l2: deps.l2?.redis ?? null, prefix: deps.l2?.prefix, clock: service.now.bind(service), enabled: deps.cacheEnabled, logger });
+  const cache = createCache({ l2: deps.l2?.redis ?? null, prefix: deps.l2?.prefix, clock: service.now.bind(service), enabled: deps.cacheEnabled, logger, metrics });
   // ws and server exist only below; the dashboard asks for the count when it computes.
   const connectedClients = () => ws.connections() + openEventStreams(server);
   const dashboard = new Dashboard({ store, cache, clock: service.now.bind(service), connectedClients, ttlMs: deps.dashboardTtlMs });
@@ -88,10 +104,22 @@ export function createApp(deps: AppDeps): App {
     clock: service.now.bind(service),
     logger,
   });
+  const mutationLimiter = deps.rateLimits ? createMutationLimiter({ limits: deps.rateLimits, redis: deps.l2?.redis ?? null, prefix: deps.l2?.prefix }) : null;
   const { persisted } = deps;
-  const yoga = createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken, persisted });
-  const server = createHttpServer({ yoga, ready: () => store.ping(), logger });
-  const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs, persisted });
+  const yoga = createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken, persisted, metrics, mutationLimiter });
+  const limits = deps.connectionLimits && { total: deps.connectionLimits.total, open: connectedClients };
+  const slots = deps.connectionLimits?.perUser ? new UserConnections(deps.connectionLimits.perUser) : null;
+  const userConnections = slots && { slots, sub: async (h: string | undefined) => (await auth.verify(h))?.sub ?? null };
+  const route = metrics.enabled ? metricsRoute({ metrics, token: deps.metricsToken ?? null, auth }) : null;
+  const server = createHttpServer({ yoga, ready: () => store.ping(), logger, metrics: route, maxBodyBytes: deps.maxBodyBytes, connectionLimit: limits, userConnections });
+  const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs, persisted, metrics, limits, userConnections: slots, maxPayload: deps.maxBodyBytes });
+  metrics.onScrape(async () => {
+    metrics.connections.set({ transport: 'ws' }, ws.connections());
+    metrics.connections.set({ transport: 'sse' }, openEventStreams(server));
+    // Shared state: an unreachable backend leaves the last values rather than failing the scrape.
+    const kept = await deps.deliveries.countByStatus().catch(() => null);
+    if (kept) for (const [status, n] of Object.entries(kept)) metrics.deliveriesKept.set({ status }, n);
+  });
   return {
     service,
     deliveries,
@@ -102,6 +130,7 @@ export function createApp(deps: AppDeps): App {
     yoga,
     server,
     ws,
+    metrics,
     async close(timeoutMs = 5000) {
       dashboardFeed.close();
       await deps.expirySweeper?.stop();

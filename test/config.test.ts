@@ -53,6 +53,12 @@ describe('loadConfig', () => {
         telegramApiUrl: 'https://api.telegram.org',
         wecomApiUrl: 'https://qyapi.weixin.qq.com',
       },
+      metricsEnabled: true,
+      metricsToken: null,
+      rateLimit: { service: 20_000, user: 50 },
+      maxConnectionsPerUser: 20,
+      maxConnections: 50_000,
+      maxBodyBytes: 1_048_576,
     });
   });
 
@@ -97,6 +103,13 @@ describe('loadConfig', () => {
         TELEGRAM_BOT_TOKEN: '123:abc',
         TELEGRAM_API_URL: 'http://127.0.0.1:8081/',
         WECOM_API_URL: 'http://127.0.0.1:8082',
+        METRICS_ENABLED: 'no',
+        METRICS_TOKEN: 'scrape-token-0123456789',
+        RATE_LIMIT_SERVICE: '0',
+        RATE_LIMIT_USER: '7',
+        MAX_CONNECTIONS_PER_USER: '3',
+        MAX_CONNECTIONS: '0',
+        MAX_BODY_BYTES: '2048',
       }),
     ).toEqual({
       port: 8080,
@@ -139,12 +152,24 @@ describe('loadConfig', () => {
         telegramApiUrl: 'http://127.0.0.1:8081',
         wecomApiUrl: 'http://127.0.0.1:8082',
       },
+      metricsEnabled: false,
+      metricsToken: 'scrape-token-0123456789',
+      rateLimit: { service: 0, user: 7 },
+      maxConnectionsPerUser: 3,
+      maxConnections: 0,
+      maxBodyBytes: 2048,
     });
   });
 
   it('takes the scheduler zone from TZ when SCHEDULER_TZ is unset', () => {
     expect(loadConfig({ TZ: 'America/New_York' }).schedulerTimezone).toBe('America/New_York');
     expect(loadConfig({ TZ: 'America/New_York', SCHEDULER_TZ: 'Asia/Tokyo' }).schedulerTimezone).toBe('Asia/Tokyo');
+  });
+
+  it('rejects a short METRICS_TOKEN without echoing it', () => {
+    const message = configError({ METRICS_TOKEN: 'short-secret' });
+    expect(message).toMatch(/^Invalid configuration: METRICS_TOKEN: must be at least 16 characters/);
+    expect(message).not.toContain('short-secret');
   });
 
   it('rejects a malformed TOPIC_ROLES entry, naming it', () => {
@@ -217,7 +242,7 @@ describe('loadConfig', () => {
   it('refuses production without JWT_SECRET or JWT_JWKS_URL', () => {
     expect.assertions(2);
     expect(configError({ NODE_ENV: 'production' })).toBe(
-      'Invalid configuration: JWT_SECRET or JWT_JWKS_URL is required when NODE_ENV=production',
+      'Invalid configuration: JWT_SECRET or JWT_JWKS_URL is required when NODE_ENV=production: set JWT_SECRET to a random string of at least 32 characters (e.g. openssl rand -base64 48), or JWT_JWKS_URL to your identity provider\'s JWKS',
     );
   });
 

@@ -28,7 +28,6 @@ export function decodeSeq(id: string): number | null {
 
 /** User ids, template names and other ids chosen by callers. */
 export const EXTERNAL_ID = /^[A-Za-z0-9_.@-]{1,128}$/;
-export const isExternalId = (s: string): boolean => EXTERNAL_ID.test(s);
 
 /** Notification types and dedup keys: no separators that our storage formats use (tab, colon is fine). */
 export const TYPE_NAME = /^[a-z][a-z0-9_.-]{0,63}$/;

@@ -156,6 +156,8 @@ export interface RunResult {
   summary: string | null;
   /** the error's stack when it failed */
   error: string | null;
+  /** how long a run that did the work took (outcome 'ran') */
+  durationMs?: number;
 }
 
 /** "failed: <reason>": one line, bounded. */
@@ -175,7 +177,7 @@ export async function runOnce(def: JobDefinition, ops: JobOps, { slot, token, cl
     claim = await ops.beginRun(def.name, { token, ttlMs: def.lockTtlMs, slot });
   } catch (err) {
     // Not even the lock could be taken (backend down): nothing to record it in.
-    return { outcome: 'ran', status: failedStatus(err), summary: null, error: stackOf(err) };
+    return { outcome: 'ran', status: failedStatus(err), summary: null, error: stackOf(err), durationMs: clock() - startedAt };
   }
   if (claim !== 'started') return { outcome: claim, status: null, summary: null, error: null };
   let status = 'ok';
@@ -204,7 +206,7 @@ export async function runOnce(def: JobDefinition, ops: JobOps, { slot, token, cl
     };
     setTimeout(retry, END_RETRY_MS).unref();
   }
-  return { outcome: 'ran', status, summary, error };
+  return { outcome: 'ran', status, summary, error, durationMs: clock() - startedAt };
 }
 
 /** How often a run that could not release its lock tries again (until the lock lapses). */

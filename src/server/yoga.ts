@@ -16,6 +16,9 @@ import { buildSchema } from '../schema/index.js';
 import { AuthError, type Auth } from './auth.js';
 import { graphiqlOptions, renderGraphiQL } from './graphiql.js';
 import { persistedOperationsPlugin, type PersistedOperations } from './persisted-operations.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { metricsPlugin } from './metrics-plugin.js';
+import { rateLimitMutations, type MutationLimiter } from './rate-limit.js';
 
 export interface GraphQLServerDeps {
   service: NotificationService;
@@ -32,6 +35,9 @@ export interface GraphQLServerDeps {
   graphiqlToken?: string;
   /** ids clients may send instead of documents (PERSISTED_OPERATIONS); absent: documents only */
   persisted?: PersistedOperations;
+  metrics: Metrics;
+  /** mutations per principal (src/server/rate-limit.ts); absent: no limit */
+  mutationLimiter?: MutationLimiter | null;
 }
 
 export type GraphQLServer = YogaServerInstance<Record<string, unknown>, Context>;
@@ -46,7 +52,7 @@ function authorizationOf(init: Record<string, unknown>): string | null {
   return typeof fromParams === 'string' ? fromParams : null;
 }
 
-export function createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs = null, topicRoles, auth, logger, graphiqlToken, persisted }: GraphQLServerDeps): GraphQLServer {
+export function createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs = null, topicRoles, auth, logger, graphiqlToken, persisted, metrics, mutationLimiter }: GraphQLServerDeps): GraphQLServer {
   const persistedPlugin = persisted ? persistedOperationsPlugin(persisted) : null;
   return createYoga<Record<string, unknown>, Context>({
     schema: buildSchema(),
@@ -67,7 +73,7 @@ export function createGraphQLServer({ service, deliveries, realtime, dashboard, 
       return { principal, inboxUserId, service, deliveries, realtime, dashboard, dashboardFeed, jobs, topicRoles, loaders: createLoaders(service) };
     },
     maskedErrors: { maskError: (error, message) => maskError(error, message, logger) },
-    plugins: [queryLimits(), ...(persistedPlugin ? [persistedPlugin] : [])],
+    plugins: [queryLimits(), ...(persistedPlugin ? [persistedPlugin] : []), metricsPlugin(metrics), ...(mutationLimiter ? [rateLimitMutations(mutationLimiter, logger)] : [])],
     // GraphQL-over-HTTP's persisted-document parameter, read by the plugin above.
     extraParamNames: persistedPlugin ? ['documentId'] : [],
   });

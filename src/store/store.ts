@@ -1,4 +1,4 @@
-import type { ExternalChannel } from '../notifications/deliveries.js';
+import type { ExternalChannel } from './deliveries.js';
 import type {
   BroadcastRecord,
   Notification,

@@ -9,7 +9,7 @@ import { print, type ExecutionResult } from 'graphql';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterEach } from 'vitest';
-import { createApp, type App } from '../../src/app.js';
+import { createApp, type App, type AppDeps } from '../../src/app.js';
 import { createDeliveryWorker } from '../../src/channels/delivery-worker.js';
 import type { Outbox } from '../../src/channels/outbox.js';
 import type { DeliveryConfig } from '../../src/config.js';
@@ -86,6 +86,8 @@ export function useTestApp(
     sweeper?: { intervalMs: number };
     auth?: Auth;
     persisted?: PersistedOperations;
+    /** rate, connection and body limits (absent: none) */
+    limits?: Pick<AppDeps, 'rateLimits' | 'connectionLimits' | 'maxBodyBytes'>;
   } = {},
 ): (i?: number) => TestApp {
   const redis = backend === 'redis' ? withRedis() : null;
@@ -148,9 +150,9 @@ export function useTestApp(
     const sweeper = new ExpirySweeper({ store: b.store, clock: now, logger, intervalMs: opts.sweeper?.intervalMs });
     if (opts.sweeper) sweeper.start();
     const delivery: DeliveryConfig | null = opts.outbox ? { ...TEST_DELIVERY, ...(typeof opts.outbox === 'function' ? opts.outbox() : opts.outbox) } : null;
-    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler, expirySweeper: sweeper, webhookAllowPrivate: delivery?.webhookAllowPrivate ?? true, persisted: opts.persisted });
+    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler, expirySweeper: sweeper, webhookAllowPrivate: delivery?.webhookAllowPrivate ?? true, persisted: opts.persisted, ...opts.limits });
     const outbox = delivery
-      ? createDeliveryWorker({ store: b.store, deliveries: b.deliveries, redis, prefix, config: delivery, consumer: `test-${i}`, logger, clock: now, pollMs: 50 })
+      ? createDeliveryWorker({ store: b.store, deliveries: b.deliveries, redis, prefix, config: delivery, consumer: `test-${i}`, logger, clock: now, pollMs: 50, onOutcome: (d) => app!.metrics.deliveries.inc({ channel: d.channel, status: d.status }) })
       : null;
     outbox?.start();
     const token = (sub: string, roles: Role[] = ['user'], expiresIn = '1h') => auth.sign({ sub, roles, expiresIn });

@@ -207,7 +207,7 @@ export function schedulerKeys(prefix = 'ntf:'): SchedulerKeys {
 /*
  * | pattern                          | type   | holds                                                    | written by                 |
  * |----------------------------------|--------|----------------------------------------------------------|----------------------------|
- * | P{o}:dlv                         | hash   | delivery id -> JSON record (notifications/deliveries.ts) | send, outbox scripts       |
+ * | P{o}:dlv                         | hash   | delivery id -> JSON record (store/deliveries.ts)      | send, outbox scripts       |
  * | P{o}:ready:CHANNEL               | stream | entries {d: delivery id} ready to send; group "outbox"   | send, promoteDeliveries    |
  * | P{o}:due                         | zset   | delivery id by when it may be tried (escalation, retry)  | send, finish, retry        |
  * | P{o}:log                         | zset   | delivery ids (score 0: id order = creation order)        | send, prune                |
@@ -247,4 +247,27 @@ export function outboxKeys(prefix = 'ntf:'): OutboxKeys {
       return o(`rl:${name}`);
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rate limits (src/server/rate-limit.ts; rate-limiter-flexible appends ":CLASS:SUB" to these)
+// ---------------------------------------------------------------------------------------------
+/*
+ * | pattern                          | type   | holds                                                    | TTL   | written by   |
+ * |----------------------------------|--------|----------------------------------------------------------|-------|--------------|
+ * | P rl:mut:CLASS:SUB               | string | mutations of this principal in the current 1 s window    | 1 s   | rate limiter |
+ * | P rl:burst:CLASS:SUB             | string | burst allowance used in the current 10 s window          | 10 s  | rate limiter |
+ *
+ * CLASS is `service` (service and admin principals) or `user`; SUB is the token's subject
+ * (SUB_PATTERN: no braces), so each key is a slot of its own.
+ */
+export interface RateLimitKeys {
+  /** key prefix of the per-second window counters */
+  window: string;
+  /** key prefix of the burst allowance counters */
+  burst: string;
+}
+
+export function rateLimitKeys(prefix = 'ntf:'): RateLimitKeys {
+  return { window: `${prefix}rl:mut`, burst: `${prefix}rl:burst` };
 }

@@ -4,7 +4,7 @@ import { priorityRank, type NotificationTypePolicy, type Template } from '../../
 import { resumeComplete, statsDay, type ClaimedSend, type ScheduledSend, type Store } from '../store.js';
 import { decodeItems, decodeUser, encodeContent } from '../codec.js';
 import { channels as channelNames } from '../../realtime/channels.js';
-import { SKIP } from '../../notifications/deliveries.js';
+import { SKIP } from '../deliveries.js';
 import { DELIVERY_RETENTION_MS } from '../delivery-store.js';
 import { STATS_TTL_MS, keySpace, outboxKeys, schedulerKeys, statsKey, userScriptKeys } from './keys.js';
 import { defineScripts } from './scripts.js';

@@ -59,7 +59,7 @@ declare module 'ioredis' {
     beginJobRun(...args: Arg[]): Result<'started' | 'busy' | 'done', Context>;
     endJobRun(...args: Arg[]): Result<number, Context>;
     // delivery outbox (keys.ts outboxKeys)
-    promoteDeliveries(...args: Arg[]): Result<number, Context>;
+    promoteDeliveries(...args: Arg[]): Result<[number, string], Context>;
     finishDelivery(...args: Arg[]): Result<string, Context>;
     retryDelivery(...args: Arg[]): Result<string, Context>;
     pruneDeliveries(...args: Arg[]): Result<number, Context>;

@@ -15,7 +15,7 @@
   Deliveries (only when stored): per requested channel, the send's channels ∩ the user's
   preferences for the type (its own entry, else "*") ∩ its addresses: PENDING (queued on the
   channel's ready stream, or due at now + delay when escalating), else SKIPPED with the reason.
-  The record is notifications/deliveries.ts Delivery as JSON. Mirrors deliveries.ts route().
+  The record is store/deliveries.ts Delivery as JSON. Mirrors deliveries.ts route().
   Publishes {"kind":"notification","id","v"} when stored.
   Returns {'ok', id} | {'dedup'} | {'muted'} | {'again'} (mark present: nothing done)
 ]]
