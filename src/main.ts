@@ -94,7 +94,7 @@ async function main() {
 
   // Counts follow time: expired notifications leave every live badge within about a second.
   const expirySweeper = new ExpirySweeper({ store, logger });
-  const epochWatch = new EpochWatch({ store, logger });
+  const epochWatch = new EpochWatch({ store, logger, onLoss: () => metrics.redisDataLoss.inc() });
 
   app = createApp({
     ...backend,

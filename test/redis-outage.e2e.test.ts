@@ -300,6 +300,7 @@ describe('Redis restarted', () => {
     await redis.start('empty');
     await until(async () => (await s.readyz()) === 200, 'ready again');
     await until(() => /lost its data/.test(s.output()), 'the loss logged', 10_000);
+    expect(await (await fetch(s.http.replace('/graphql', '/metrics'))).text()).toMatch(/^ntf_redis_data_loss_total 1$/m);
 
     const fresh = (await send(s, 'ada', 'new')).notifications[0].id;
     // An old cursor can't hide the new notification.
