@@ -132,7 +132,7 @@ export function maskError(error: unknown, message: string, logger: Logger): Grap
     return new GraphQLError('The service is unavailable for a moment (its store is not answering); retry shortly.', {
       nodes: located?.nodes,
       path: located?.path,
-      extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: RETRY_AFTER_S, http: { status: 200, headers: { 'retry-after': String(RETRY_AFTER_S) } } },
+      extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: RETRY_AFTER_S, http: { status: 200, headers: { 'retry-after': String(RETRY_AFTER_S) } } },
     });
   }
   logger.error({ err: original }, 'unexpected error in a resolver');
