@@ -21,6 +21,7 @@ import { int, intOption, ms, section, type Scenario } from './scenario.js';
 import { gql, startServer } from './server-process.js';
 
 const INBOX = 'subscription($after: String){ inbox(after: $after) { notification { id } unreadCount replayComplete } }';
+const PAGE = 'query{ notifications(first: 50) { edges { node { id } } } }';
 const SEND = 'mutation($u:ID!, $t:String!){ sendNotification(input:{userIds:[$u], type:"task_assigned", title:$t, body:""}){ notifications { id } } }';
 const PROBE = fileURLToPath(new URL('./loop-lag-probe.mjs', import.meta.url));
 
@@ -84,9 +85,21 @@ export const soakScenario: Scenario = {
       let incomplete = 0;
       let streamErrors = 0;
       const attach = (i: number, sock: LoadSocket) => {
+        // A client without a cursor loads page 1 once its stream is attached (docs/api.md).
+        let loadPage = last[i] === null;
         sock.subscribe(INBOX, { after: last[i] }, (p) => {
           const ev = p?.data?.inbox;
           if (!ev) return void streamErrors++;
+          if (loadPage) {
+            loadPage = false;
+            void sock.request(PAGE, {}).then((r) => {
+              for (const e of r?.data?.notifications?.edges ?? []) {
+                const id = e.node.id as string;
+                if (!received[i]!.has(id)) received[i]!.set(id, 1);
+                if (last[i] === null || id > last[i]!) last[i] = id;
+              }
+            });
+          }
           if (ev.replayComplete === false) incomplete++;
           const id = ev.notification?.id as string | undefined;
           if (!id) return;
