@@ -32,16 +32,16 @@ async function main() {
 
   let started = false;
   const connect = (url: string, name: string) => {
-    // While Redis is away a request answers SERVICE_UNAVAILABLE within the command timeout
-    // instead of hanging; /readyz reports it meanwhile. Not on the subscriber and the outbox's
-    // blocking reads, which wait by design. Before the start-up check passes, checkRedis
-    // reports the cause instead.
-    const timeout = name === 'commands' ? { commandTimeout: config.redisCommandTimeoutMs } : {};
-    const r = new Redis(url, { maxRetriesPerRequest: 3, connectionName: `notifications:${name}`, ...timeout });
-    // Once connected, commands fail at once while Redis is away: a queued command outlives its
+    const r = new Redis(url, { maxRetriesPerRequest: 3, connectionName: `notifications:${name}` });
+    // Once connected (start-up's own check bounds the first connection), a request answers
+    // SERVICE_UNAVAILABLE instead of hanging while Redis is away or silent; /readyz reports it
+    // meanwhile. Commands fail at once while Redis is away: a queued command outlives its
     // timeout and would still run when Redis returns, so a send answered SERVICE_UNAVAILABLE
-    // (and retried by its client) would be stored twice.
-    if (name === 'commands') r.once('ready', () => (r.options.enableOfflineQueue = false));
+    // (and retried by its client) would be stored twice. Not on the subscriber and the outbox's
+    // blocking reads, which wait by design.
+    if (name === 'commands') {
+      r.once('ready', () => Object.assign(r.options, { commandTimeout: config.redisCommandTimeoutMs, enableOfflineQueue: false }));
+    }
     r.on('error', (err) => started && logger.warn({ err: err.message, connection: name }, 'redis connection error'));
     instrumentRedis(r, metrics);
     return r;
