@@ -15,9 +15,10 @@ import { deliveriesScenario } from './deliveries.js';
 import { fanoutScenario } from './fanout.js';
 import { openBenchRedis } from './redis-server.js';
 import { reminderScenario } from './reminder.js';
+import { soakScenario } from './soak.js';
 import { parsePositiveInt, type ParsedOptions, type Scenario } from './scenario.js';
 
-const SCENARIOS: readonly Scenario[] = [broadcastScenario, fanoutScenario, connectionsScenario, dashboardScenario, reminderScenario, deliveriesScenario];
+const SCENARIOS: readonly Scenario[] = [broadcastScenario, fanoutScenario, connectionsScenario, dashboardScenario, reminderScenario, deliveriesScenario, soakScenario];
 
 function scenarioList(): string {
   const width = Math.max(...SCENARIOS.map((s) => s.name.length));

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { PubSubEngine } from 'graphql-subscriptions';
 import type { Logger } from 'pino';
-import type { CacheL2 } from './backend.js';
+import type { Backend, CacheL2 } from './backend.js';
 import { createCache, type Cache } from './cache/cache.js';
 import { Dashboard, type DashboardTtls } from './dashboard/dashboard.js';
 import { sampleEventLoopLag } from './dashboard/event-loop.js';
@@ -67,6 +67,8 @@ export interface AppDeps {
   connectionLimits?: { perUser: number; total: number };
   /** config MAX_BODY_BYTES: HTTP bodies and WebSocket messages; absent: no HTTP limit, 1 MiB per message */
   maxBodyBytes?: number;
+  /** Backend.watchBus: streams catch up after a bus outage */
+  watchBus?: Backend['watchBus'];
 }
 
 export interface App {
@@ -93,6 +95,7 @@ export function createApp(deps: AppDeps): App {
   const service = new NotificationService(store, clock, metrics);
   const deliveries = new DeliveryService(deps.deliveries, { allowPrivate: deps.webhookAllowPrivate ?? false, clock });
   const realtime = new Realtime({ bus, channels, service });
+  deps.watchBus?.({ suspend: () => realtime.suspend(), resume: () => realtime.resume() });
   const cache = createCache({ l2: deps.l2?.redis ?? null, prefix: deps.l2?.prefix, clock: service.now.bind(service), enabled: deps.cacheEnabled, logger, metrics });
   // ws and server exist only below; the dashboard asks for the count when it computes.
   const connectedClients = () => ws.connections() + openEventStreams(server);

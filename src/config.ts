@@ -58,6 +58,11 @@ export interface Config {
   wsKeepAliveMs: number;
   /** Prefix of every Redis key and channel, so several deployments can share a Redis. @default 'ntf:' */
   redisKeyPrefix: string;
+  /**
+   * How long a Redis command may take, queued while Redis is away included, before the request
+   * answers SERVICE_UNAVAILABLE (retryable). Keep it below clients' own timeouts. @default 1500
+   */
+  redisCommandTimeoutMs: number;
   /** How long each dashboard part stays cached, ms. @default { system: 10000, notifications: 30000, cache: 60000 } */
   dashboardTtlMs: { system: number; notifications: number; cache: number };
   /** false: the cross-request cache (dashboard) computes every time; for benchmarks and debugging. @default true */
@@ -448,6 +453,7 @@ const envSchema = z.object({
   MAX_CONNECTIONS_PER_USER: intVar(0, 10_000_000, 20),
   MAX_CONNECTIONS: intVar(0, 10_000_000, 50_000),
   MAX_BODY_BYTES: intVar(1024, 100 * 1024 * 1024, 1024 * 1024),
+  REDIS_COMMAND_TIMEOUT_MS: intVar(50, 60_000, 1500),
   REDIS_KEY_PREFIX: z.preprocess(
     blankToUndefined,
     z
@@ -512,6 +518,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     topicRoles: e.TOPIC_ROLES,
     wsKeepAliveMs: e.WS_KEEPALIVE_MS,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     dashboardTtlMs: { system: e.DASHBOARD_TTL_SYSTEM_MS, notifications: e.DASHBOARD_TTL_NOTIFICATIONS_MS, cache: e.DASHBOARD_TTL_CACHE_MS },
     cacheEnabled: e.CACHE_ENABLED,
     schedulerEnabled: e.SCHEDULER_ENABLED,

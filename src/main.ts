@@ -15,6 +15,7 @@ import { memoryBackend, redisBackend } from './backend.js';
 import { dashboardHooks } from './scheduler/dashboard-hooks.js';
 import { createScheduler } from './scheduler/scheduler.js';
 import { ExpirySweeper } from './notifications/expiry-sweeper.js';
+import { EpochWatch } from './store/epoch-watch.js';
 import { createMetrics } from './metrics/metrics.js';
 import { instrumentRedis } from './store/redis/instrument.js';
 import { checkRedis, exitOnStartupFailure, listenError } from './startup-errors.js';
@@ -31,9 +32,16 @@ async function main() {
 
   let started = false;
   const connect = (url: string, name: string) => {
-    // A few retries per command while Redis is away; /readyz reports it meanwhile. Before the
-    // start-up check passes, checkRedis reports the cause instead.
     const r = new Redis(url, { maxRetriesPerRequest: 3, connectionName: `notifications:${name}` });
+    // Once connected (start-up's own check bounds the first connection), a request answers
+    // SERVICE_UNAVAILABLE instead of hanging while Redis is away or silent; /readyz reports it
+    // meanwhile. Commands fail at once while Redis is away: a queued command outlives its
+    // timeout and would still run when Redis returns, so a send answered SERVICE_UNAVAILABLE
+    // (and retried by its client) would be stored twice. Not on the subscriber and the outbox's
+    // blocking reads, which wait by design.
+    if (name === 'commands') {
+      r.once('ready', () => Object.assign(r.options, { commandTimeout: config.redisCommandTimeoutMs, enableOfflineQueue: false }));
+    }
     r.on('error', (err) => started && logger.warn({ err: err.message, connection: name }, 'redis connection error'));
     instrumentRedis(r, metrics);
     return r;
@@ -88,6 +96,7 @@ async function main() {
 
   // Counts follow time: expired notifications leave every live badge within about a second.
   const expirySweeper = new ExpirySweeper({ store, logger });
+  const epochWatch = new EpochWatch({ store, logger, onLoss: () => metrics.redisDataLoss.inc() });
 
   app = createApp({
     ...backend,
@@ -124,6 +133,8 @@ async function main() {
   if (devTokens) console.log(devTokens);
 
   expirySweeper.start();
+  // Notices a Redis that lost its data while we run (docs/guarantees.md, "Redis outages").
+  epochWatch.start();
   // Deliveries beyond the app (docs/channels.md): every instance takes its share of the outbox.
   const deliveryWorker = config.delivery.workerEnabled
     ? createDeliveryWorker({
@@ -146,6 +157,7 @@ async function main() {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    epochWatch.stop();
     // Jobs, deliveries and connections wind down together, so the grace period is spent once;
     // Redis closes after them, since running jobs still report to it.
     await Promise.all([scheduler.stop(config.shutdownTimeoutMs), app!.close(config.shutdownTimeoutMs), deliveryWorker?.stop(config.shutdownTimeoutMs)]);

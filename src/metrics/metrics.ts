@@ -51,6 +51,8 @@ export interface Metrics {
   readonly deliveriesKept: Gauge<'status'>;
   readonly redisDuration: Histogram<'command'>;
   readonly redisErrors: Counter<'command'>;
+  /** times this process noticed Redis lost its data (store/epoch-watch.ts) */
+  readonly redisDataLoss: Counter;
   readonly jobRuns: Counter<'job' | 'result'>;
   readonly jobDuration: Histogram<'job'>;
   readonly cacheHits: Counter<'part' | 'level'>;
@@ -177,6 +179,7 @@ export function createMetrics({ enabled = true, defaults = false }: MetricsOptio
       () => new Histogram({ name: 'ntf_redis_command_duration_seconds', help: 'Redis commands of this process, by command (scripts by name)', labelNames: ['command'], buckets: SECONDS_FAST, registers }),
     ),
     redisErrors: make(() => new Counter({ name: 'ntf_redis_command_errors_total', help: 'Redis commands that failed, by command', labelNames: ['command'], registers })),
+    redisDataLoss: make(() => new Counter({ name: 'ntf_redis_data_loss_total', help: 'Times this process noticed that Redis lost its data (restarted empty or wiped)', registers })),
     jobRuns: make(() => new Counter({ name: 'ntf_job_runs_total', help: 'Job runs by job and result (ok, failed, busy, done)', labelNames: ['job', 'result'], registers })),
     jobDuration: make(() => new Histogram({ name: 'ntf_job_run_duration_seconds', help: 'Duration of job runs that did the work', labelNames: ['job'], buckets: SECONDS_JOB, registers })),
     cacheHits: make(() => new Counter({ name: 'ntf_cache_hits_total', help: 'Cache hits by part and level (l1, l2, joined)', labelNames: ['part', 'level'], registers })),

@@ -192,12 +192,25 @@ export async function runOnce(def: JobDefinition, ops: JobOps, { slot, token, cl
   try {
     await ops.endRun(def.name, { token, startedAt, status });
   } catch (err) {
-    // The work is done (or failed) either way; the lock lapses by itself.
+    // The work is done (or failed) either way. The lock is released as soon as the backend
+    // answers again: left to lapse, a Redis outage during a run would hold the job (scheduled
+    // sends: 1 min) after Redis is back.
     error ??= stackOf(err);
     if (status === 'ok') status = failedStatus(new Error(`ran, but could not record it: ${err instanceof Error ? err.message : String(err)}`));
+    const end = { token, startedAt, status };
+    const giveUpAt = Date.now() + def.lockTtlMs;
+    const retry = () => {
+      ops.endRun(def.name, end).catch(() => {
+        if (Date.now() < giveUpAt) setTimeout(retry, END_RETRY_MS).unref();
+      });
+    };
+    setTimeout(retry, END_RETRY_MS).unref();
   }
   return { outcome: 'ran', status, summary, error, durationMs: clock() - startedAt };
 }
+
+/** How often a run that could not release its lock tries again (until the lock lapses). */
+const END_RETRY_MS = 500;
 
 const stackOf = (err: unknown) => (err instanceof Error ? (err.stack ?? err.message) : String(err));
 

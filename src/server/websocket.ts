@@ -224,7 +224,7 @@ async function directSubscribe(
   if (!live) return source as ExecutionResult;
   const serialise = (result: ExecutionResult) => {
     if (!result.errors) return JSON.stringify(result);
-    const errors = result.errors.map((e) => maskError(e, 'Unexpected error.', logger).toJSON());
+    const errors = result.errors.map((e) => withoutHttp(maskError(e, 'Unexpected error.', logger)).toJSON());
     countErrors(metrics, errors);
     return JSON.stringify({ ...result, errors });
   };
@@ -284,7 +284,7 @@ async function directSubscribe(
       void last.then(() => {
         // An ended stream (token expiry) says why before graphql-ws completes the operation.
         if (error !== undefined) {
-          const e = maskError(error, 'Unexpected error.', logger).toJSON();
+          const e = withoutHttp(maskError(error, 'Unexpected error.', logger)).toJSON();
           countErrors(metrics, [e]);
           write(JSON.stringify({ errors: [e] }));
         }

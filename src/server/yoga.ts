@@ -3,6 +3,7 @@ import { GraphQLError, type ValidationContext } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { DomainError } from '../notifications/errors.js';
+import { RETRY_AFTER_S, isBackendUnavailable } from '../store/unavailable.js';
 import type { Dashboard } from '../dashboard/dashboard.js';
 import type { DashboardFeed } from '../dashboard/feed.js';
 import type { NotificationService } from '../notifications/service.js';
@@ -110,7 +111,8 @@ function queryLimits() {
 
 /**
  * Domain errors carry a code and a message written for the client; our own GraphQLErrors
- * (auth, scalars) pass as they are; anything else is masked and logged. Used for HTTP/SSE by
+ * (auth, scalars) pass as they are; a backend that is not answering (Redis down, restarting,
+ * timing out) is SERVICE_UNAVAILABLE, retryable; anything else is masked and logged. Used for HTTP/SSE by
  * yoga and for WebSocket results by websocket.ts.
  */
 export function maskError(error: unknown, message: string, logger: Logger): GraphQLError {
@@ -124,6 +126,15 @@ export function maskError(error: unknown, message: string, logger: Logger): Grap
     });
   }
   if (located && (!original || original instanceof GraphQLError)) return located;
+  if (isBackendUnavailable(original)) {
+    // Retryable, and no 5xx: the GraphQL response (200) carries the code and a Retry-After.
+    logger.warn({ err: (original as Error).message }, 'backend unavailable');
+    return new GraphQLError('The service is unavailable for a moment (its store is not answering); retry shortly.', {
+      nodes: located?.nodes,
+      path: located?.path,
+      extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: RETRY_AFTER_S, http: { status: 200, headers: { 'retry-after': String(RETRY_AFTER_S) } } },
+    });
+  }
   logger.error({ err: original }, 'unexpected error in a resolver');
   return new GraphQLError(message, { nodes: located?.nodes, path: located?.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }

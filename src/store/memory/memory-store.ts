@@ -1,4 +1,4 @@
-import { decodeSeq, encodeSeq } from '../../notifications/ids.js';
+import { clockSeq, decodeSeq, encodeSeq, nextSeq } from '../../notifications/ids.js';
 import {
   priorityRank,
   type Notification,
@@ -63,6 +63,8 @@ export interface MemoryStoreOptions {
 
 export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStoreOptions): Store {
   let seq = 0;
+  // Every id this store issues is above it: a restarted server's ids are above the old ones.
+  const epoch = clockSeq();
   let maxExp = 0;
   const log: LogEntry[] = [];
   const bodies = new Map<string, NotificationContent>();
@@ -305,7 +307,7 @@ export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStor
             u!.dedup.set(item.dedupKey, now + item.dedupWindowMs);
           }
           if (u!.prefs.mutedTypes.includes(c.type)) return { userId, status: 'muted' as const };
-          seq += 1;
+          seq = nextSeq(seq);
           u!.wm = seq;
           const id = encodeSeq(seq);
           const it: Item = { seq, content: c, expiresAt: c.expiresAt, readAt: null };
@@ -325,7 +327,7 @@ export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStor
     async broadcast(item, now) {
       const c = { ...item.content, broadcast: true as const };
       const audience = activeCount();
-      seq += 1;
+      seq = nextSeq(seq);
       const id = encodeSeq(seq);
       const base = { id, type: c.type, title: c.title, createdAt: now, saveOffline: item.saveOffline };
       if (item.dedupKey) {
@@ -380,7 +382,7 @@ export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStor
       const snapshot = op(userId, now, false, (u) => {
         const seqAfter = after === null ? null : decodeSeq(after);
         const items = u && seqAfter !== null ? [...u.inbox].filter(([, it]) => it.seq > seqAfter).map(([id, it]) => view(userId, id, it)) : [];
-        return { unreadCount: u ? unreadOf(u) : 0, items, complete: resumeComplete(after, u?.rm ?? 0, seq) };
+        return { unreadCount: u ? unreadOf(u) : 0, items, complete: resumeComplete(after, u?.rm ?? 0, seq, epoch), lastId: encodeSeq(seq) };
       });
       // After op's own unread event, as inboxSnapshot.lua publishes after finish().
       emit(channels?.user(userId), { kind: 'sync', token });
@@ -442,7 +444,7 @@ export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStor
     },
 
     async schedule(send, _now) {
-      seq += 1;
+      seq = nextSeq(seq);
       const id = encodeSeq(seq);
       scheduled.set(id, { send: structuredClone(send), dueAt: send.sendAt });
       return id;
@@ -521,6 +523,10 @@ export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStor
     },
     async ping() {
       return true;
+    },
+
+    async epoch() {
+      return epoch;
     },
   };
   return store;

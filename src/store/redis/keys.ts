@@ -3,7 +3,9 @@
  *
  * | pattern                          | type   | holds                                                    | written by            |
  * |----------------------------------|--------|----------------------------------------------------------|-----------------------|
- * | P{g}:seq                         | string | last issued sequence number (ids of items & broadcasts)  | send, broadcast       |
+ * | P{g}:seq                         | string | last issued sequence number (ids of items & broadcasts), | send, broadcast       |
+ * |                                  |        | never below Redis' clock in µs                           |                       |
+ * | P{g}:epoch                       | string | this data set's marker: every id it issued is above it   | epoch, inboxSnapshot  |
  * | P{g}:blog                        | zset   | broadcast log: "id|type|createdAt|expiresAt" by seq      | broadcast, prune      |
  * | P{g}:bdrop                       | zset   | same members by the time the log entry can go            | broadcast, prune      |
  * | P{g}:bcast                       | hash   | broadcast id -> "type\trank\tjson" (body)                | broadcast, prune      |
@@ -32,6 +34,8 @@
 
 export interface GlobalKeys {
   seq: string;
+  /** the marker of this data set: every id it issued is above it (ids.lua ensureEpoch) */
+  epoch: string;
   blog: string;
   bdrop: string;
   bcast: string;
@@ -69,6 +73,7 @@ export function keySpace(prefix = 'ntf:'): KeySpace {
     prefix,
     global: {
       seq: g('seq'),
+      epoch: g('epoch'),
       blog: g('blog'),
       bdrop: g('bdrop'),
       bcast: g('bcast'),
