@@ -7,6 +7,16 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
  * Apollo iOS) can copy them (docs/clients.md). `npm run codegen` writes src/client/gql/;
  * `codegen:check` fails on drift.
  */
+const typedDocuments = {
+  preset: 'client',
+  presetConfig: { persistedDocuments: true, fragmentMasking: false },
+  config: {
+    useTypeImports: true,
+    enumsAsTypes: true,
+    scalars: { DateTime: 'string', JSON: 'unknown' },
+  },
+} as const;
+
 const config: CodegenConfig = {
   schema: './schema.graphql',
   documents: ['src/client/operations/*.graphql'],
@@ -14,15 +24,8 @@ const config: CodegenConfig = {
   // ESM with NodeNext resolution needs the .js extensions in generated imports.
   emitLegacyCommonJSImports: false,
   generates: {
-    './src/client/gql/': {
-      preset: 'client',
-      presetConfig: { persistedDocuments: true, fragmentMasking: false },
-      config: {
-        useTypeImports: true,
-        enumsAsTypes: true,
-        scalars: { DateTime: 'string', JSON: 'unknown' },
-      },
-    },
+    './src/client/gql/': typedDocuments,
+    './client/src/gql/': typedDocuments,
   },
 };
 

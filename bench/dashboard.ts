@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import { createCache } from '../src/cache/cache.js';
 import { Dashboard } from '../src/dashboard/dashboard.js';
 import { NotificationService } from '../src/notifications/service.js';
+import { createRedisDeliveryStore } from '../src/store/redis/redis-delivery-store.js';
 import { createRedisStore } from '../src/store/redis/redis-store.js';
 import type { LoadResult, LoadSpec } from './http-load.js';
 import { startServer, type ServerProcess } from './server-process.js';
@@ -182,8 +183,9 @@ export const dashboardScenario: Scenario = {
 
       // The same parts computed in this process, servers idle: what the cache saves per request.
       const store = createRedisStore({ redis, cap: 50, prefix: keyPrefix });
+      const deliveries = createRedisDeliveryStore({ redis, prefix: keyPrefix });
       const resolver = (enabled: boolean) =>
-        new Dashboard({ store, cache: createCache({ l2: redis, prefix: keyPrefix, enabled }), clock: Date.now, connectedClients: () => 0 });
+        new Dashboard({ store, deliveries, cache: createCache({ l2: redis, prefix: keyPrefix, enabled }), clock: Date.now, connectedClients: () => 0 });
       const resolverOn = await snapshotsPerSecond(resolver(true), concurrency, 2);
       const resolverOff = await snapshotsPerSecond(resolver(false), concurrency, 2);
       section(`resolver alone: Dashboard.snapshot() in the bench process, ${concurrency} at a time, 2 s each (no HTTP, no GraphQL)`, [

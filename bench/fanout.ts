@@ -75,6 +75,7 @@ export const fanoutScenario: Scenario = {
       }
 
       t0 = performance.now();
+      const burstCpu0 = server.cpuMs();
       let next = 0;
       await Promise.all(
         Array.from({ length: 4 }, async () => {
@@ -89,11 +90,13 @@ export const fanoutScenario: Scenario = {
       while (delivered < expected && performance.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 5));
       const burstS = (lastDelivery - t0) / 1000;
       const burstDelivered = delivered;
+      const cpuPerDelivery = (server.cpuMs() - burstCpu0) / burstDelivered;
       section(`1. topic fan-out burst: ${int(S)} WebSocket subscribers x ${int(M)} messages`, [
         ['connect + auth', `${seconds(connectS)} for ${int(S)} sockets`],
         ['delivered / expected', `${int(burstDelivered)} / ${int(expected)}`],
         ['time (first publish -> last receipt)', seconds(burstS)],
         ['deliveries/s', perSecond(burstDelivered / burstS)],
+        ['server CPU per delivery', `${(cpuPerDelivery * 1000).toFixed(2)} µs`],
       ]);
 
       // Paced: messages/s so that messages x subscribers = the target rate.
@@ -167,7 +170,7 @@ export const fanoutScenario: Scenario = {
           ['delivered / expected', `${int(got)} / ${int(jobs.length)}`],
           ['each delivered exactly once', onceEach ? 'yes' : 'NO'],
           ['sends/s (first send -> last delivery)', perSecond(perSec)],
-          ['server CPU per send (delivery included)', ms(cpuPerSend)],
+          ['server CPU per send (delivery included)', `${cpuPerSend.toFixed(3)} ms`],
         ]);
         return { perSec, onceEach };
       };

@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import http from 'node:http';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { createAuth } from '../src/server/auth.js';
@@ -20,6 +20,8 @@ export interface ServerProcess {
   rssBytes(): number;
   /** CPU time the server process has used so far, ms (user + system, from /proc) */
   cpuMs(): number;
+  /** open file descriptors of the server process (/proc/PID/fd) */
+  openFds(): number;
   token(sub: string, roles?: ('user' | 'service' | 'admin')[]): Promise<string>;
   /** A full garbage collection in the server (over the inspector: start with `inspect`). */
   collectGarbage(): Promise<void>;
@@ -33,6 +35,8 @@ const SECRET = 'bench-secret-bench-secret-bench-secret-0';
 export interface StartOptions {
   /** Opens the server's inspector on loopback, for collectGarbage(). */
   inspect?: boolean;
+  /** more node arguments for the server process (e.g. `--import` of a probe) */
+  nodeArgs?: string[];
 }
 
 export async function startServer(redisUrl: string, prefix: string, env: Record<string, string> = {}, opts: StartOptions = {}): Promise<ServerProcess> {
@@ -40,6 +44,7 @@ export async function startServer(redisUrl: string, prefix: string, env: Record<
   // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   if (opts.inspect) nodeArgs.push('--inspect=127.0.0.1:0');
+  nodeArgs.push(...(opts.nodeArgs ?? []));
   const child = spawn(process.execPath, [...nodeArgs, ...startArgs()], {
     cwd: ROOT,
     env: {
@@ -83,6 +88,9 @@ export async function startServer(redisUrl: string, prefix: string, env: Record<
     rssBytes() {
       const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
       return Number(kb) * 1024;
+    },
+    openFds() {
+      return readdirSync(`/proc/${child.pid}/fd`).length;
     },
     cpuMs() {
       // utime + stime: fields 14 and 15 of /proc/PID/stat

@@ -18,6 +18,11 @@ export interface Backend {
   channels: Channels;
   /** Where the cache keeps what every instance shares (L2): the command connection and key prefix. Absent on memory. */
   l2?: CacheL2;
+  /**
+   * Tells `hooks` when the bus loses its connection (events published from then on may be lost)
+   * and when its subscriptions are active again, so streams catch up. Absent on memory.
+   */
+  watchBus?: (hooks: { suspend(): void; resume(): void }) => void;
 }
 
 export interface CacheL2 {
@@ -68,5 +73,28 @@ export function redisBackend({ redis, subscriber, blocking = null, cap, prefix =
     bus,
     channels: channelNames(prefix),
     l2: { redis, prefix },
+    watchBus(hooks) {
+      let down = false;
+      subscriber.on('close', () => {
+        if (down) return;
+        down = true;
+        hooks.suspend();
+      });
+      // ioredis emits 'ready' before it resubscribes; a PING sent after that is answered once
+      // the subscriptions are active again.
+      subscriber.on('ready', () => {
+        if (!down) return;
+        setImmediate(() => {
+          subscriber.ping().then(
+            () => {
+              if (!down || subscriber.status !== 'ready') return;
+              down = false;
+              hooks.resume();
+            },
+            () => {},
+          );
+        });
+      });
+    },
   };
 }

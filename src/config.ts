@@ -64,6 +64,11 @@ export interface Config {
   maxBufferedBytes: number;
   /** Prefix of every Redis key and channel, so several deployments can share a Redis. @default 'ntf:' */
   redisKeyPrefix: string;
+  /**
+   * How long a Redis command may take, queued while Redis is away included, before the request
+   * answers SERVICE_UNAVAILABLE (retryable). Keep it below clients' own timeouts. @default 1500
+   */
+  redisCommandTimeoutMs: number;
   /** How long each dashboard part stays cached, ms. @default { system: 10000, notifications: 30000, cache: 60000 } */
   dashboardTtlMs: { system: number; notifications: number; cache: number };
   /** false: the cross-request cache (dashboard) computes every time; for benchmarks and debugging. @default true */
@@ -76,6 +81,18 @@ export interface Config {
   schedulerTimezone: string | null;
   /** Deliveries beyond the app (docs/channels.md). */
   delivery: DeliveryConfig;
+  /** false: no instrument records anything and `GET /metrics` is not served. @default true */
+  metricsEnabled: boolean;
+  /** Bearer token `GET /metrics` requires (an admin JWT works too); null: open. @default null */
+  metricsToken: string | null;
+  /** Mutations per second per principal (token bucket, bursts of twice the rate); 0: no limit. @default { service: 20000, user: 50 } */
+  rateLimit: { service: number; user: number };
+  /** Open WebSocket connections and SSE streams per user on this instance; 0: no limit. @default 20 */
+  maxConnectionsPerUser: number;
+  /** Open WebSocket connections and SSE streams on this instance; 0: no limit. @default 50000 */
+  maxConnections: number;
+  /** Largest HTTP request body and WebSocket message, bytes. @default 1048576 */
+  maxBodyBytes: number;
 }
 
 export interface DeliveryConfig {
@@ -213,7 +230,7 @@ const enumVar = <T extends readonly [string, ...string[]]>(values: T, fallback: 
   );
 
 /** Hides the password of a URL so it never lands in an error message or a log. */
-function redactUrl(raw: string): string {
+export function redactUrl(raw: string): string {
   return raw.replace(/\/\/[^@/]*@/, '//***@');
 }
 
@@ -350,6 +367,25 @@ const manifestsVar = z.preprocess(
     }),
 );
 
+/** Shortest METRICS_TOKEN: 16 characters, so it can't be guessed the way a short password can. */
+export const MIN_METRICS_TOKEN_LENGTH = 16;
+
+const metricsTokenVar = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx): string | null => {
+      if (raw === undefined) return null;
+      // Never echo the token itself.
+      if (raw.length < MIN_METRICS_TOKEN_LENGTH || /\s/.test(raw)) {
+        ctx.addIssue({ code: 'custom', message: `must be at least ${MIN_METRICS_TOKEN_LENGTH} characters without spaces, got ${raw.length} characters` });
+        return z.NEVER;
+      }
+      return raw;
+    }),
+);
+
 const hostVar = z.preprocess(
   blankToUndefined,
   z
@@ -405,6 +441,8 @@ const envSchema = z.object({
   DASHBOARD_TTL_CACHE_MS: intVar(0, 86_400_000, 60_000),
   CACHE_ENABLED: booleanVar(true),
   SCHEDULER_ENABLED: booleanVar(true),
+  METRICS_ENABLED: booleanVar(true),
+  METRICS_TOKEN: metricsTokenVar,
   WORK_END_CRON: cronVar(DEFAULT_WORK_END_CRON),
   SCHEDULER_TZ: timezoneVar,
   TZ: timezoneVar,
@@ -419,6 +457,12 @@ const envSchema = z.object({
   TELEGRAM_BOT_TOKEN: secretVar,
   TELEGRAM_API_URL: httpUrlVar('https://api.telegram.org'),
   WECOM_API_URL: httpUrlVar('https://qyapi.weixin.qq.com'),
+  RATE_LIMIT_SERVICE: intVar(0, 10_000_000, 20_000),
+  RATE_LIMIT_USER: intVar(0, 10_000_000, 50),
+  MAX_CONNECTIONS_PER_USER: intVar(0, 10_000_000, 20),
+  MAX_CONNECTIONS: intVar(0, 10_000_000, 50_000),
+  MAX_BODY_BYTES: intVar(1024, 100 * 1024 * 1024, 1024 * 1024),
+  REDIS_COMMAND_TIMEOUT_MS: intVar(50, 60_000, 1500),
   REDIS_KEY_PREFIX: z.preprocess(
     blankToUndefined,
     z
@@ -444,7 +488,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   // Cross-field rules, checked only once each variable is valid on its own.
   if (e.NODE_ENV === 'production' && e.JWT_SECRET === null && e.JWT_JWKS_URL === null) {
-    throw new ConfigError(['JWT_SECRET or JWT_JWKS_URL is required when NODE_ENV=production']);
+    throw new ConfigError([
+      `JWT_SECRET or JWT_JWKS_URL is required when NODE_ENV=production: set JWT_SECRET to a random string of at least ${MIN_JWT_SECRET_LENGTH} characters (e.g. openssl rand -base64 48), or JWT_JWKS_URL to your identity provider's JWKS`,
+    ]);
   }
   const jwksOnly = (['JWT_ISSUER', 'JWT_AUDIENCE', 'JWT_ALGORITHMS', 'JWT_ROLES_CLAIM', 'JWT_USER_CLAIM'] as const).filter((k) => e[k] !== null);
   if (e.JWT_JWKS_URL === null && jwksOnly.length > 0) {
@@ -484,11 +530,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wsKeepAliveMs: e.WS_KEEPALIVE_MS,
     maxBufferedBytes: e.MAX_BUFFERED_BYTES,
     redisKeyPrefix: e.REDIS_KEY_PREFIX,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     dashboardTtlMs: { system: e.DASHBOARD_TTL_SYSTEM_MS, notifications: e.DASHBOARD_TTL_NOTIFICATIONS_MS, cache: e.DASHBOARD_TTL_CACHE_MS },
     cacheEnabled: e.CACHE_ENABLED,
     schedulerEnabled: e.SCHEDULER_ENABLED,
     workEndCron: e.WORK_END_CRON,
     schedulerTimezone: e.SCHEDULER_TZ ?? e.TZ,
+    metricsEnabled: e.METRICS_ENABLED,
+    metricsToken: e.METRICS_TOKEN,
     delivery: {
       workerEnabled: e.DELIVERY_WORKER_ENABLED,
       retryBaseMs: e.DELIVERY_RETRY_BASE_MS,
@@ -502,5 +551,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       telegramApiUrl: e.TELEGRAM_API_URL,
       wecomApiUrl: e.WECOM_API_URL,
     },
+    rateLimit: { service: e.RATE_LIMIT_SERVICE, user: e.RATE_LIMIT_USER },
+    maxConnectionsPerUser: e.MAX_CONNECTIONS_PER_USER,
+    maxConnections: e.MAX_CONNECTIONS,
+    maxBodyBytes: e.MAX_BODY_BYTES,
   };
 }

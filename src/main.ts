@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { createDeliveryWorker } from './channels/delivery-worker.js';
 import { createApp, type App } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createAuth, randomSecret } from './server/auth.js';
 import { createPersistedOperations } from './server/persisted-operations.js';
@@ -15,28 +15,41 @@ import { memoryBackend, redisBackend } from './backend.js';
 import { dashboardHooks } from './scheduler/dashboard-hooks.js';
 import { createScheduler } from './scheduler/scheduler.js';
 import { ExpirySweeper } from './notifications/expiry-sweeper.js';
+import { EpochWatch } from './store/epoch-watch.js';
+import { createMetrics } from './metrics/metrics.js';
+import { instrumentRedis } from './store/redis/instrument.js';
+import { checkRedis, exitOnStartupFailure, listenError } from './startup-errors.js';
+
+// Set once the configuration is read: start-up failures print their stack only at debug level.
+let debug = false;
 
 async function main() {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(1);
-    }
-    throw err;
-  }
+  const config = loadConfig();
+  debug = config.logLevel === 'debug' || config.logLevel === 'trace';
   const logger = createLogger(config.logLevel);
+  // The process's one registry: the app, the scheduler and the Redis connections record into it.
+  const metrics = createMetrics({ enabled: config.metricsEnabled, defaults: true });
 
+  let started = false;
   const connect = (url: string, name: string) => {
-    // A few retries per command while Redis is away; /readyz reports it meanwhile.
     const r = new Redis(url, { maxRetriesPerRequest: 3, connectionName: `notifications:${name}` });
-    r.on('error', (err) => logger.warn({ err: err.message, connection: name }, 'redis connection error'));
+    // Once connected (start-up's own check bounds the first connection), a request answers
+    // SERVICE_UNAVAILABLE instead of hanging while Redis is away or silent; /readyz reports it
+    // meanwhile. Commands fail at once while Redis is away: a queued command outlives its
+    // timeout and would still run when Redis returns, so a send answered SERVICE_UNAVAILABLE
+    // (and retried by its client) would be stored twice. Not on the subscriber and the outbox's
+    // blocking reads, which wait by design.
+    if (name === 'commands') {
+      r.once('ready', () => Object.assign(r.options, { commandTimeout: config.redisCommandTimeoutMs, enableOfflineQueue: false }));
+    }
+    r.on('error', (err) => started && logger.warn({ err: err.message, connection: name }, 'redis connection error'));
+    instrumentRedis(r, metrics);
     return r;
   };
   const redis = config.redisUrl ? connect(config.redisUrl, 'commands') : null;
   const subscriber = config.redisUrl ? connect(config.redisUrl, 'subscriber') : null;
+  if (redis && subscriber) await checkRedis([redis, subscriber], config.redisUrl!);
+  started = true;
   // The outbox's blocking stream reads get their own connection: a BLOCK stalls its connection.
   const blocking = config.redisUrl && config.delivery.workerEnabled ? connect(config.redisUrl, 'outbox') : null;
   const backend =
@@ -50,17 +63,18 @@ async function main() {
   const devSecret = config.jwtSecret === null && config.jwks === null;
   const auth = createAuth({ secret: devSecret ? randomSecret() : config.jwtSecret, jwks: config.jwks, logger });
   let graphiqlToken: string | undefined;
+  let devTokens: string | undefined;
   if (devSecret) {
     const admin = await auth.sign({ sub: 'admin', roles: ['admin'], expiresIn: '12h' });
     const user = await auth.sign({ sub: 'demo-user', roles: ['user'], expiresIn: '12h' });
     graphiqlToken = admin;
-    console.log(
-      [
-        'No JWT_SECRET set: using a random one for this run. Ready-made tokens (12 h):',
-        `  admin:     Bearer ${admin}`,
-        `  demo-user: Bearer ${user}`,
-      ].join('\n'),
-    );
+    devTokens = [
+      'No JWT_SECRET set: using a random one for this run. Ready-made tokens (12 h):',
+      `  admin:     Bearer ${admin}`,
+      `  demo-user: Bearer ${user}`,
+      `Console (paste the admin token): http://localhost:${config.port}/console/`,
+      `demo-user's inbox: http://localhost:${config.port}/inbox/#token=${user}`,
+    ].join('\n');
   }
 
   // Bree and its job workers (docs/jobs.md). On Redis each job's worker opens its own
@@ -77,11 +91,12 @@ async function main() {
     timezone: config.schedulerTimezone,
     enabled: config.schedulerEnabled,
     dashboard: dashboardHooks(() => app, backend),
+    metrics,
   });
 
   // Counts follow time: expired notifications leave every live badge within about a second.
   const expirySweeper = new ExpirySweeper({ store, logger });
-  expirySweeper.start();
+  const epochWatch = new EpochWatch({ store, logger, onLoss: () => metrics.redisDataLoss.inc() });
 
   app = createApp({
     ...backend,
@@ -97,10 +112,30 @@ async function main() {
     cacheEnabled: config.cacheEnabled,
     persisted: createPersistedOperations(config.persistedOperations, config.persistedOperationsManifests),
     webhookAllowPrivate: config.delivery.webhookAllowPrivate,
+    metrics,
+    metricsToken: config.metricsToken,
+    rateLimits: config.rateLimit,
+    connectionLimits: { perUser: config.maxConnectionsPerUser, total: config.maxConnections },
+    maxBodyBytes: config.maxBodyBytes,
   });
   if (config.nodeEnv === 'production' && config.persistedOperations !== 'only') {
     logger.warn({ persistedOperations: config.persistedOperations }, 'clients may send any document; PERSISTED_OPERATIONS=only is recommended in production (docs/clients.md)');
   }
+  const server = app.server;
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => reject(listenError(err, config.host, config.port));
+    server.once('error', onError);
+    server.listen(config.port, config.host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+  logger.info({ port: config.port, host: config.host, backend: store.kind }, `listening on http://localhost:${config.port}/graphql`);
+  if (devTokens) console.log(devTokens);
+
+  expirySweeper.start();
+  // Notices a Redis that lost its data while we run (docs/guarantees.md, "Redis outages").
+  epochWatch.start();
   // Deliveries beyond the app (docs/channels.md): every instance takes its share of the outbox.
   const deliveryWorker = config.delivery.workerEnabled
     ? createDeliveryWorker({
@@ -111,12 +146,10 @@ async function main() {
         config: config.delivery,
         consumer: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
         logger,
+        onOutcome: (d) => metrics.deliveries.inc({ channel: d.channel, status: d.status }),
       })
     : null;
   deliveryWorker?.start();
-  app.server.listen(config.port, config.host, () => {
-    logger.info({ port: config.port, host: config.host, backend: store.kind }, `listening on http://localhost:${config.port}/graphql`);
-  });
   // A scheduler that can't start is logged; the server keeps serving.
   scheduler.start().catch((err: unknown) => logger.error({ err }, 'scheduler failed to start'));
 
@@ -125,8 +158,9 @@ async function main() {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down');
-    // Jobs and connections wind down together, so the grace period is spent once; Redis
-    // closes after both, since running jobs still report to it.
+    epochWatch.stop();
+    // Jobs, deliveries and connections wind down together, so the grace period is spent once;
+    // Redis closes after them, since running jobs still report to it.
     await Promise.all([scheduler.stop(config.shutdownTimeoutMs), app!.close(config.shutdownTimeoutMs), deliveryWorker?.stop(config.shutdownTimeoutMs)]);
     // The blocking connection may sit in a BLOCK read: no QUIT to wait behind it.
     blocking?.disconnect();
@@ -138,4 +172,4 @@ async function main() {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-void main();
+main().catch((err: unknown) => exitOnStartupFailure(err, debug));

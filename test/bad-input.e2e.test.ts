@@ -31,7 +31,8 @@ describe('bad input gets BAD_USER_INPUT naming the field', () => {
     ['type with spaces', { type: 'Task Assigned' }, /^type: /],
     ['type too long', { type: 'a'.repeat(65) }, /^type: /],
     ['dedupKey with spaces', { dedupKey: 'a b' }, /^dedupKey: /],
-    ['an extra channel', { channels: ['WEBHOOK'] }, /^channels: WEBHOOK/],
+    ['an escalation of 0 s', { channels: ['WEBHOOK'], escalateAfterSeconds: 0 }, /^escalateAfterSeconds: /],
+    ['an escalation not shorter than the TTL', { channels: ['WEBHOOK'], ttlSeconds: 60, escalateAfterSeconds: 60 }, /^escalateAfterSeconds: /],
     ['variables not an object', { template: 'x', title: null, body: null, variables: [1] }, /^template: no template|^variables: /],
   ];
 

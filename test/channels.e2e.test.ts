@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  DeleteNotificationsMutation,
   DeliveriesQuery,
   DeliveryLogQuery,
   MarkReadMutation,
@@ -82,6 +83,10 @@ for (const backend of BACKENDS) {
       const shown = again.data!.setChannelAddress.user.channelAddresses[0]!.address;
       expect(shown).not.toContain('ann-private-path');
       expect(again.data!.setChannelAddress.webhookSecret).not.toBe(secret);
+      // Outcomes and what the outbox keeps go to /metrics.
+      const { body } = await t.app.metrics.render();
+      expect(body).toContain('ntf_deliveries_total{channel="WEBHOOK",status="DELIVERED"} 1');
+      expect(body).toContain('ntf_deliveries{status="DELIVERED"} 1');
     });
 
     it('retries a 5xx with the same webhook-id and a fresh signature, and honours 429 retry-after', async () => {
@@ -128,13 +133,17 @@ for (const backend of BACKENDS) {
       const r = await receiver();
       r.addSecret((await optIn(t, 'dan', 'WEBHOOK', r.at('/d')))!);
       const read = await send(t, 'dan', ['WEBHOOK'], { escalateAfterSeconds: 1 });
+      const deleted = await send(t, 'dan', ['WEBHOOK'], { escalateAfterSeconds: 1 });
       const unread = await send(t, 'dan', ['WEBHOOK'], { escalateAfterSeconds: 1 });
       expect(await statusOf(t, read)).toBe('PENDING');
       await t.run(MarkReadMutation, { ids: [read] }, asUser('dan'));
+      await t.run(DeleteNotificationsMutation, { ids: [deleted] }, asUser('dan'));
       await r.waitForAccepted(1, 8000);
       expect(r.accepted.map((a) => a.id)).toEqual([`${unread}-w`]);
       const skipped = (await eventually(() => deliveries(t, read), (x) => x.data?.deliveries[0]?.status === 'SKIPPED')).data!.deliveries[0]!;
       expect(skipped.lastError).toContain('read before escalation');
+      const gone = (await eventually(() => deliveries(t, deleted), (x) => x.data?.deliveries[0]?.status === 'SKIPPED')).data!.deliveries[0]!;
+      expect(gone.lastError).toContain('no longer in the inbox');
       expect(r.requests.some((q) => q.id === `${read}-w`)).toBe(false);
       // Escalation must come before the notification expires.
       const tooLate = await t.run(SendNotificationMutation, { input: { userIds: ['dan'], type: 'x', title: 't', body: '', ttlSeconds: 60, escalateAfterSeconds: 60, channels: ['WEBHOOK'] } }, SERVICE);

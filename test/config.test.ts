@@ -34,6 +34,7 @@ describe('loadConfig', () => {
       wsKeepAliveMs: 12_000,
       maxBufferedBytes: 1_048_576,
       redisKeyPrefix: 'ntf:',
+      redisCommandTimeoutMs: 1500,
       dashboardTtlMs: { system: 10_000, notifications: 30_000, cache: 60_000 },
       cacheEnabled: true,
       schedulerEnabled: true,
@@ -55,6 +56,12 @@ describe('loadConfig', () => {
         telegramApiUrl: 'https://api.telegram.org',
         wecomApiUrl: 'https://qyapi.weixin.qq.com',
       },
+      metricsEnabled: true,
+      metricsToken: null,
+      rateLimit: { service: 20_000, user: 50 },
+      maxConnectionsPerUser: 20,
+      maxConnections: 50_000,
+      maxBodyBytes: 1_048_576,
     });
   });
 
@@ -75,6 +82,7 @@ describe('loadConfig', () => {
         WS_KEEPALIVE_MS: '5000',
         MAX_BUFFERED_BYTES: '65536',
         REDIS_KEY_PREFIX: 'acme:',
+        REDIS_COMMAND_TIMEOUT_MS: '800',
         DASHBOARD_TTL_SYSTEM_MS: '5000',
         DASHBOARD_TTL_NOTIFICATIONS_MS: '0',
         DASHBOARD_TTL_CACHE_MS: '120000',
@@ -101,6 +109,13 @@ describe('loadConfig', () => {
         TELEGRAM_BOT_TOKEN: '123:abc',
         TELEGRAM_API_URL: 'http://127.0.0.1:8081/',
         WECOM_API_URL: 'http://127.0.0.1:8082',
+        METRICS_ENABLED: 'no',
+        METRICS_TOKEN: 'scrape-token-0123456789',
+        RATE_LIMIT_SERVICE: '0',
+        RATE_LIMIT_USER: '7',
+        MAX_CONNECTIONS_PER_USER: '3',
+        MAX_CONNECTIONS: '0',
+        MAX_BODY_BYTES: '2048',
       }),
     ).toEqual({
       port: 8080,
@@ -117,6 +132,7 @@ describe('loadConfig', () => {
       wsKeepAliveMs: 5000,
       maxBufferedBytes: 65_536,
       redisKeyPrefix: 'acme:',
+      redisCommandTimeoutMs: 800,
       dashboardTtlMs: { system: 5000, notifications: 0, cache: 120_000 },
       cacheEnabled: false,
       schedulerEnabled: false,
@@ -145,12 +161,24 @@ describe('loadConfig', () => {
         telegramApiUrl: 'http://127.0.0.1:8081',
         wecomApiUrl: 'http://127.0.0.1:8082',
       },
+      metricsEnabled: false,
+      metricsToken: 'scrape-token-0123456789',
+      rateLimit: { service: 0, user: 7 },
+      maxConnectionsPerUser: 3,
+      maxConnections: 0,
+      maxBodyBytes: 2048,
     });
   });
 
   it('takes the scheduler zone from TZ when SCHEDULER_TZ is unset', () => {
     expect(loadConfig({ TZ: 'America/New_York' }).schedulerTimezone).toBe('America/New_York');
     expect(loadConfig({ TZ: 'America/New_York', SCHEDULER_TZ: 'Asia/Tokyo' }).schedulerTimezone).toBe('Asia/Tokyo');
+  });
+
+  it('rejects a short METRICS_TOKEN without echoing it', () => {
+    const message = configError({ METRICS_TOKEN: 'short-secret' });
+    expect(message).toMatch(/^Invalid configuration: METRICS_TOKEN: must be at least 16 characters/);
+    expect(message).not.toContain('short-secret');
   });
 
   it('rejects a malformed TOPIC_ROLES entry, naming it', () => {
@@ -224,7 +252,7 @@ describe('loadConfig', () => {
   it('refuses production without JWT_SECRET or JWT_JWKS_URL', () => {
     expect.assertions(2);
     expect(configError({ NODE_ENV: 'production' })).toBe(
-      'Invalid configuration: JWT_SECRET or JWT_JWKS_URL is required when NODE_ENV=production',
+      'Invalid configuration: JWT_SECRET or JWT_JWKS_URL is required when NODE_ENV=production: set JWT_SECRET to a random string of at least 32 characters (e.g. openssl rand -base64 48), or JWT_JWKS_URL to your identity provider\'s JWKS',
     );
   });
 

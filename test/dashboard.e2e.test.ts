@@ -61,6 +61,8 @@ describe.each(BACKENDS)('Query.dashboard (%s)', (backend) => {
         { type: 'urgent', count: 1 },
       ],
       deduplicatedToday: 2,
+      // no channel addresses: nothing went to the outbox
+      deliveriesByStatus: ['PENDING', 'RETRYING', 'DELIVERED', 'FAILED', 'SKIPPED'].map((status) => ({ status, count: 0 })),
     });
     expect(d.system.uptimeSeconds).toBeGreaterThan(0);
     expect(d.system.loadAverage).toHaveLength(3);
@@ -72,6 +74,17 @@ describe.each(BACKENDS)('Query.dashboard (%s)', (backend) => {
     expect(d.cache).toMatchObject({ hits: 0, hitRate: 0 });
     expect(d.cache.misses).toBeGreaterThanOrEqual(1);
     expect(d.generatedAt).toBe(new Date(t().clock.now).toISOString());
+  });
+
+  it('reports the event-loop delay since the system part was last computed', async () => {
+    await dashboard(t());
+    // Hold the loop for 120 ms, then let the 10 s system TTL pass.
+    const until = Date.now() + 120;
+    while (Date.now() < until);
+    await new Promise((r) => setTimeout(r, 30));
+    t().clock.advance(10_001);
+    const d = await dashboard(t());
+    expect(d.system.eventLoopDelayMs).toBeGreaterThan(60);
   });
 
   it('is admin only: FORBIDDEN for user and service tokens, UNAUTHENTICATED without one', async () => {

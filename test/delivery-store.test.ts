@@ -4,14 +4,14 @@
  * the Redis one (streams + Lua). Time is a parameter; nothing sleeps.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { SKIP, deliveryId, type ExternalChannel } from '../src/notifications/deliveries.js';
+import { SKIP, deliveryId, type ExternalChannel } from '../src/store/deliveries.js';
 import type { NotificationContent } from '../src/notifications/types.js';
 import { DELIVERY_RETENTION_MS, type DeliveryStore } from '../src/store/delivery-store.js';
 import { createMemoryDeliveryStore } from '../src/store/memory/memory-delivery-store.js';
 import { createMemoryStore } from '../src/store/memory/memory-store.js';
 import { createRedisDeliveryStore } from '../src/store/redis/redis-delivery-store.js';
 import { createRedisStore } from '../src/store/redis/redis-store.js';
-import type { Store } from '../src/store/store.js';
+import { deliverScheduled, type Store } from '../src/store/store.js';
 import { deleteByPrefix, uniquePrefix, withRedis } from './helpers/redis.js';
 
 const T0 = Date.now();
@@ -106,6 +106,20 @@ for (const [name, make] of Object.entries(setups)) {
       expect((await outbox.log({ first: 10 })).totalCount).toBe(1);
     });
 
+    it('a scheduled send is routed when it is delivered, with the preferences of that moment', async () => {
+      const { store, outbox } = make();
+      await store.ensureUser('ann', T0);
+      await outbox.setAddress('ann', { channel: 'WEBHOOK', address: 'https://a.example/h', secret: 'whsec_x', updatedAt: T0 });
+      const id = await store.schedule({ userIds: ['ann'], content: { type: 'task_assigned', title: 't', body: '', data: null, priority: 'NORMAL' }, ttlMs: HOUR, dedupWindowMs: HOUR, sendAt: T0 + HOUR, channels: ['WEBHOOK'] }, T0);
+      // Opted in only after scheduling: routing reads the preferences at delivery.
+      await store.updatePreferences('ann', { channels: [{ type: '*', channels: ['WEBHOOK'] }] }, T0);
+      const [claimed] = await store.claimScheduled(T0 + HOUR, 10, 60_000);
+      expect(claimed!.id).toBe(id);
+      const [o] = await deliverScheduled(store, claimed!, T0 + HOUR);
+      if (o?.status !== 'stored') throw new Error('not stored');
+      expect((await outbox.get([`${o.notification.id}-w`]))[0]).toMatchObject({ status: 'PENDING', createdAt: T0 + HOUR });
+    });
+
     it('hands each ready entry to one consumer and records a delivery', async () => {
       const { store, outbox } = make();
       await optIn(store, outbox, 'ann', ['WEBHOOK']);
@@ -127,9 +141,9 @@ for (const [name, make] of Object.entries(setups)) {
       const did = `${id}-t`;
       let [e] = await outbox.take(['TELEGRAM'], 'a', 1, 0);
       expect(await outbox.finish(e!, { kind: 'retry', error: '503 busy', nextAttemptAt: T0 + 1000, maxAttempts: 2 }, T0)).toMatchObject({ status: 'RETRYING', attempts: 1, lastError: '503 busy', nextAttemptAt: T0 + 1000 });
-      expect(await outbox.promoteDue(T0 + 999, 10)).toBe(0);
+      expect((await outbox.promoteDue(T0 + 999, 10)).moved).toBe(0);
       expect(await outbox.take(['TELEGRAM'], 'a', 1, 0)).toEqual([]);
-      expect(await outbox.promoteDue(T0 + 1000, 10)).toBe(1);
+      expect((await outbox.promoteDue(T0 + 1000, 10)).moved).toBe(1);
       [e] = await outbox.take(['TELEGRAM'], 'a', 1, 0);
       expect(e!.deliveryId).toBe(did);
       expect(await outbox.finish(e!, { kind: 'retry', error: '503 again', nextAttemptAt: T0 + 3000, maxAttempts: 2 }, T0 + 1000)).toMatchObject({ status: 'FAILED', attempts: 2, nextAttemptAt: null });
@@ -137,7 +151,7 @@ for (const [name, make] of Object.entries(setups)) {
       const back = await outbox.retry(did, T0 + 2000);
       expect(back).toMatchObject({ id: did, status: 'PENDING', attempts: 0, lastError: null });
       expect(await outbox.retry(did, T0 + 2000)).toBe('not_failed');
-      expect(await outbox.promoteDue(T0 + 2000, 10)).toBe(1);
+      expect((await outbox.promoteDue(T0 + 2000, 10)).moved).toBe(1);
       [e] = await outbox.take(['TELEGRAM'], 'a', 1, 0);
       expect(await outbox.finish(e!, { kind: 'failed', error: '400 chat not found' }, T0 + 2001)).toMatchObject({ status: 'FAILED', attempts: 1, lastError: '400 chat not found' });
     });
@@ -148,7 +162,8 @@ for (const [name, make] of Object.entries(setups)) {
       await sendTo(store, 'ann', ['WECOM']);
       let [e] = await outbox.take(['WECOM'], 'a', 1, 0);
       expect(await outbox.finish(e!, { kind: 'defer', nextAttemptAt: T0 + 500 }, T0)).toMatchObject({ status: 'PENDING', attempts: 0, nextAttemptAt: T0 + 500 });
-      expect(await outbox.promoteDue(T0 + 500, 10)).toBe(1);
+      expect(await outbox.promoteDue(T0 + 499, 10)).toEqual({ moved: 0, nextDueAt: T0 + 500 });
+      expect(await outbox.promoteDue(T0 + 500, 10)).toEqual({ moved: 1, nextDueAt: null });
       [e] = await outbox.take(['WECOM'], 'a', 1, 0);
       expect(e).toBeDefined();
     });
@@ -158,9 +173,9 @@ for (const [name, make] of Object.entries(setups)) {
       await optIn(store, outbox, 'ann', ['WEBHOOK']);
       const id = await sendTo(store, 'ann', ['WEBHOOK'], T0, { escalateAfterMs: 60_000 });
       expect((await outbox.get([`${id}-w`]))[0]).toMatchObject({ status: 'PENDING', escalate: true, nextAttemptAt: T0 + 60_000 });
-      expect(await outbox.promoteDue(T0 + 59_999, 10)).toBe(0);
+      expect((await outbox.promoteDue(T0 + 59_999, 10)).moved).toBe(0);
       expect(await outbox.take(['WEBHOOK'], 'a', 1, 0)).toEqual([]);
-      expect(await outbox.promoteDue(T0 + 60_000, 10)).toBe(1);
+      expect((await outbox.promoteDue(T0 + 60_000, 10)).moved).toBe(1);
       expect((await outbox.take(['WEBHOOK'], 'a', 1, 0)).map((e) => e.deliveryId)).toEqual([`${id}-w`]);
     });
 

@@ -7,7 +7,7 @@
  * each test, on the private server from test/global-setup.ts.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeSeq, encodeSeq } from '../src/notifications/ids.js';
+import { clockSeq, decodeSeq, encodeSeq } from '../src/notifications/ids.js';
 import type {
   BroadcastRecord,
   Notification,
@@ -246,26 +246,27 @@ describe.each(setups)('$name store', ({ name, make, record }) => {
   });
 
   describe('ids', () => {
-    it('come from one sequence, fixed-width base36; later is larger; broadcasts share the order', async () => {
+    it('come from one sequence, fixed-width base36; later is larger; broadcasts share the order; never below the clock', async () => {
       const { store } = make();
+      const clockBefore = clockSeq();
       const first = await sendOne(store, 'a', T0);
-      expect(first.id).toBe(encodeSeq(1));
+      // The floor is the clock in µs (Redis' clock on Redis: the same host here; 1 s of slack).
+      expect(seqOf(first.id)).toBeGreaterThanOrEqual(clockBefore - 1_000_000);
 
-      // 40 ids in one call: crosses the base36 digit boundary (z -> 10) and stays string-ordered
+      // 40 ids in one call: consecutive once the sequence runs ahead of the clock, or clock values
       const users = Array.from({ length: 40 }, (_, i) => `u${i}`);
       const many = (await store.send(users, newItem(T0 + 1), T0 + 1)).map(storedOf);
-      expect(many.map((n) => n.id)).toEqual(users.map((_, i) => encodeSeq(2 + i)));
       expect(many.map((n) => n.userId)).toEqual(users);
 
       const b = await broadcast(store, T0 + 2);
-      expect(b.rec.id).toBe(encodeSeq(42));
       const last = await sendOne(store, 'a', T0 + 3);
-      expect(last.id).toBe(encodeSeq(43));
-
-      const all = [first.id, ...many.map((n) => n.id), b.rec.id, last.id];
-      for (const id of all) expect(id).toMatch(/^[0-9a-z]{11}$/);
-      expect(all.map(seqOf)).toEqual(all.map((_, i) => i + 1));
-      expect([...all].sort()).toEqual(all);
+      const ordered = [first.id, ...many.map((n) => n.id), b.rec.id, last.id];
+      const nums = ordered.map(seqOf);
+      for (let i = 1; i < nums.length; i++) expect(nums[i]).toBeGreaterThan(nums[i - 1]!);
+      // string order = numeric order
+      expect([...ordered].sort()).toEqual(ordered);
+      expect(encodeSeq(nums[0]!)).toBe(first.id);
+      for (const id of ordered) expect(id).toMatch(/^[0-9a-z]{11}$/);
       // the broadcast sits between a's own items, by id
       expect(await listIds(store, 'a', T0 + 4)).toEqual([last.id, b.rec.id, first.id]);
     });
@@ -277,9 +278,11 @@ describe.each(setups)('$name store', ({ name, make, record }) => {
       expect(await store.getUsers(['a', 'b'])).toEqual([null, null]);
       const c = content(T0, { type: 'order.shipped', priority: 'HIGH', data: { order: 7, lines: [{ sku: 'x' }] } });
       const outs = await store.send(['a', 'b'], { content: c, dedupWindowMs: 0 }, T0);
+      const [idA, idB] = outs.map((o) => storedOf(o).id);
+      expect(seqOf(idB!)).toBeGreaterThan(seqOf(idA!));
       expect(outs).toEqual([
-        { userId: 'a', status: 'stored', notification: { ...c, id: encodeSeq(1), userId: 'a', readAt: null, broadcastId: null } },
-        { userId: 'b', status: 'stored', notification: { ...c, id: encodeSeq(2), userId: 'b', readAt: null, broadcastId: null } },
+        { userId: 'a', status: 'stored', notification: { ...c, id: idA, userId: 'a', readAt: null, broadcastId: null } },
+        { userId: 'b', status: 'stored', notification: { ...c, id: idB, userId: 'b', readAt: null, broadcastId: null } },
       ]);
       expect(await store.getUsers(['a', 'b'])).toEqual([userRec('a', T0), userRec('b', T0)]);
       expect(await store.countActiveUsers()).toBe(2);
@@ -290,7 +293,7 @@ describe.each(setups)('$name store', ({ name, make, record }) => {
         totalCount: 1,
         unreadCount: 1,
       });
-      expect(await store.get('b', [encodeSeq(2)], T0 + 1)).toEqual([storedOf(outs[1])]);
+      expect(await store.get('b', [idB!], T0 + 1)).toEqual([storedOf(outs[1])]);
 
       // data null round-trips as null
       const n = await sendOne(store, 'a', T0 + 2, { data: null });
@@ -719,7 +722,7 @@ describe.each(setups)('$name store', ({ name, make, record }) => {
       for (const u of ['a', 'b', 'c']) await store.ensureUser(u, T0);
       const B = await broadcast(store, T0 + 10, { type: 'maintenance', priority: 'HIGH', title: 'Down at 5' });
       expect(B.rec).toEqual({
-        id: encodeSeq(1),
+        id: B.rec.id,
         type: 'maintenance',
         title: 'Down at 5',
         createdAt: T0 + 10,
@@ -991,7 +994,7 @@ describe.each(setups)('$name store', ({ name, make, record }) => {
   });
 
   describe('pruneExpired', () => {
-    it('once everything has expired, leaves nothing behind but users, the sequence and the active set', async () => {
+    it('once everything has expired, leaves nothing behind but users, the sequence, the epoch and the active set', async () => {
       const { store, keys } = make({ cap: 3 });
       for (const u of ['a', 'b', 'c', 'd']) await store.ensureUser(u, T0);
       const W = 5 * MIN;
@@ -1020,7 +1023,7 @@ describe.each(setups)('$name store', ({ name, make, record }) => {
       await store.pruneExpired(PRUNE_AT, 2);
 
       if (keys) {
-        expect(await keys()).toEqual(['{g}:active', '{g}:seq', '{u:a}:user', '{u:b}:user', '{u:c}:user', '{u:d}:user']);
+        expect(await keys()).toEqual(['{g}:active', '{g}:epoch', '{g}:seq', '{u:a}:user', '{u:b}:user', '{u:c}:user', '{u:d}:user']);
       }
       const users = ['a', 'b', 'c', 'd'];
       expect(await store.unreadCounts(users, PRUNE_AT)).toEqual([0, 0, 0, 0]);
@@ -1035,11 +1038,13 @@ describe.each(setups)('$name store', ({ name, make, record }) => {
       }
       expect(await store.countActiveUsers()).toBe(3);
       expect((await store.getUsers(['b']))[0]?.preferences.channels).toEqual([{ type: 'news', channels: ['IN_APP'] }]);
-      if (keys) expect(await keys()).toEqual(['{g}:active', '{g}:seq', '{u:a}:user', '{u:b}:user', '{u:c}:user', '{u:d}:user']);
+      if (keys) expect(await keys()).toEqual(['{g}:active', '{g}:epoch', '{g}:seq', '{u:a}:user', '{u:b}:user', '{u:c}:user', '{u:d}:user']);
 
       // the sequence goes on, dedup windows are over
       const after = await store.send(['a', 'b'], newItem(PRUNE_AT, { dedupKey: 'k1', window: W }), PRUNE_AT);
-      expect(after.map((o) => storedOf(o).id).map(seqOf)).toEqual([11, 12]);
+      const [s1, s2] = after.map((o) => storedOf(o).id).map(seqOf);
+      expect(s1).toBeGreaterThan(seqOf(dup.rec.id));
+      expect(s2).toBeGreaterThan(s1!);
       const B2 = await broadcast(store, PRUNE_AT + 1, { dedupKey: 'bk', window: W });
       expect(B2.rec).toMatchObject({ recipients: 3, deduplicated: 0 });
       expect(await listIds(store, 'c', PRUNE_AT + 2)).toEqual([B2.rec.id]);
@@ -1087,7 +1092,7 @@ describe.each(setups)('$name store', ({ name, make, record }) => {
       ]);
       await store.pruneExpired(T0 + 2 * SEC);
       if (keys) {
-        expect(await keys()).toEqual(['{g}:active', '{g}:due', '{g}:mutecount', '{g}:seq', '{u:a}:dedup', '{u:a}:user']);
+        expect(await keys()).toEqual(['{g}:active', '{g}:due', '{g}:epoch', '{g}:mutecount', '{g}:seq', '{u:a}:dedup', '{u:a}:user']);
       }
       expect(await store.unreadCounts(['a'], T0 + 2 * SEC)).toEqual([0]);
       expect(await listIds(store, 'a', T0 + 2 * SEC)).toEqual([]);
@@ -1099,7 +1104,11 @@ describe.each(setups)('$name store', ({ name, make, record }) => {
   });
 
   describe('inbox snapshot (resume watermark)', () => {
-    const snap = (store: Store, userId: string, after: string | null, now: number) => store.inboxSnapshot(userId, after, 'tok', now);
+    const snap = async (store: Store, userId: string, after: string | null, now: number) => {
+      const { lastId, ...rest } = await store.inboxSnapshot(userId, after, 'tok', now);
+      expect(lastId).toMatch(/^[0-9a-z]{11}$/);
+      return rest;
+    };
     const titles = (ns: Notification[]) => ns.map((n) => n.title);
 
     it('holds what is newer than after, oldest first, with the exact count; complete until something newer is removed', async () => {
@@ -1125,10 +1134,14 @@ describe.each(setups)('$name store', ({ name, make, record }) => {
     it('a malformed after, or one beyond every id issued, is never complete', async () => {
       const { store } = make();
       const A = await sendOne(store, 'u', T0);
-      for (const after of ['x', '', 'ABCDEFGHIJK', `${A.id}0`, encodeSeq(seqOf(A.id) + 1), encodeSeq(10 ** 9)]) {
+      for (const after of ['x', '', 'ABCDEFGHIJK', `${A.id}0`, encodeSeq(seqOf(A.id) + 1), encodeSeq(seqOf(A.id) + 10 ** 9)]) {
         expect(await snap(store, 'u', after, T0)).toEqual({ unreadCount: 1, items: [], complete: false });
       }
-      expect((await snap(store, 'u', encodeSeq(0), T0)).complete).toBe(true);
+      // at the data set's epoch: nothing before it to miss; before the epoch: it may have been lost
+      expect((await snap(store, 'u', encodeSeq(await store.epoch()), T0)).complete).toBe(true);
+      for (const old of [encodeSeq(0), encodeSeq(10 ** 9), encodeSeq((await store.epoch()) - 1)]) {
+        expect(await snap(store, 'u', old, T0)).toMatchObject({ items: [A], complete: false });
+      }
     });
 
     it('turns false on a cap push-out, an expiry, a broadcast pushing out; never on live-only or muted broadcasts', async () => {

@@ -23,6 +23,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { CACHE_KEY, STATS_TTL_MS, cacheKeys } from '../store/redis/keys.js';
 import { statsDay } from '../store/store.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 /** A value and when its computation started (epoch ms, the cache's clock). */
 export interface Cached<T> {
@@ -58,6 +59,8 @@ export interface CacheOptions {
   l2RetryMs?: number;
   /** Most L1 entries; the oldest are dropped first. @default 10000 */
   maxEntries?: number;
+  /** hits and misses per part (the key up to its first ':', a {@link CachedDef} name) */
+  metrics?: Pick<Metrics, 'cacheHits' | 'cacheMisses'> | null;
 }
 
 /** One entry: its key, how long a value stays fresh, and whether it is the same on every instance (L2). */
@@ -131,6 +134,7 @@ export function createCache({
   l2TimeoutMs = 1000,
   l2RetryMs = 5000,
   maxEntries = 10_000,
+  metrics = null,
 }: CacheOptions = {}): Cache {
   const keys = cacheKeys(prefix);
   const l1 = new Map<string, { c: Cached<unknown>; expiresAt: number }>();
@@ -145,8 +149,15 @@ export function createCache({
   let l2DownUntil = -Infinity;
   const l2Up = () => l2 !== null && performance.now() >= l2DownUntil;
 
-  const count = (what: 'l1Hits' | 'l2Hits' | 'joined' | 'misses') => {
+  const LEVEL = { l1Hits: 'l1', l2Hits: 'l2', joined: 'joined' } as const;
+  const count = (what: 'l1Hits' | 'l2Hits' | 'joined' | 'misses', key: string) => {
     counters[what]++;
+    if (metrics) {
+      const colon = key.indexOf(':');
+      const part = colon < 0 ? key : key.slice(0, colon);
+      if (what === 'misses') metrics.cacheMisses.inc({ part });
+      else metrics.cacheHits.inc({ part, level: LEVEL[what] });
+    }
     const day = statsDay(clock());
     if (today.day !== day) today = { day, hits: 0, misses: 0 };
     const field = what === 'misses' ? 'misses' : 'hits';
@@ -213,7 +224,7 @@ export function createCache({
   };
 
   const computeHere = async <T>(spec: EntrySpec, compute: () => Promise<T>): Promise<Cached<T>> => {
-    count('misses');
+    count('misses', spec.key);
     const computedAt = clock();
     const c = { value: await compute(), computedAt };
     remember(spec, c);
@@ -233,7 +244,7 @@ export function createCache({
   };
 
   const fromL2 = (spec: EntrySpec, c: Cached<unknown>) => {
-    count('l2Hits');
+    count('l2Hits', spec.key);
     remember(spec, c);
     return c;
   };
@@ -297,12 +308,12 @@ export function createCache({
       if (!enabled) return computeHere({ ...spec, ttlMs: 0 }, compute);
       const hit = l1.get(spec.key);
       if (hit && hit.expiresAt > clock()) {
-        count('l1Hits');
+        count('l1Hits', spec.key);
         return hit.c as Cached<T>;
       }
       const running = inflight.get(spec.key);
       if (running) {
-        count('joined');
+        count('joined', spec.key);
         return running as Promise<Cached<T>>;
       }
       const p = spec.shared && spec.ttlMs > 0 && l2Up() ? throughL2(spec, compute) : computeHere(spec, compute);

@@ -1,5 +1,5 @@
 import { DomainError, badInput } from '../notifications/errors.js';
-import { DELIVERY_ID, deliveryId, type ChannelAddress, type Delivery, type DeliveryStatus, type ExternalChannel } from '../notifications/deliveries.js';
+import { DELIVERY_ID, deliveryId, type ChannelAddress, type Delivery, type DeliveryStatus, type ExternalChannel } from '../store/deliveries.js';
 import { decodeSeq } from '../notifications/ids.js';
 import * as v from '../notifications/validate.js';
 import type { DeliveryLogPage, DeliveryStore } from '../store/delivery-store.js';

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { DeliveryConfig } from '../config.js';
-import type { Delivery } from '../notifications/deliveries.js';
+import type { Delivery } from '../store/deliveries.js';
 import type { DeliveryStore } from '../store/delivery-store.js';
 import { outboxKeys } from '../store/redis/keys.js';
 import type { Store } from '../store/store.js';

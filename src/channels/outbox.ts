@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { decodeItem } from '../store/codec.js';
-import { SKIP, retryDelay, type Delivery, type RetryPolicy } from '../notifications/deliveries.js';
+import { SKIP, type Delivery } from '../store/deliveries.js';
+import { retryDelay, type RetryPolicy } from './backoff.js';
 import type { Notification } from '../notifications/types.js';
 import { isOpen, type DeliveryOutcome, type DeliveryStore, type OutboxEntry } from '../store/delivery-store.js';
 import { EXTERNAL_CHANNELS, type ExternalChannel, type Provider, type SendResult } from './provider.js';
@@ -35,6 +36,9 @@ export interface Outbox {
   /** Stops taking work and waits (up to `timeoutMs`) for attempts in flight. */
   stop(timeoutMs?: number): Promise<void>;
 }
+
+/** How long a read for new work may block while some channel has no free slot. */
+const SATURATED_POLL_MS = 5;
 
 const idleDeliveryError = (channel: ExternalChannel) =>
   `${channel} is not configured on this server (${channel === 'TELEGRAM' ? 'TELEGRAM_BOT_TOKEN' : channel} missing)`;
@@ -119,7 +123,7 @@ export function createOutbox(opts: OutboxOptions): Outbox {
     while (active) {
       try {
         const now = clock();
-        await deliveries.promoteDue(now, 1000);
+        const { nextDueAt } = await deliveries.promoteDue(now, 1000);
         if (now - lastReclaim >= Math.min(reclaimIdleMs, 5000)) {
           lastReclaim = now;
           for (const c of EXTERNAL_CHANNELS) if (free(c) > 0) for (const e of await deliveries.reclaim(c, consumer, reclaimIdleMs, free(c))) start(e);
@@ -133,7 +137,12 @@ export function createOutbox(opts: OutboxOptions): Outbox {
           freed = null;
           continue;
         }
-        const got = await deliveries.take(open, consumer, Math.min(...open.map(free)), pollMs);
+        // Wait for new work no longer than until the next due delivery (a retry, a throttle),
+        // and only briefly while a channel is full: a read blocked on the others' streams
+        // would leave its freed slots idle until it returns.
+        let block = nextDueAt === null ? pollMs : Math.max(1, Math.min(pollMs, nextDueAt - clock()));
+        if (open.length < EXTERNAL_CHANNELS.length) block = Math.min(block, SATURATED_POLL_MS);
+        const got = await deliveries.take(open, consumer, Math.min(...open.map(free)), block);
         for (const e of got) start(e);
         if (lastError) {
           logger.info('delivery outbox recovered');

@@ -11,7 +11,8 @@ export type Permit = { release(): void } | { waitMs: number };
  * Holds the providers' limits (limits.ts): rates through shared buckets, across instances on
  * Redis (rate-limiter-flexible; memory backend: in process), so a burst is spread out instead
  * of answered with 429s; requests in flight per host on this instance, so one slow receiver
- * can't take every attempt of its channel.
+ * can't take every attempt of its channel. An attempt for a busy host waits here for a slot
+ * (as many may wait as may run); past that it is put back for later.
  */
 export interface Throttle {
   acquire(channel: ExternalChannel, address: string): Promise<Permit>;
@@ -24,7 +25,7 @@ export interface ThrottleOptions {
   keyPrefix: (name: string) => string;
 }
 
-/** How long an attempt waits for a host that has its fill of requests in flight. */
+/** When an attempt comes back for a host that has its fill of requests running and waiting. */
 const BUSY_HOST_WAIT_MS = 250;
 
 export function createThrottle({ redis, keyPrefix }: ThrottleOptions): Throttle {
@@ -40,7 +41,26 @@ export function createThrottle({ redis, keyPrefix }: ThrottleOptions): Throttle 
     }
     return l;
   };
-  const inFlight = new Map<string, number>();
+  /** per host: requests in flight, and attempts waiting for one of them to end */
+  const hosts = new Map<string, { running: number; waiting: (() => void)[] }>();
+  const takeSlot = async (host: string, cap: number): Promise<boolean> => {
+    let h = hosts.get(host);
+    if (!h) hosts.set(host, (h = { running: 0, waiting: [] }));
+    if (h.running < cap) {
+      h.running++;
+      return true;
+    }
+    if (h.waiting.length >= cap) return false;
+    // The attempt that ends hands its slot straight over (release below).
+    await new Promise<void>((resolve) => h.waiting.push(resolve));
+    return true;
+  };
+  const freeSlot = (host: string) => {
+    const h = hosts.get(host)!;
+    const next = h.waiting.shift();
+    if (next) return next();
+    if (--h.running === 0) hosts.delete(host);
+  };
   // Addresses can be secrets (a WeCom key): buckets are keyed by a digest.
   const digest = (s: string) => createHash('sha256').update(s).digest('base64url').slice(0, 22);
   const hostOf = (address: string) => {
@@ -54,31 +74,27 @@ export function createThrottle({ redis, keyPrefix }: ThrottleOptions): Throttle 
   return {
     async acquire(channel, address) {
       const rates = CHANNEL_LIMITS[channel].rates;
-      const host = hostOf(address);
       const cap = rates.find((r) => r.concurrency !== undefined)?.concurrency;
-      if (cap !== undefined && (inFlight.get(host) ?? 0) >= cap) return { waitMs: BUSY_HOST_WAIT_MS };
+      const host = cap === undefined ? null : hostOf(address);
+      if (host !== null && !(await takeSlot(host, cap!))) return { waitMs: BUSY_HOST_WAIT_MS };
+      let released = false;
+      const release = () => {
+        if (released || host === null) return;
+        released = true;
+        freeSlot(host);
+      };
       for (const r of rates) {
         if (r.points <= 0) continue;
         try {
           await limiter(channel, r).consume(r.scope === 'bot' ? 'bot' : digest(address));
         } catch (err) {
+          release();
           if (err instanceof RateLimiterRes) return { waitMs: Math.max(1, err.msBeforeNext) };
           // The buckets' Redis is away: hold back rather than burst past the provider's limit.
           return { waitMs: 1000 };
         }
       }
-      if (cap === undefined) return { release: () => {} };
-      inFlight.set(host, (inFlight.get(host) ?? 0) + 1);
-      let released = false;
-      return {
-        release: () => {
-          if (released) return;
-          released = true;
-          const n = (inFlight.get(host) ?? 1) - 1;
-          if (n <= 0) inFlight.delete(host);
-          else inFlight.set(host, n);
-        },
-      };
+      return { release };
     },
   };
 }

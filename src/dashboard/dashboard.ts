@@ -10,6 +10,8 @@
  */
 import os from 'node:os';
 import type { Cache, Cached, CachedFn } from '../cache/cache.js';
+import { DELIVERY_STATUSES, type DeliveryStatus } from '../store/deliveries.js';
+import type { DeliveryStore } from '../store/delivery-store.js';
 import type { Store } from '../store/store.js';
 
 export const DASHBOARD_PARTS = ['system', 'notifications', 'cache'] as const;
@@ -23,6 +25,8 @@ export interface SystemStats {
   connectedClients: number;
   /** null on the memory backend (or when Redis does not answer) */
   redisUsedMemoryBytes: number | null;
+  /** longest event-loop delay since the part was last computed, ms; null before any sample */
+  eventLoopDelayMs: number | null;
 }
 
 export interface TypeCount {
@@ -36,6 +40,8 @@ export interface NotificationStats {
   /** most sent first */
   byType: TypeCount[];
   deduplicatedToday: number;
+  /** every delivery status with its count now, in DELIVERY_STATUSES order */
+  deliveriesByStatus: { status: DeliveryStatus; count: number }[];
 }
 
 export interface CacheStats {
@@ -69,6 +75,10 @@ export interface DashboardDeps {
   clock: () => number;
   /** open subscription connections on this instance */
   connectedClients: () => number;
+  /** the delivery outbox (deliveries by status) */
+  deliveries: DeliveryStore;
+  /** longest event-loop delay since the last call, ms (app.ts samples it with perf_hooks) */
+  eventLoopDelayMs?: () => number | null;
   ttlMs?: Partial<DashboardTtls>;
 }
 
@@ -115,16 +125,18 @@ export class Dashboard {
       connectedClients: this.deps.connectedClients(),
       // The rest of the part is still worth showing while Redis is away.
       redisUsedMemoryBytes: await this.deps.store.usedMemoryBytes().catch(() => null),
+      eventLoopDelayMs: this.deps.eventLoopDelayMs?.() ?? null,
     };
   }
 
   private async notifications(): Promise<NotificationStats> {
     const { store, clock } = this.deps;
-    const [day, activeUsers] = await Promise.all([store.dailyStats(clock()), store.countActiveUsers()]);
+    const [day, activeUsers, byStatus] = await Promise.all([store.dailyStats(clock()), store.countActiveUsers(), this.deps.deliveries.countByStatus()]);
     const byType = Object.entries(day.byType)
       .map(([type, count]) => ({ type, count }))
       .sort((a, b) => b.count - a.count || (a.type < b.type ? -1 : 1));
-    return { sentToday: day.sent, activeUsers, byType, deduplicatedToday: day.deduplicated };
+    const deliveriesByStatus = DELIVERY_STATUSES.map((status) => ({ status, count: byStatus[status] ?? 0 }));
+    return { sentToday: day.sent, activeUsers, byType, deduplicatedToday: day.deduplicated, deliveriesByStatus };
   }
 
   private async cacheStats(): Promise<CacheStats> {

@@ -15,8 +15,9 @@ import type {
   Template,
   UserRecord,
 } from './types.js';
-import type { ExternalChannel } from './deliveries.js';
+import type { ExternalChannel } from '../store/deliveries.js';
 import * as v from './validate.js';
+import type { Metrics } from '../metrics/metrics.js';
 
 /** What sendNotification and broadcast have in common. */
 export interface ContentInput {
@@ -72,6 +73,8 @@ export class NotificationService {
   constructor(
     readonly store: Store,
     private readonly clock: () => number = Date.now,
+    /** sends, broadcasts and their outcomes are counted here when given */
+    private readonly metrics: Pick<Metrics, 'sends' | 'broadcasts' | 'recipients'> | null = null,
   ) {}
 
   now(): number {
@@ -108,7 +111,7 @@ export class NotificationService {
     }
     const channels = input.channels ?? undefined;
     if (channels) {
-      if (channels.length > v.LIMITS.mutedTypes) throw badInput('channels', `at most ${v.LIMITS.mutedTypes} entries`);
+      if (channels.length > v.LIMITS.channelPreferences) throw badInput('channels', `at most ${v.LIMITS.channelPreferences} entries`);
       for (const c of channels) if (c.type !== '*') v.typeName('channels.type', c.type);
     }
     return this.store.updatePreferences(
@@ -186,11 +189,20 @@ export class NotificationService {
       const { createdAt, expiresAt, ...rest } = content;
       // The TTL counts from delivery: stored as a duration, applied by deliverScheduled.
       const scheduledId = await this.store.schedule({ userIds, content: rest, ttlMs: expiresAt - createdAt, dedupKey, dedupWindowMs, sendAt, ...routed }, now);
+      this.metrics?.sends.inc({ kind: 'scheduled' });
       return { notifications: [], deduplicated: [], muted: [], scheduledId };
     }
     const outcomes = await this.store.send(userIds, { content, dedupKey, dedupWindowMs, ...routed }, now);
     for (const id of userIds) this.known.add(id);
-    return summarize(outcomes);
+    const result = summarize(outcomes);
+    if (this.metrics) {
+      const { sends, recipients } = this.metrics;
+      sends.inc({ kind: 'immediate' });
+      if (result.notifications.length) recipients.inc({ kind: 'send', outcome: 'stored' }, result.notifications.length);
+      if (result.deduplicated.length) recipients.inc({ kind: 'send', outcome: 'deduplicated' }, result.deduplicated.length);
+      if (result.muted.length) recipients.inc({ kind: 'send', outcome: 'muted' }, result.muted.length);
+    }
+    return result;
   }
 
   /**
@@ -217,7 +229,15 @@ export class NotificationService {
   async broadcast(input: BroadcastInput): Promise<BroadcastRecord> {
     const now = this.clock();
     const { content, dedupKey, dedupWindowMs } = await this.resolveContent(input, now);
-    return this.store.broadcast({ content, dedupKey, dedupWindowMs, saveOffline: input.saveOffline }, now);
+    const record = await this.store.broadcast({ content, dedupKey, dedupWindowMs, saveOffline: input.saveOffline }, now);
+    if (this.metrics) {
+      const { broadcasts, recipients } = this.metrics;
+      broadcasts.inc();
+      recipients.inc({ kind: 'broadcast', outcome: 'stored' }, record.recipients);
+      recipients.inc({ kind: 'broadcast', outcome: 'deduplicated' }, record.deduplicated);
+      recipients.inc({ kind: 'broadcast', outcome: 'muted' }, record.muted);
+    }
+    return record;
   }
 
   async policies(): Promise<NotificationTypePolicy[]> {
@@ -261,7 +281,7 @@ export class NotificationService {
   }
 
   private async policyOverrides(): Promise<Map<string, NotificationTypePolicy>> {
-    const now = Date.now();
+    const now = this.clock();
     if (!this.policyCache || now - this.policyCache.at > POLICY_CACHE_MS) {
       const byType = new Map((await this.store.getPolicies()).map((p) => [p.type, p]));
       this.policyCache = { at: now, byType };

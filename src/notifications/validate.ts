@@ -11,6 +11,8 @@ export const LIMITS = {
   idsPerCall: 1000,
   displayName: 200,
   mutedTypes: 100,
+  /** entries of Preferences.channels (one per type, plus "*") */
+  channelPreferences: 100,
   description: 500,
   pageSize: 100,
   topicsPerSubscription: 20,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { GraphQLError } from 'graphql';
 import type { NotificationService } from '../notifications/service.js';
 import type { Notification } from '../notifications/types.js';
 import { decodeItem } from '../store/codec.js';
@@ -23,7 +24,7 @@ export interface InboxEvent {
 export interface InboxStreamHost {
   readonly channels: Channels;
   readonly service: NotificationService;
-  open<T>(names: string[], onEvent: (ev: any) => void, opts: { endsAt?: number | null }, start: () => Promise<void>): EventQueue<T>;
+  open<T>(names: string[], onEvent: (ev: any) => void, opts: { endsAt?: number | null }, start: () => Promise<void>, outage?: OutageHooks): EventQueue<T>;
   touch(userId: string): void;
 }
 
@@ -42,6 +43,29 @@ export const HOLD_TIMEOUT_MS = 2000;
 
 type Ev = UserEvent | BroadcastEvent;
 
+/** How a stream hears that the bus lost its connection (events may be lost) and that it is back. */
+export interface OutageHooks {
+  suspend(): void;
+  resume(): void;
+}
+
+/**
+ * Runs a stream's catch-up read, again every 500 ms while it fails (the bus can come back before
+ * the command connection does), for up to 30 s; then `giveUp`.
+ */
+export function catchUp(read: () => Promise<void>, alive: () => boolean, giveUp: () => void, attempt = 0): void {
+  read().catch(() => {
+    if (!alive()) return;
+    if (attempt >= 60) return giveUp();
+    setTimeout(() => {
+      if (alive()) catchUp(read, alive, giveUp, attempt + 1);
+    }, 500).unref();
+  });
+}
+
+const missed = () =>
+  new GraphQLError('This stream may have missed events while its store was away: subscribe again with `after`.', { extensions: { code: 'SERVICE_UNAVAILABLE' } });
+
 /**
  * The inbox stream: subscribe, then take a snapshot that publishes a sync event in the same
  * atomic step (Store.inboxSnapshot). Events before the sync event are already reflected in
@@ -55,7 +79,7 @@ type Ev = UserEvent | BroadcastEvent;
  * touch it, as unreadCountChanged does); the first `unread` event after it includes it.
  */
 export function inboxStream(host: InboxStreamHost, userId: string, after: string | null, opts: { endsAt?: number | null } = {}): EventQueue<InboxEvent> {
-  const token = randomBytes(8).toString('hex');
+  let token = randomBytes(8).toString('hex');
   let filter: { active: boolean; muted: ReadonlySet<string> } = { active: true, muted: new Set() };
   let lastCount = 0;
   /** new notifications waiting for the count of their commit */
@@ -65,9 +89,16 @@ export function inboxStream(host: InboxStreamHost, userId: string, after: string
   let pending: Ev[] | null = [];
   let snapshot: InboxSnapshot | null = null;
   let synced = false;
+  /** the newest id this stream reflects: where it catches up from after a bus outage */
+  let cursor: string | null = null;
+  /** the pending buffer belongs to a catch-up (after a bus outage), not to the attach */
+  let catchingUp = false;
 
-  const push = (e: Partial<InboxEvent> & { unreadCount: number }) =>
+  const push = (e: Partial<InboxEvent> & { unreadCount: number }) => {
+    const id = e.notification?.id;
+    if (id !== undefined && (cursor === null || id > cursor)) cursor = id;
     q.push({ notification: null, readIds: null, unreadIds: null, removedIds: null, replayComplete: null, ...e });
+  };
   const passes = (v: string) => filter.active && !filter.muted.has(v.slice(0, v.indexOf('\t')));
   const hold = (n: Notification) => {
     held.push(n);
@@ -111,11 +142,16 @@ export function inboxStream(host: InboxStreamHost, userId: string, after: string
     pending = null;
     const s = snapshot!;
     lastCount = s.unreadCount;
+    if (cursor === null || s.lastId > cursor) cursor = s.lastId;
     if (after === null) push({ unreadCount: s.unreadCount });
     else {
       for (const n of s.items) push({ notification: n, unreadCount: s.unreadCount });
       push({ unreadCount: s.unreadCount, replayComplete: !forced && s.complete === true });
     }
+    replayPending(evs, forced);
+  };
+
+  const replayPending = (evs: Ev[], forced: boolean) => {
     let before = !forced;
     for (const ev of evs) {
       if (!before) live(ev);
@@ -125,6 +161,54 @@ export function inboxStream(host: InboxStreamHost, userId: string, after: string
     }
   };
 
+  /**
+   * After a bus outage: what the inbox holds newer than the cursor goes out as new notifications,
+   * then the count, then live events, with the same sync-event rule as the attach (no marker:
+   * the client asked for none). If the store can't prove nothing newer was removed meanwhile, or
+   * its sync event never comes, the stream ends with SERVICE_UNAVAILABLE and the client resumes
+   * with `after`, which says replayComplete false.
+   */
+  const caughtUp = (forced: boolean) => {
+    const evs = pending!;
+    pending = null;
+    catchingUp = false;
+    const s = snapshot!;
+    if (forced || s.complete !== true) return q.end(missed());
+    for (const n of s.items) push({ notification: n, unreadCount: s.unreadCount });
+    if (s.items.length === 0 && s.unreadCount !== lastCount) push({ unreadCount: s.unreadCount });
+    lastCount = s.unreadCount;
+    if (s.lastId > cursor!) cursor = s.lastId;
+    replayPending(evs, false);
+  };
+
+  const settle = (forced: boolean) => (catchingUp ? caughtUp(forced) : goLive(forced));
+
+  const outage: OutageHooks = {
+    suspend() {
+      // Attaching (its own fallback covers a lost sync event) or already suspended.
+      if (pending || q.closed) return;
+      if (held.length > 0) flush(lastCount);
+      pending = [];
+      catchingUp = true;
+      snapshot = null;
+      synced = false;
+    },
+    resume() {
+      if (!catchingUp || snapshot || q.closed) return;
+      const read = async () => {
+        token = randomBytes(8).toString('hex');
+        const s = await host.service.inboxSnapshot(userId, cursor, token);
+        if (q.closed || !catchingUp) return;
+        snapshot = s;
+        if (synced) return settle(false);
+        setTimeout(() => {
+          if (catchingUp && pending && !q.closed) settle(true);
+        }, SYNC_TIMEOUT_MS).unref();
+      };
+      catchUp(read, () => catchingUp && !snapshot && !q.closed, () => q.end(missed()));
+    },
+  };
+
   const q = host.open<InboxEvent>(
     [host.channels.user(userId), host.channels.broadcasts],
     (ev: Ev) => {
@@ -132,7 +216,7 @@ export function inboxStream(host: InboxStreamHost, userId: string, after: string
       pending.push(ev);
       if (ev.kind === 'sync' && ev.token === token) {
         synced = true;
-        if (snapshot) goLive(false);
+        if (snapshot) settle(false);
       }
     },
     opts,
@@ -143,9 +227,10 @@ export function inboxStream(host: InboxStreamHost, userId: string, after: string
       if (q.closed) return;
       if (synced) return goLive(false);
       setTimeout(() => {
-        if (pending && !q.closed) goLive(true);
+        if (pending && !catchingUp && !q.closed) goLive(true);
       }, SYNC_TIMEOUT_MS).unref();
     },
+    outage,
   );
   return q;
 }

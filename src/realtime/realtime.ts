@@ -5,7 +5,7 @@ import type { Notification } from '../notifications/types.js';
 import { decodeItem } from '../store/codec.js';
 import type { Channels } from './channels.js';
 import { EventQueue } from './event-queue.js';
-import { inboxStream, type InboxEvent } from './inbox-stream.js';
+import { catchUp, inboxStream, type InboxEvent, type OutageHooks } from './inbox-stream.js';
 import type { BroadcastEvent, TopicEvent, UserEvent } from './events.js';
 
 export interface RealtimeDeps {
@@ -30,6 +30,8 @@ export class Realtime {
   /** users whose unread count must be re-read after a broadcast, flushed once per tick */
   private readonly pendingTouch = new Set<string>();
   private touchScheduled = false;
+  /** streams that catch up after a bus outage (inbox, notificationReceived) */
+  private readonly catchers = new Set<OutageHooks>();
 
   constructor({ bus, channels, service }: RealtimeDeps) {
     this.bus = bus;
@@ -45,27 +47,64 @@ export class Realtime {
   notifications(userId: string, after: string | null, opts: StreamOptions = {}): EventQueue<Notification> {
     let filter: { active: boolean; muted: ReadonlySet<string> } = { active: true, muted: NONE };
     let replayed: ReadonlySet<string> = NONE;
+    /** the newest id delivered (or `after`): where the stream catches up from after a bus outage */
+    let cursor: string | null = after;
     // Events that arrive while the replay is read wait here, then go through the same filter.
     let buffered: (UserEvent | BroadcastEvent)[] | null = [];
+    const deliver = (n: Notification) => {
+      if (cursor !== null && n.id <= cursor) return;
+      cursor = n.id;
+      q.push(n);
+    };
     const handle = (ev: UserEvent | BroadcastEvent) => {
       if (buffered) return void buffered.push(ev);
       if (ev.kind === 'user') filter = { active: ev.active, muted: setOf(ev.muted) };
       else if (ev.kind === 'notification' || (ev.kind === 'broadcast' && filter.active && !filter.muted.has(typeOf(ev.v)))) {
-        if (!replayed.has(ev.id)) q.push(decodeItem(userId, ev.id, ev.v, ''));
+        if (!replayed.has(ev.id)) deliver(decodeItem(userId, ev.id, ev.v, ''));
       }
     };
-    const q = this.open<Notification>([this.ch.user(userId), this.ch.broadcasts], handle, opts, async () => {
-      const [user] = await this.service.getUsers([userId]);
-      if (user) filter = { active: user.active, muted: setOf(user.preferences.mutedTypes) };
-      if (after) {
-        const missed = await this.service.since(userId, after);
-        replayed = setOf(missed.map((n) => n.id));
-        for (const n of missed) q.push(n);
-      }
+    const drain = () => {
       const waiting = buffered ?? [];
       buffered = null;
       for (const ev of waiting) handle(ev);
-    });
+    };
+    let attached = false;
+    let reading = false;
+    // After a bus outage: what the inbox holds newer than the cursor, then what came meanwhile,
+    // once each (ids only grow). Without a cursor (nothing delivered yet) only what comes next.
+    const outage: OutageHooks = {
+      suspend: () => {
+        if (attached && !buffered) buffered = [];
+      },
+      resume: () => {
+        if (!attached || !buffered || reading) return;
+        reading = true;
+        const read = async () => {
+          const missed = cursor === null ? [] : await this.service.since(userId, cursor);
+          reading = false;
+          for (const n of missed) deliver(n);
+          drain();
+        };
+        catchUp(read, () => !q.closed, () => q.end(unavailable()));
+      },
+    };
+    const q = this.open<Notification>(
+      [this.ch.user(userId), this.ch.broadcasts],
+      handle,
+      opts,
+      async () => {
+        const [user] = await this.service.getUsers([userId]);
+        if (user) filter = { active: user.active, muted: setOf(user.preferences.mutedTypes) };
+        if (after) {
+          const missed = await this.service.since(userId, after);
+          replayed = setOf(missed.map((n) => n.id));
+          for (const n of missed) deliver(n);
+        }
+        attached = true;
+        drain();
+      },
+      outage,
+    );
     return q;
   }
 
@@ -101,6 +140,17 @@ export class Realtime {
         const [n] = await this.service.unreadCounts([userId]);
         emit(n ?? 0);
       },
+      // After a bus outage the count is read again: changes made meanwhile were never heard.
+      {
+        suspend() {},
+        resume: () => {
+          const read = async () => {
+            const [n] = await this.service.unreadCounts([userId]);
+            emit(n ?? 0);
+          };
+          catchUp(read, () => !q.closed, () => q.end(unavailable()));
+        },
+      },
     );
     return q;
   }
@@ -126,11 +176,13 @@ export class Realtime {
    * Whatever happens first (client gone, token expiry, failure) unsubscribes everything.
    * Public for the stream modules (inbox-stream.ts).
    */
-  open<T>(names: string[], onEvent: (ev: any) => void, opts: StreamOptions, start: () => Promise<void>): EventQueue<T> {
+  open<T>(names: string[], onEvent: (ev: any) => void, opts: StreamOptions, start: () => Promise<void>, outage?: OutageHooks): EventQueue<T> {
     let ids: number[] | null = null;
     let timer: NodeJS.Timeout | undefined;
+    if (outage) this.catchers.add(outage);
     const q = new EventQueue<T>(() => {
       clearTimeout(timer);
+      if (outage) this.catchers.delete(outage);
       if (ids) for (const id of ids) this.bus.unsubscribe(id);
       ids = [];
     });
@@ -158,6 +210,19 @@ export class Realtime {
     return q;
   }
 
+  /**
+   * The bus lost its connection: events published from now on may never arrive. Streams that
+   * can catch up start buffering.
+   */
+  suspend(): void {
+    for (const c of this.catchers) c.suspend();
+  }
+
+  /** The bus's subscriptions are active again: streams catch up on what they missed (inbox-stream.ts). */
+  resume(): void {
+    for (const c of this.catchers) c.resume();
+  }
+
   /** Settles `userId`'s inbox soon (batched per tick); the store then publishes what changed. */
   touch(userId: string): void {
     this.pendingTouch.add(userId);
@@ -173,6 +238,7 @@ export class Realtime {
   }
 }
 
+const unavailable = () => new GraphQLError('The store did not come back in time: subscribe again.', { extensions: { code: 'SERVICE_UNAVAILABLE' } });
 const typeOf = (v: string) => v.slice(0, v.indexOf('\t'));
 /** the empty set most streams hold (nothing muted, nothing replayed), shared: 10 000 idle streams, 10 000 fewer sets */
 const NONE: ReadonlySet<string> = new Set();

@@ -156,6 +156,8 @@ export interface RunResult {
   summary: string | null;
   /** the error's stack when it failed */
   error: string | null;
+  /** how long a run that did the work took (outcome 'ran') */
+  durationMs?: number;
 }
 
 /** "failed: <reason>": one line, bounded. */
@@ -175,7 +177,7 @@ export async function runOnce(def: JobDefinition, ops: JobOps, { slot, token, cl
     claim = await ops.beginRun(def.name, { token, ttlMs: def.lockTtlMs, slot });
   } catch (err) {
     // Not even the lock could be taken (backend down): nothing to record it in.
-    return { outcome: 'ran', status: failedStatus(err), summary: null, error: stackOf(err) };
+    return { outcome: 'ran', status: failedStatus(err), summary: null, error: stackOf(err), durationMs: clock() - startedAt };
   }
   if (claim !== 'started') return { outcome: claim, status: null, summary: null, error: null };
   let status = 'ok';
@@ -190,12 +192,25 @@ export async function runOnce(def: JobDefinition, ops: JobOps, { slot, token, cl
   try {
     await ops.endRun(def.name, { token, startedAt, status });
   } catch (err) {
-    // The work is done (or failed) either way; the lock lapses by itself.
+    // The work is done (or failed) either way. The lock is released as soon as the backend
+    // answers again: left to lapse, a Redis outage during a run would hold the job (scheduled
+    // sends: 1 min) after Redis is back.
     error ??= stackOf(err);
     if (status === 'ok') status = failedStatus(new Error(`ran, but could not record it: ${err instanceof Error ? err.message : String(err)}`));
+    const end = { token, startedAt, status };
+    const giveUpAt = Date.now() + def.lockTtlMs;
+    const retry = () => {
+      ops.endRun(def.name, end).catch(() => {
+        if (Date.now() < giveUpAt) setTimeout(retry, END_RETRY_MS).unref();
+      });
+    };
+    setTimeout(retry, END_RETRY_MS).unref();
   }
-  return { outcome: 'ran', status, summary, error };
+  return { outcome: 'ran', status, summary, error, durationMs: clock() - startedAt };
 }
+
+/** How often a run that could not release its lock tries again (until the lock lapses). */
+const END_RETRY_MS = 500;
 
 const stackOf = (err: unknown) => (err instanceof Error ? (err.stack ?? err.message) : String(err));
 

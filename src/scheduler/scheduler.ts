@@ -19,6 +19,7 @@ import type { Logger } from 'pino';
 import { DomainError } from '../notifications/errors.js';
 import type { DeliveryStore } from '../store/delivery-store.js';
 import type { Store } from '../store/store.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { JOB_NAME } from '../store/redis/keys.js';
 import { FailureLog } from './failure-log.js';
 import { checkTimezone, describeSchedule, serverTimezone } from './cron.js';
@@ -108,6 +109,8 @@ export interface SchedulerOptions {
   only?: readonly JobName[];
   /** the jobs folder; @default the repository's jobs/ */
   jobsDir?: string;
+  /** runs, failures and durations per job are counted here when given */
+  metrics?: Pick<Metrics, 'jobRuns' | 'jobDuration'> | null;
 }
 
 const JOBS_DIR = fileURLToPath(new URL('../../jobs/', import.meta.url));
@@ -237,6 +240,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   });
 
   function emit(e: RunEvent) {
+    if (opts.metrics) {
+      opts.metrics.jobRuns.inc({ job: e.job, result: e.outcome !== 'ran' ? e.outcome : e.status === 'ok' ? 'ok' : 'failed' });
+      if (e.outcome === 'ran' && e.durationMs !== undefined) opts.metrics.jobDuration.observe({ job: e.job }, e.durationMs / 1000);
+    }
     for (const l of listeners) {
       try {
         l(e);
@@ -263,7 +270,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     const def = byName.get(name)!;
     const trigger = message.runId === null ? 'schedule' : 'manual';
     log(def, trigger, message);
-    emit({ job: def.name, trigger, slot: message.slot, outcome: message.outcome, status: message.status, summary: message.summary, error: message.error });
+    emit({ job: def.name, trigger, slot: message.slot, outcome: message.outcome, status: message.status, summary: message.summary, error: message.error, durationMs: message.durationMs });
     if (message.runId !== null) {
       r?.waiting.delete(message.runId);
       settle(message.runId, message);
@@ -296,7 +303,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
     logger.error({ job: name, err }, `job ${name} worker ${status}`);
     // Our own token: this releases the lock only if that worker still held it.
     void store.endJobRun(name, { token: r.request.token, startedAt: r.startedAt, status }).catch((e) => logger.error({ job: name, err: e }, 'could not record the failed run'));
-    const result: RunResult = { outcome: 'ran', status, summary: null, error: err instanceof Error ? (err.stack ?? err.message) : String(err) };
+    const result: RunResult = { outcome: 'ran', status, summary: null, error: err instanceof Error ? (err.stack ?? err.message) : String(err), durationMs: clock() - r.startedAt };
     emit({ job: def.name, trigger: r.trigger, slot: r.request.slot, ...result });
     for (const id of r.waiting) settle(id, result);
     r.waiting.clear();

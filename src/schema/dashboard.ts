@@ -8,6 +8,7 @@ import {
 } from 'graphql';
 import { DASHBOARD_PARTS, type CacheStats, type DashboardPart, type DashboardSnapshot, type NotificationStats, type SystemStats, type TypeCount } from '../dashboard/dashboard.js';
 import { builder } from './builder.js';
+import { DeliveryStatusEnum } from './deliveries.js';
 
 const CacheStatsRef = builder.objectRef<CacheStats>('CacheStats').implement({
   description: "The cache's lookups today (UTC), all instances: a hit is served from memory or Redis, a miss computed.",
@@ -26,12 +27,23 @@ const SystemStatsRef = builder.objectRef<SystemStats>('SystemStats').implement({
     memoryRssBytes: t.exposeFloat('memoryRssBytes'),
     connectedClients: t.exposeInt('connectedClients', { description: 'open subscription connections on this instance (WebSocket + SSE)' }),
     redisUsedMemoryBytes: t.exposeFloat('redisUsedMemoryBytes', { nullable: true, description: 'null on the in-memory backend' }),
+    eventLoopDelayMs: t.exposeFloat('eventLoopDelayMs', {
+      nullable: true,
+      description: "longest event-loop delay of this instance since the part was last computed, ms; null before the first sample",
+    }),
   }),
 });
 
 const TypeCountRef = builder.objectRef<TypeCount>('TypeCount').implement({
   fields: (t) => ({
     type: t.exposeString('type'),
+    count: t.exposeInt('count'),
+  }),
+});
+
+const DeliveryStatusCountRef = builder.objectRef<NotificationStats['deliveriesByStatus'][number]>('DeliveryStatusCount').implement({
+  fields: (t) => ({
+    status: t.field({ type: DeliveryStatusEnum, resolve: (c) => c.status }),
     count: t.exposeInt('count'),
   }),
 });
@@ -43,6 +55,11 @@ const NotificationStatsRef = builder.objectRef<NotificationStats>('NotificationS
     activeUsers: t.exposeInt('activeUsers'),
     byType: t.field({ type: [TypeCountRef], description: 'sentToday per type, most first', resolve: (n) => n.byType }),
     deduplicatedToday: t.exposeInt('deduplicatedToday', { description: 'sends skipped by dedupKey today (a broadcast counts its audience)' }),
+    deliveriesByStatus: t.field({
+      type: [DeliveryStatusCountRef],
+      description: 'external-channel deliveries kept now, every status (FAILED = dead letters), all instances',
+      resolve: (n) => n.deliveriesByStatus,
+    }),
   }),
 });
 

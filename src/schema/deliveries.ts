@@ -1,4 +1,4 @@
-import { DELIVERY_STATUSES, type Delivery } from '../notifications/deliveries.js';
+import { DELIVERY_STATUSES, type Delivery } from '../store/deliveries.js';
 import type { MaskedAddress } from '../channels/delivery-service.js';
 import type { DeliveryLogPage } from '../store/delivery-store.js';
 import { DomainError } from '../notifications/errors.js';

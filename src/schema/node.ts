@@ -1,4 +1,4 @@
-import type { Delivery } from '../notifications/deliveries.js';
+import type { Delivery } from '../store/deliveries.js';
 import type { BroadcastRecord, Notification, UserRecord } from '../notifications/types.js';
 import { builder } from './builder.js';
 import type { Context } from './context.js';

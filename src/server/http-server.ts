@@ -1,12 +1,14 @@
 /**
- * The node:http server: health probes answered here (cheap, no GraphQL
- * machinery, no auth), everything else handed to yoga.
+ * The node:http server: health probes and /metrics answered here (cheap, no
+ * GraphQL machinery), everything else handed to yoga.
  */
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { boundEventStream } from './backpressure.js';
+import { limitBody } from './body-limit.js';
+import type { UserConnections } from './connection-limits.js';
 
 /** What {@link createHttpServer} needs. */
 export interface HttpServerDeps {
@@ -17,6 +19,23 @@ export interface HttpServerDeps {
   logger: Logger;
   /** an SSE response whose backlog stays above this is ended (backpressure.ts). @default 1 MiB */
   maxBufferedBytes?: number;
+  /** serves the built pages at /console and /inbox (web-pages.ts); none: those paths go to yoga */
+  pages?: (req: http.IncomingMessage, res: http.ServerResponse, path: string) => boolean;
+  /** largest request body (config MAX_BODY_BYTES); absent: no limit */
+  maxBodyBytes?: number;
+  /** open connections allowed on this instance (0: no limit); `open` counts WebSockets and SSE streams */
+  connectionLimit?: { total: number; open: () => number };
+  /** open connections per user (shared with WebSockets); `sub` reads the caller from the Authorization header */
+  userConnections?: { slots: UserConnections; sub: (authorization: string | undefined) => Promise<string | null> } | null;
+  /** `GET /metrics`; absent: 404 like any unknown path */
+  metrics?: MetricsRoute | null;
+}
+
+/** Who may read `GET /metrics`, and what it answers (src/server/metrics-route.ts). */
+export interface MetricsRoute {
+  /** 200 to serve; else 401 (no or bad credentials) or 403 (a valid token without the admin role) */
+  authorize(authorization: string | undefined): Promise<200 | 401 | 403>;
+  render(): Promise<{ contentType: string; body: string }>;
 }
 
 /** How long `/readyz` waits for `ready()`; probes usually time out at 1-2 s themselves. */
@@ -65,16 +84,34 @@ async function isReady(ready: () => Promise<boolean>, logger: Logger): Promise<b
   }
 }
 
+async function serveMetrics(route: MetricsRoute, req: http.IncomingMessage, res: http.ServerResponse, head: boolean): Promise<void> {
+  const status = await route.authorize(req.headers.authorization);
+  if (status !== 200) {
+    if (status === 401) res.setHeader('www-authenticate', 'Bearer realm="metrics"');
+    sendJson(res, status, { status: status === 401 ? 'unauthorized' : 'forbidden' }, head);
+    return;
+  }
+  const { contentType, body } = await route.render();
+  res.writeHead(200, { 'content-type': contentType, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+  res.end(head ? undefined : body);
+}
+
 /**
  * Creates (does not start) the HTTP server.
  *
  * - `GET|HEAD /healthz` → 200 `{"status":"ok"}` while the process is up (liveness).
  * - `GET|HEAD /readyz` → 200 `{"status":"ready"}` when `ready()` resolves true,
  *   else 503 `{"status":"unavailable"}` (readiness).
+ * - `GET|HEAD /metrics` (with `metrics`) → Prometheus text, or 401/403 (see {@link MetricsRoute}).
+ * - `GET|HEAD /console/…`, `/inbox/…` → the built web pages (when `pages` is given).
  * - anything else → yoga (GraphQL at its endpoint, GraphiQL, SSE).
  */
 export function createHttpServer(deps: HttpServerDeps): http.Server {
-  const { yoga, ready, logger, maxBufferedBytes = 1024 * 1024 } = deps;
+  const { yoga, ready, logger, maxBufferedBytes = 1024 * 1024, metrics, maxBodyBytes, connectionLimit, userConnections, pages } = deps;
+  const pass = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (maxBodyBytes === undefined) void yoga(req, res);
+    else limitBody(req, res, maxBodyBytes, () => void yoga(req, res));
+  };
 
   const server = http.createServer((req, res) => {
     res.once('finish', () => {
@@ -99,12 +136,44 @@ export function createHttpServer(deps: HttpServerDeps): http.Server {
       );
       return;
     }
+    if (metrics && path === '/metrics' && (method === 'GET' || method === 'HEAD')) {
+      serveMetrics(metrics, req, res, method === 'HEAD').catch((err: unknown) => {
+        logger.error({ err }, 'metrics handler failed');
+        if (!res.headersSent) sendJson(res, 500, { status: 'error' }, false);
+      });
+      return;
+    }
+    if (pages?.(req, res, path ?? '/')) return;
     if (req.headers.accept?.includes('text/event-stream')) {
+      if (connectionLimit && connectionLimit.total > 0 && connectionLimit.open() >= connectionLimit.total) {
+        const message = `Server connection limit reached (${connectionLimit.total}); try again later.`;
+        res.setHeader('retry-after', '5');
+        sendJson(res, 503, { errors: [{ message, extensions: { code: 'CONNECTION_LIMIT' } }] }, method === 'HEAD');
+        return;
+      }
       streams.open++;
       res.once('close', () => streams.open--);
       boundEventStream(res, maxBufferedBytes, (buffered) => logger.warn({ buffered }, 'ending a slow SSE client'));
+      if (userConnections) {
+        // A bad or missing token takes no slot: yoga answers it.
+        void userConnections.sub(req.headers.authorization).then(
+          (sub) => {
+            if (req.socket.destroyed) return; // gone meanwhile: its 'close' may have passed
+            const release = sub === null ? () => {} : userConnections.slots.take(sub);
+            if (!release) {
+              const message = `Too many connections for this user (limit ${userConnections.slots.max}).`;
+              sendJson(res, 429, { errors: [{ message, extensions: { code: 'CONNECTION_LIMIT' } }] }, method === 'HEAD');
+              return;
+            }
+            res.once('close', release);
+            pass(req, res);
+          },
+          () => pass(req, res),
+        );
+        return;
+      }
     }
-    void yoga(req, res);
+    pass(req, res);
   });
   const streams = { open: 0 };
   eventStreams.set(server, streams);

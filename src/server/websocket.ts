@@ -15,7 +15,10 @@ import type { Logger } from 'pino';
 import type { Auth } from './auth.js';
 import { boundWebSocket } from './backpressure.js';
 import { resolveOperation, type PersistedOperations } from './persisted-operations.js';
+import type { UserConnections } from './connection-limits.js';
 import { maskError, withCode, type GraphQLServer } from './yoga.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { countErrors } from './metrics-plugin.js';
 
 export interface WebSocketDeps {
   server: http.Server;
@@ -28,10 +31,21 @@ export interface WebSocketDeps {
   persisted?: PersistedOperations;
   /** a client whose backlog stays above this is closed with 4008 (backpressure.ts). @default 1 MiB */
   maxBufferedBytes?: number;
+  metrics: Metrics;
+  /** open connections allowed on this instance (0: no limit); `open` counts WebSockets and SSE streams */
+  limits?: { total: number; open: () => number };
+  /** open connections per user, shared with SSE; absent: no limit */
+  userConnections?: UserConnections | null;
+  /** largest message a client may send, bytes (ws closes with 1009 above it). @default 1 MiB */
+  maxPayload?: number;
 }
 
-/** Largest message a client may send; a bigger one closes the connection with 1009. */
+/** Largest message a client may send (MAX_BODY_BYTES sets it); a bigger one closes the connection with 1009. */
 export const MAX_WS_MESSAGE_BYTES = 1024 * 1024;
+
+/** Close codes of refused connections (docs/api.md, "Rate and connection limits"). */
+export const CLOSE_INSTANCE_FULL = 1013; // "Try Again Later": the graphql-ws client retries it
+export const CLOSE_USER_FULL = 4430;
 
 /** Root fields whose result is the same for every subscriber of an event: executed once per event and operation. */
 const SHARED_ROOT_FIELDS = new Set(['topic', 'dashboardUpdated']);
@@ -46,8 +60,27 @@ export interface WebSocketEndpoint extends Disposable {
  * connectionParams.authorization; a missing or bad one closes with 4403, and every
  * operation is authorised again through yoga's context, as over HTTP.
  */
-export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_000, persisted, maxBufferedBytes = 1024 * 1024 }: WebSocketDeps): WebSocketEndpoint {
-  const wss = new WebSocketServer({ server, path: yoga.graphqlEndpoint, maxPayload: MAX_WS_MESSAGE_BYTES });
+export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_000, persisted, maxBufferedBytes = 1024 * 1024, metrics, limits, userConnections, maxPayload = MAX_WS_MESSAGE_BYTES }: WebSocketDeps): WebSocketEndpoint {
+  // noServer: the HTTP server's own errors (a port in use) stay with it instead of being
+  // re-emitted here, where graphql-ws would print them as an internal error.
+  const wss = new WebSocketServer({ noServer: true, maxPayload });
+  server.on('upgrade', (req, socket, head) => {
+    if ((req.url ?? '/').split('?', 1)[0] !== yoga.graphqlEndpoint) {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    const full = limits !== undefined && limits.total > 0 && limits.open() >= limits.total;
+    wss.handleUpgrade(req, socket, head, (client) => {
+      if (full) client.close(CLOSE_INSTANCE_FULL, `server connection limit reached (${limits!.total}); try again later`);
+      else {
+        wss.emit('connection', client, req);
+        // ws closes the socket itself on a protocol error (1009: a message over maxPayload);
+        // graphql-ws's listener would print that as an internal error with a stack.
+        client.removeAllListeners('error');
+        client.on('error', (err) => logger.debug({ err: err.message }, 'websocket protocol error'));
+      }
+    });
+  });
   wss.on('connection', (socket) => boundWebSocket(socket, maxBufferedBytes, (buffered) => logger.warn({ buffered }, 'closing a slow WebSocket client')));
   // Shared executions live as long as their event object.
   const frames: SharedFrames = new WeakMap();
@@ -56,10 +89,24 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
     {
       onConnect: async (ctx) => {
         const header = ctx.connectionParams?.authorization ?? ctx.connectionParams?.Authorization;
+        let principal;
         try {
-          if ((await auth.verify(typeof header === 'string' ? header : null)) === null) return false;
+          principal = await auth.verify(typeof header === 'string' ? header : null);
         } catch {
           return false;
+        }
+        if (principal === null) return false;
+        // Gone while its token was checked: a 'close' listener added now would never run.
+        if (ctx.extra.socket.readyState !== WebSocket.OPEN) return false;
+        if (userConnections) {
+          // A slot is taken once the token checks out.
+          const release = userConnections.take(principal.sub);
+          if (!release) {
+            // graphql-ws then tries 4403, which the closing socket ignores: the client sees this code.
+            ctx.extra.socket.close(CLOSE_USER_FULL, `too many connections for this user (limit ${userConnections.max})`);
+            return false;
+          }
+          ctx.extra.socket.once('close', release);
         }
         // The upgrade request isn't needed after the handshake (the token travels in
         // connectionParams); let it go instead of keeping it for the connection's lifetime.
@@ -77,19 +124,21 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
           socket: ctx.extra.socket,
           params,
         });
+        // Refused before execution: counted here, as yoga counts them for HTTP.
+        const refuse = (errors: readonly GraphQLError[], code: string) => (countErrors(metrics, errors, code), errors);
         let document;
         try {
           document = parse(params.query);
         } catch (err) {
-          return [withoutHttp(err instanceof GraphQLError ? err : new GraphQLError(String(err)))];
+          return refuse([withoutHttp(err instanceof GraphQLError ? err : new GraphQLError(String(err)))], 'GRAPHQL_PARSE_FAILED');
         }
         const errors = validate(schema, document);
-        if (errors.length > 0) return errors.map(withoutHttp);
+        if (errors.length > 0) return refuse(errors.map(withoutHttp), 'GRAPHQL_VALIDATION_FAILED');
         let contextValue;
         try {
           contextValue = await contextFactory();
         } catch (err) {
-          if (err instanceof GraphQLError) return [err];
+          if (err instanceof GraphQLError) return refuse([err], 'UNAUTHENTICATED');
           throw err;
         }
         const op = getOperationAST(document, params.operationName);
@@ -104,20 +153,24 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
           document,
           variableValues: params.variables,
           contextValue,
-          rootValue: { execute, sharedKey, socket: ctx.extra.socket, id },
+          rootValue: { execute, sharedKey, socket: ctx.extra.socket, id, operation: metrics.operationLabel(op?.name?.value), field: root?.kind === 'Field' ? root.name.value : 'unknown' },
         };
         return args;
       },
       execute: (args: any) => args.rootValue.execute(args),
       subscribe: (args: any) => {
-        const { sharedKey, socket, id } = args.rootValue as { sharedKey: string | null; socket: WebSocket; id: string };
+        const { sharedKey, socket, id, operation, field } = args.rootValue as { sharedKey: string | null; socket: WebSocket; id: string; operation: string; field: string };
         // graphql-ws keeps `args` for the subscription's lifetime; drop yoga's per-operation closures.
         args.rootValue = undefined;
-        return directSubscribe(args, sharedKey, frames, socket, id, logger);
+        return directSubscribe(args, sharedKey, frames, socket, id, logger, { metrics, operation, field });
       },
       // Same error policy as HTTP: codes for domain errors, internal ones masked.
-      onNext: (_ctx, _id, _payload, _args, result) =>
-        result.errors ? { ...result, errors: result.errors.map((e) => maskError(e, 'Unexpected error.', logger).toJSON()) } : undefined,
+      onNext: (_ctx, _id, _payload, _args, result) => {
+        if (!result.errors) return undefined;
+        const errors = result.errors.map((e) => withoutHttp(maskError(e, 'Unexpected error.', logger)).toJSON());
+        countErrors(metrics, errors);
+        return { ...result, errors };
+      },
     },
     wss,
     keepAliveMs,
@@ -170,14 +223,29 @@ type SharedFrames = WeakMap<object, Map<string, string | Promise<string>>>;
  * message once, so all local subscribers get the same event object). Sources other than an
  * EventQueue fall back to plain iterator semantics.
  */
-async function directSubscribe(args: ExecutionArgs, key: string | null, frames: SharedFrames, socket: WebSocket, id: string, logger: Logger) {
+async function directSubscribe(
+  args: ExecutionArgs,
+  key: string | null,
+  frames: SharedFrames,
+  socket: WebSocket,
+  id: string,
+  logger: Logger,
+  { metrics, operation, field }: { metrics: Metrics; operation: string; field: string },
+) {
   // Subscribing and each event run like requests of their own: what they cache on the context
   // (scope-auth's per-request cache) goes with them instead of living as long as the socket.
   const ownContext = () => Object.create(args.contextValue as object) as unknown;
+  const start = performance.now();
   const source = await createSourceEventStream({ ...args, contextValue: ownContext() });
-  if (!(Symbol.asyncIterator in (source as object))) return source as ExecutionResult;
-  const serialise = (result: ExecutionResult) =>
-    JSON.stringify(result.errors ? { ...result, errors: result.errors.map((e) => maskError(e, 'Unexpected error.', logger).toJSON()) } : result);
+  const live = Symbol.asyncIterator in (source as object);
+  metrics.operationDuration.observe({ operation, type: 'subscription', outcome: live ? 'ok' : 'error' }, (performance.now() - start) / 1000);
+  if (!live) return source as ExecutionResult;
+  const serialise = (result: ExecutionResult) => {
+    if (!result.errors) return JSON.stringify(result);
+    const errors = result.errors.map((e) => withoutHttp(maskError(e, 'Unexpected error.', logger)).toJSON());
+    countErrors(metrics, errors);
+    return JSON.stringify({ ...result, errors });
+  };
   const payloadOf = (event: unknown): string | Promise<string> => {
     const run = () => {
       const r = graphqlExecute({ ...args, rootValue: event, contextValue: ownContext() });
@@ -207,9 +275,14 @@ async function directSubscribe(args: ExecutionArgs, key: string | null, frames: 
     };
   }
   const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+  const { tallies } = metrics;
   const write = (payload: string) => {
-    if (socket.readyState === WebSocket.OPEN) socket.send(prefix + payload + '}');
+    if (socket.readyState !== WebSocket.OPEN) return void tallies.droppedClosed++;
+    socket.send(prefix + payload + '}');
+    tallies.wsFrames++;
   };
+  const labels = { field, transport: 'ws' };
+  metrics.subscriptions.inc(labels);
   // Frames keep their order even if a selection resolves asynchronously.
   let pending: Promise<void> | null = null;
   let finish: (r: IteratorResult<ExecutionResult>) => void = () => {};
@@ -218,13 +291,21 @@ async function directSubscribe(args: ExecutionArgs, key: string | null, frames: 
     next(event) {
       const payload = payloadOf(event);
       if (!pending && typeof payload === 'string') return write(payload);
-      pending = (pending ?? Promise.resolve()).then(() => payload).then(write, (err) => logger.error({ err }, 'shared subscription event failed'));
+      pending = (pending ?? Promise.resolve()).then(() => payload).then(write, (err) => {
+        tallies.droppedFailed++;
+        logger.error({ err }, 'shared subscription event failed');
+      });
     },
     end(error) {
+      metrics.subscriptions.dec(labels);
       const last = pending ?? Promise.resolve();
       void last.then(() => {
         // An ended stream (token expiry) says why before graphql-ws completes the operation.
-        if (error !== undefined) write(JSON.stringify({ errors: [maskError(error, 'Unexpected error.', logger).toJSON()] }));
+        if (error !== undefined) {
+          const e = withoutHttp(maskError(error, 'Unexpected error.', logger)).toJSON();
+          countErrors(metrics, [e]);
+          write(JSON.stringify({ errors: [e] }));
+        }
         finish({ value: undefined, done: true });
       });
     },

@@ -3,6 +3,7 @@ import { GraphQLError, type ValidationContext } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { DomainError } from '../notifications/errors.js';
+import { RETRY_AFTER_S, isBackendUnavailable } from '../store/unavailable.js';
 import type { Dashboard } from '../dashboard/dashboard.js';
 import type { DashboardFeed } from '../dashboard/feed.js';
 import type { NotificationService } from '../notifications/service.js';
@@ -15,6 +16,9 @@ import { buildSchema } from '../schema/index.js';
 import { AuthError, type Auth } from './auth.js';
 import { graphiqlOptions, renderGraphiQL } from './graphiql.js';
 import { persistedOperationsPlugin, type PersistedOperations } from './persisted-operations.js';
+import type { Metrics } from '../metrics/metrics.js';
+import { metricsPlugin } from './metrics-plugin.js';
+import { rateLimitMutations, type MutationLimiter } from './rate-limit.js';
 
 export interface GraphQLServerDeps {
   service: NotificationService;
@@ -31,6 +35,9 @@ export interface GraphQLServerDeps {
   graphiqlToken?: string;
   /** ids clients may send instead of documents (PERSISTED_OPERATIONS); absent: documents only */
   persisted?: PersistedOperations;
+  metrics: Metrics;
+  /** mutations per principal (src/server/rate-limit.ts); absent: no limit */
+  mutationLimiter?: MutationLimiter | null;
 }
 
 export type GraphQLServer = YogaServerInstance<Record<string, unknown>, Context>;
@@ -45,7 +52,7 @@ function authorizationOf(init: Record<string, unknown>): string | null {
   return typeof fromParams === 'string' ? fromParams : null;
 }
 
-export function createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs = null, topicRoles, auth, logger, graphiqlToken, persisted }: GraphQLServerDeps): GraphQLServer {
+export function createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs = null, topicRoles, auth, logger, graphiqlToken, persisted, metrics, mutationLimiter }: GraphQLServerDeps): GraphQLServer {
   const persistedPlugin = persisted ? persistedOperationsPlugin(persisted) : null;
   return createYoga<Record<string, unknown>, Context>({
     schema: buildSchema(),
@@ -66,7 +73,7 @@ export function createGraphQLServer({ service, deliveries, realtime, dashboard, 
       return { principal, inboxUserId, service, deliveries, realtime, dashboard, dashboardFeed, jobs, topicRoles, loaders: createLoaders(service) };
     },
     maskedErrors: { maskError: (error, message) => maskError(error, message, logger) },
-    plugins: [jsonParamsChecked(), codedRequestErrors(), queryLimits(), ...(persistedPlugin ? [persistedPlugin] : [])],
+    plugins: [jsonParamsChecked(), codedRequestErrors(), queryLimits(), ...(persistedPlugin ? [persistedPlugin] : []), metricsPlugin(metrics), ...(mutationLimiter ? [rateLimitMutations(mutationLimiter, logger)] : [])],
     // GraphQL-over-HTTP's persisted-document parameter, read by the plugin above.
     extraParamNames: persistedPlugin ? ['documentId'] : [],
   });
@@ -145,7 +152,8 @@ function queryLimits() {
 
 /**
  * Domain errors carry a code and a message written for the client; our own GraphQLErrors
- * (auth, scalars) pass as they are; anything else is masked and logged. Used for HTTP/SSE by
+ * (auth, scalars) pass as they are; a backend that is not answering (Redis down, restarting,
+ * timing out) is SERVICE_UNAVAILABLE, retryable; anything else is masked and logged. Used for HTTP/SSE by
  * yoga and for WebSocket results by websocket.ts.
  */
 export function maskError(error: unknown, message: string, logger: Logger): GraphQLError {
@@ -159,6 +167,15 @@ export function maskError(error: unknown, message: string, logger: Logger): Grap
     });
   }
   if (located && (!original || original instanceof GraphQLError)) return located;
+  if (isBackendUnavailable(original)) {
+    // Retryable, and no 5xx: the GraphQL response (200) carries the code and a Retry-After.
+    logger.warn({ err: (original as Error).message }, 'backend unavailable');
+    return new GraphQLError('The service is unavailable for a moment (its store is not answering); retry shortly.', {
+      nodes: located?.nodes,
+      path: located?.path,
+      extensions: { code: 'SERVICE_UNAVAILABLE', retryAfterSeconds: RETRY_AFTER_S, http: { status: 200, headers: { 'retry-after': String(RETRY_AFTER_S) } } },
+    });
+  }
   logger.error({ err: original }, 'unexpected error in a resolver');
   return new GraphQLError(message, { nodes: located?.nodes, path: located?.path, extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }

@@ -1,4 +1,4 @@
-import type { Delivery } from '../notifications/deliveries.js';
+import type { Delivery } from './deliveries.js';
 import type { DeliveryLogPage, DeliveryLogQuery } from './delivery-store.js';
 
 const CHUNK = 500;

@@ -1,4 +1,4 @@
-import type { ChannelAddress, Delivery, DeliveryStatus, ExternalChannel } from '../notifications/deliveries.js';
+import type { ChannelAddress, Delivery, DeliveryStatus, ExternalChannel } from './deliveries.js';
 
 /**
  * The durable outbox of deliveries beyond the app, and the users' channel addresses. Two
@@ -24,8 +24,11 @@ export interface DeliveryStore {
   /** FAILED -> PENDING (attempts reset), atomically; the same id (webhook-id) is kept. */
   retry(id: string, now: number): Promise<Delivery | 'not_found' | 'not_failed'>;
 
-  /** Moves deliveries whose time has come (escalation, retry, throttle) to their channel's ready queue. */
-  promoteDue(now: number, limit: number): Promise<number>;
+  /**
+   * Moves deliveries whose time has come (escalation, retry, throttle) to their channel's
+   * ready queue; says how many, and when the next one left is due (null: none).
+   */
+  promoteDue(now: number, limit: number): Promise<{ moved: number; nextDueAt: number | null }>;
   /**
    * Takes up to `count` ready entries of each of `channels` for `consumer`, waiting up to
    * `blockMs` for one. Each stays owned by the consumer until `finish`.

@@ -1,4 +1,4 @@
-import type { ExternalChannel } from '../notifications/deliveries.js';
+import type { ExternalChannel } from './deliveries.js';
 import type {
   BroadcastRecord,
   Notification,
@@ -16,7 +16,9 @@ import { decodeSeq } from '../notifications/ids.js';
  * contract suite (test/store-contract.test.ts).
  *
  * Semantics both must honour, exactly:
- * - Ids come from one backend-wide sequence (`encodeSeq`), so id order is creation order.
+ * - Ids come from one backend-wide sequence (`encodeSeq`), so id order is creation order. The
+ *   sequence never goes below the wall clock in microseconds (`nextSeq`), so a backend that
+ *   lost its data (an empty Redis, a restarted memory store) never issues an old id again.
  * - Every per-user operation first "settles" the user: broadcasts committed since the user's
  *   watermark are materialised in id order if the user is active (skipping muted types; at each
  *   broadcast's createdAt the items expired by then are dropped, the broadcast is inserted, the
@@ -53,7 +55,8 @@ export interface Store {
    * call knows which events the snapshot already reflects (those before the sync event).
    * `complete` (with `after`) is true only when `after` is an id issued so far and no item
    * newer than it was ever removed from this inbox (cap, expiry, deletion): the store keeps the
-   * highest removed id per user. Malformed or unknown `after`: no items, `complete` false.
+   * highest removed id per user, and `after` is not older than the data set ({@link Store.epoch}).
+   * Malformed or unknown `after`: no items, `complete` false.
    * `token` is `[0-9a-z]{1,32}`.
    */
   inboxSnapshot(userId: string, after: string | null, token: string, now: number): Promise<InboxSnapshot>;
@@ -117,6 +120,11 @@ export interface Store {
 
   /** true when the backend answers. */
   ping(): Promise<boolean>;
+  /**
+   * The marker of the data set: every id it issued is above it. It changes when the backend
+   * lost its data (Redis restarted empty or wiped); resumes from before it are not complete.
+   */
+  epoch(): Promise<number>;
 }
 
 export interface InboxSnapshot {
@@ -125,13 +133,18 @@ export interface InboxSnapshot {
   items: Notification[];
   /** with `after`: whether `items` is everything newer than `after` the inbox ever held; else null */
   complete: boolean | null;
+  /** the last id issued when the snapshot was taken: where a stream that must catch up resumes from */
+  lastId: string;
 }
 
-/** What `inboxSnapshot` answers for `after`, given the highest removed id and the last issued sequence. */
-export function resumeComplete(after: string | null, removedUpTo: number, lastSeq: number): boolean | null {
+/**
+ * What `inboxSnapshot` answers for `after`, given the highest removed id, the last issued
+ * sequence and the data set's epoch (a cursor from before it may have seen what was lost).
+ */
+export function resumeComplete(after: string | null, removedUpTo: number, lastSeq: number, epoch: number): boolean | null {
   if (after === null) return null;
   const seq = decodeSeq(after);
-  return seq !== null && seq <= lastSeq && removedUpTo <= seq;
+  return seq !== null && seq <= lastSeq && removedUpTo <= seq && seq >= epoch;
 }
 
 export interface NewItem {

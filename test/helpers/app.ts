@@ -9,10 +9,12 @@ import { print, type ExecutionResult } from 'graphql';
 import type { Redis } from 'ioredis';
 import pino from 'pino';
 import { afterEach } from 'vitest';
-import { createApp, type App } from '../../src/app.js';
+import { createApp, type App, type AppDeps } from '../../src/app.js';
 import { createDeliveryWorker } from '../../src/channels/delivery-worker.js';
 import type { Outbox } from '../../src/channels/outbox.js';
 import type { DeliveryConfig } from '../../src/config.js';
+import type { DashboardTtls } from '../../src/dashboard/dashboard.js';
+import type { Metrics } from '../../src/metrics/metrics.js';
 import { memoryBackend, redisBackend, type Backend } from '../../src/backend.js';
 import type { Role } from '../../src/notifications/types.js';
 import { createAuth, type Auth } from '../../src/server/auth.js';
@@ -92,6 +94,14 @@ export function useTestApp(
     maxBufferedBytes?: number;
     /** MEMORY_MAX_USERS / MEMORY_MAX_NOTIFICATIONS of the memory backend */
     memory?: { maxUsers?: number; maxNotifications?: number };
+    /** dashboard part TTLs and push interval (defaults: the app's) */
+    dashboard?: { ttlMs?: Partial<DashboardTtls>; pushIntervalMs?: number };
+    /** the built web pages to serve at /console and /inbox (default: none) */
+    webRoot?: string;
+    /** the instance's metrics (default: enabled, without Node's default metrics) */
+    metrics?: () => Metrics;
+    /** rate, connection and body limits (absent: none) */
+    limits?: Pick<AppDeps, 'rateLimits' | 'connectionLimits' | 'maxBodyBytes'>;
   } = {},
 ): (i?: number) => TestApp {
   const redis = backend === 'redis' ? withRedis() : null;
@@ -154,9 +164,9 @@ export function useTestApp(
     const sweeper = new ExpirySweeper({ store: b.store, clock: now, logger, intervalMs: opts.sweeper?.intervalMs });
     if (opts.sweeper) sweeper.start();
     const delivery: DeliveryConfig | null = opts.outbox ? { ...TEST_DELIVERY, ...(typeof opts.outbox === 'function' ? opts.outbox() : opts.outbox) } : null;
-    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler, expirySweeper: sweeper, webhookAllowPrivate: delivery?.webhookAllowPrivate ?? true, persisted: opts.persisted, wsKeepAliveMs: opts.wsKeepAliveMs, maxBufferedBytes: opts.maxBufferedBytes });
+    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler, expirySweeper: sweeper, webhookAllowPrivate: delivery?.webhookAllowPrivate ?? true, persisted: opts.persisted, dashboardTtlMs: opts.dashboard?.ttlMs, dashboardPushIntervalMs: opts.dashboard?.pushIntervalMs, webRoot: opts.webRoot ?? null, metrics: opts.metrics?.(), wsKeepAliveMs: opts.wsKeepAliveMs, maxBufferedBytes: opts.maxBufferedBytes, ...opts.limits });
     const outbox = delivery
-      ? createDeliveryWorker({ store: b.store, deliveries: b.deliveries, redis, prefix, config: delivery, consumer: `test-${i}`, logger, clock: now, pollMs: 50 })
+      ? createDeliveryWorker({ store: b.store, deliveries: b.deliveries, redis, prefix, config: delivery, consumer: `test-${i}`, logger, clock: now, pollMs: 50, onOutcome: (d) => app!.metrics.deliveries.inc({ channel: d.channel, status: d.status }) })
       : null;
     outbox?.start();
     const token = (sub: string, roles: Role[] = ['user'], expiresIn = '1h') => auth.sign({ sub, roles, expiresIn });

@@ -1,6 +1,7 @@
 /**
  * Starts a private redis-server on a free loopback port (never 6379), persistence off, in a
- * temporary directory. Used by the test run (test/global-setup.ts), tests that need a Redis
+ * temporary directory (or, with `dir`, in a directory the caller keeps, with `args` such as
+ * AOF settings: a test restarting Redis with its data). Used by the test run (test/global-setup.ts), tests that need a Redis
  * they can stop (test/process.e2e.test.ts) and the benchmarks (bench/redis-server.ts).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -17,8 +18,17 @@ export interface RedisServer {
   port: number;
   url: string;
   child: ChildProcess;
-  /** SIGTERM (SIGKILL after 5 s), then removes its directory. */
+  /** SIGTERM (SIGKILL after 5 s), then removes its directory (not one the caller gave). */
   stop(): Promise<void>;
+  /** SIGKILL: a crash, nothing flushed on the way out; the directory stays as with stop(). */
+  kill(): Promise<void>;
+}
+
+export interface RedisServerOptions {
+  /** a directory the caller owns and removes; it survives stop(), so a restart finds the data */
+  dir?: string;
+  /** more redis-server arguments, after the defaults (e.g. ['--appendonly', 'yes', '--appendfsync', 'always']) */
+  args?: string[];
 }
 
 /** Asks the OS for a free port; tiny race until a server binds it, covered by retrying. */
@@ -60,11 +70,14 @@ export function assertRedisInstalled(hint = 'install it (apt-get install redis-s
   if (probe.error) throw probe.error;
 }
 
-async function startOnce(port: number): Promise<RedisServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'private-redis-'));
+async function startOnce(port: number, opts: RedisServerOptions): Promise<RedisServer> {
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'private-redis-'));
+  const removeDir = () => {
+    if (!opts.dir) rmSync(dir, { recursive: true, force: true });
+  };
   const child = spawn(
     REDIS_BIN,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes', ...(opts.args ?? [])],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   // Keep the tail of its output for error messages; reading also keeps the pipe from filling up.
@@ -89,17 +102,25 @@ async function startOnce(port: number): Promise<RedisServer> {
       await gone;
       clearTimeout(timer);
     }
-    rmSync(dir, { recursive: true, force: true });
+    removeDir();
+  };
+  const kill = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      const gone = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGKILL');
+      await gone;
+    }
+    removeDir();
   };
 
   const deadline = Date.now() + START_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (exited) break;
-    if (await ping(port)) return { port, url: `redis://127.0.0.1:${port}`, child, stop };
+    if (await ping(port)) return { port, url: `redis://127.0.0.1:${port}`, child, stop, kill };
     await new Promise((r) => setTimeout(r, 50));
   }
   child.kill('SIGKILL');
-  rmSync(dir, { recursive: true, force: true });
+  removeDir();
   throw new Error(`redis-server on port ${port} ${exited ?? `did not answer PING within ${START_TIMEOUT_MS} ms`}:\n${output}`);
 }
 
@@ -107,11 +128,11 @@ async function startOnce(port: number): Promise<RedisServer> {
  * Starts one; on a free port unless `port` is given (a test restarting "the same" Redis).
  * A free port can be taken between the probe and the bind, so that case is retried.
  */
-export async function startRedisServer(port?: number): Promise<RedisServer> {
+export async function startRedisServer(port?: number, opts: RedisServerOptions = {}): Promise<RedisServer> {
   let lastError: unknown;
   for (let attempt = 1; attempt <= (port ? 1 : START_ATTEMPTS); attempt++) {
     try {
-      return await startOnce(port ?? (await freePort()));
+      return await startOnce(port ?? (await freePort()), opts);
     } catch (err) {
       lastError = err;
     }

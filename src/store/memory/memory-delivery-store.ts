@@ -1,12 +1,20 @@
-import { DELIVERY_STATUSES, deliveryId, route, type ChannelAddress, type Delivery, type DeliveryStatus, type ExternalChannel } from '../../notifications/deliveries.js';
-import type { Preferences } from '../../notifications/types.js';
-import { EXTERNAL_CHANNELS } from '../../channels/provider.js';
+import {
+  DELIVERY_STATUSES,
+  EXTERNAL_CHANNELS,
+  deliveryId,
+  route,
+  type ChannelAddress,
+  type ChannelPreferences,
+  type Delivery,
+  type DeliveryStatus,
+  type ExternalChannel,
+} from '../deliveries.js';
 import { DELIVERY_RETENTION_MS, applyOutcome, isOpen, type DeliveryStore, type OutboxEntry } from '../delivery-store.js';
 import { scanLog } from '../delivery-log.js';
 
 /** What the memory store calls when it stores a notification (sendNotification.lua's queueing). */
 export interface MemoryOutbox extends DeliveryStore {
-  queue(q: { userId: string; prefs: Preferences; notificationId: string; type: string; content: string; channels: readonly ExternalChannel[]; escalateAfterMs: number }, now: number): void;
+  queue(q: { userId: string; prefs: ChannelPreferences; notificationId: string; type: string; content: string; channels: readonly ExternalChannel[]; escalateAfterMs: number }, now: number): void;
 }
 
 /**
@@ -132,7 +140,9 @@ export function createMemoryDeliveryStore(): MemoryOutbox {
         due.delete(id);
         push(records.get(id)!.channel, id);
       }
-      return ids.length;
+      let nextDueAt: number | null = null;
+      for (const at of due.values()) if (nextDueAt === null || at < nextDueAt) nextDueAt = at;
+      return { moved: ids.length, nextDueAt };
     },
 
     async take(channels, consumer, count, blockMs) {

@@ -1,4 +1,4 @@
-import { decodeSeq, encodeSeq } from '../../notifications/ids.js';
+import { clockSeq, decodeSeq, encodeSeq, nextSeq } from '../../notifications/ids.js';
 import {
   priorityRank,
   type Notification,
@@ -74,6 +74,8 @@ export function createMemoryStore({ cap, publish, channels, outbox, maxUsers = M
   let held = 0;
   const full = (what: string, limit: number) => new DomainError('RESOURCE_EXHAUSTED', `this server holds at most ${limit} ${what} (embedded memory backend)`);
   let seq = 0;
+  // Every id this store issues is above it: a restarted server's ids are above the old ones.
+  const epoch = clockSeq();
   let maxExp = 0;
   const log: LogEntry[] = [];
   const bodies = new Map<string, NotificationContent>();
@@ -322,7 +324,7 @@ export function createMemoryStore({ cap, publish, channels, outbox, maxUsers = M
             u!.dedup.set(item.dedupKey, now + item.dedupWindowMs);
           }
           if (u!.prefs.mutedTypes.includes(c.type)) return { userId, status: 'muted' as const };
-          seq += 1;
+          seq = nextSeq(seq);
           u!.wm = seq;
           const id = encodeSeq(seq);
           const it: Item = { seq, content: c, expiresAt: c.expiresAt, readAt: null };
@@ -343,7 +345,7 @@ export function createMemoryStore({ cap, publish, channels, outbox, maxUsers = M
     async broadcast(item, now) {
       const c = { ...item.content, broadcast: true as const };
       const audience = activeCount();
-      seq += 1;
+      seq = nextSeq(seq);
       const id = encodeSeq(seq);
       const base = { id, type: c.type, title: c.title, createdAt: now, saveOffline: item.saveOffline };
       if (item.dedupKey) {
@@ -398,7 +400,7 @@ export function createMemoryStore({ cap, publish, channels, outbox, maxUsers = M
       const snapshot = op(userId, now, false, (u) => {
         const seqAfter = after === null ? null : decodeSeq(after);
         const items = u && seqAfter !== null ? [...u.inbox].filter(([, it]) => it.seq > seqAfter).map(([id, it]) => view(userId, id, it)) : [];
-        return { unreadCount: u ? unreadOf(u) : 0, items, complete: resumeComplete(after, u?.rm ?? 0, seq) };
+        return { unreadCount: u ? unreadOf(u) : 0, items, complete: resumeComplete(after, u?.rm ?? 0, seq, epoch), lastId: encodeSeq(seq) };
       });
       // After op's own unread event, as inboxSnapshot.lua publishes after finish().
       emit(channels?.user(userId), { kind: 'sync', token });
@@ -460,7 +462,7 @@ export function createMemoryStore({ cap, publish, channels, outbox, maxUsers = M
     },
 
     async schedule(send, _now) {
-      seq += 1;
+      seq = nextSeq(seq);
       const id = encodeSeq(seq);
       scheduled.set(id, { send: structuredClone(send), dueAt: send.sendAt });
       return id;
@@ -539,6 +541,10 @@ export function createMemoryStore({ cap, publish, channels, outbox, maxUsers = M
     },
     async ping() {
       return true;
+    },
+
+    async epoch() {
+      return epoch;
     },
   };
   return store;

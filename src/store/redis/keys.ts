@@ -3,7 +3,9 @@
  *
  * | pattern                          | type   | holds                                                    | written by            |
  * |----------------------------------|--------|----------------------------------------------------------|-----------------------|
- * | P{g}:seq                         | string | last issued sequence number (ids of items & broadcasts)  | send, broadcast       |
+ * | P{g}:seq                         | string | last issued sequence number (ids of items & broadcasts), | send, broadcast       |
+ * |                                  |        | never below Redis' clock in µs                           |                       |
+ * | P{g}:epoch                       | string | this data set's marker: every id it issued is above it   | epoch, inboxSnapshot  |
  * | P{g}:blog                        | zset   | broadcast log: "id|type|createdAt|expiresAt" by seq      | broadcast, prune      |
  * | P{g}:bdrop                       | zset   | same members by the time the log entry can go            | broadcast, prune      |
  * | P{g}:bcast                       | hash   | broadcast id -> "type\trank\tjson" (body)                | broadcast, prune      |
@@ -32,6 +34,8 @@
 
 export interface GlobalKeys {
   seq: string;
+  /** the marker of this data set: every id it issued is above it (ids.lua ensureEpoch) */
+  epoch: string;
   blog: string;
   bdrop: string;
   bcast: string;
@@ -69,6 +73,7 @@ export function keySpace(prefix = 'ntf:'): KeySpace {
     prefix,
     global: {
       seq: g('seq'),
+      epoch: g('epoch'),
       blog: g('blog'),
       bdrop: g('bdrop'),
       bcast: g('bcast'),
@@ -202,7 +207,7 @@ export function schedulerKeys(prefix = 'ntf:'): SchedulerKeys {
 /*
  * | pattern                          | type   | holds                                                    | written by                 |
  * |----------------------------------|--------|----------------------------------------------------------|----------------------------|
- * | P{o}:dlv                         | hash   | delivery id -> JSON record (notifications/deliveries.ts) | send, outbox scripts       |
+ * | P{o}:dlv                         | hash   | delivery id -> JSON record (store/deliveries.ts)      | send, outbox scripts       |
  * | P{o}:ready:CHANNEL               | stream | entries {d: delivery id} ready to send; group "outbox"   | send, promoteDeliveries    |
  * | P{o}:due                         | zset   | delivery id by when it may be tried (escalation, retry)  | send, finish, retry        |
  * | P{o}:log                         | zset   | delivery ids (score 0: id order = creation order)        | send, prune                |
@@ -242,4 +247,27 @@ export function outboxKeys(prefix = 'ntf:'): OutboxKeys {
       return o(`rl:${name}`);
     },
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rate limits (src/server/rate-limit.ts; rate-limiter-flexible appends ":CLASS:SUB" to these)
+// ---------------------------------------------------------------------------------------------
+/*
+ * | pattern                          | type   | holds                                                    | TTL   | written by   |
+ * |----------------------------------|--------|----------------------------------------------------------|-------|--------------|
+ * | P rl:mut:CLASS:SUB               | string | mutations of this principal in the current 1 s window    | 1 s   | rate limiter |
+ * | P rl:burst:CLASS:SUB             | string | burst allowance used in the current 10 s window          | 10 s  | rate limiter |
+ *
+ * CLASS is `service` (service and admin principals) or `user`; SUB is the token's subject
+ * (SUB_PATTERN: no braces), so each key is a slot of its own.
+ */
+export interface RateLimitKeys {
+  /** key prefix of the per-second window counters */
+  window: string;
+  /** key prefix of the burst allowance counters */
+  burst: string;
+}
+
+export function rateLimitKeys(prefix = 'ntf:'): RateLimitKeys {
+  return { window: `${prefix}rl:mut`, burst: `${prefix}rl:burst` };
 }

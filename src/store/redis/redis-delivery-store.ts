@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
-import { DELIVERY_STATUSES, type ChannelAddress, type Delivery, type DeliveryStatus, type ExternalChannel } from '../../notifications/deliveries.js';
-import { EXTERNAL_CHANNELS } from '../../channels/provider.js';
+import { DELIVERY_STATUSES, EXTERNAL_CHANNELS, type ChannelAddress, type Delivery, type DeliveryStatus, type ExternalChannel } from '../deliveries.js';
 import { DELIVERY_RETENTION_MS, type DeliveryLogPage, type DeliveryStore, type OutboxEntry } from '../delivery-store.js';
 import { scanLog } from '../delivery-log.js';
 import { OUTBOX_GROUP, keySpace, outboxKeys } from './keys.js';
@@ -89,7 +88,10 @@ export function createRedisDeliveryStore({ redis, blocking = null, prefix = 'ntf
       return reply === 'not_found' || reply === 'not_failed' ? reply : (JSON.parse(reply) as Delivery);
     },
 
-    promoteDue: (now, limit) => redis.promoteDeliveries(o.due, o.ready('WEBHOOK'), o.ready('TELEGRAM'), o.ready('WECOM'), now, limit),
+    async promoteDue(now, limit) {
+      const [moved, next] = await redis.promoteDeliveries(o.due, o.ready('WEBHOOK'), o.ready('TELEGRAM'), o.ready('WECOM'), now, limit);
+      return { moved: Number(moved), nextDueAt: next === '' ? null : Number(next) };
+    },
 
     async take(channels, consumer, count, blockMs) {
       if (channels.length === 0) return [];

@@ -1,10 +1,10 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import { decodeSeq } from '../../notifications/ids.js';
+import { decodeSeq, encodeSeq } from '../../notifications/ids.js';
 import { priorityRank, type NotificationTypePolicy, type Template } from '../../notifications/types.js';
 import { resumeComplete, statsDay, type ClaimedSend, type ScheduledSend, type Store } from '../store.js';
 import { decodeItems, decodeUser, encodeContent } from '../codec.js';
 import { channels as channelNames } from '../../realtime/channels.js';
-import { SKIP } from '../../notifications/deliveries.js';
+import { SKIP } from '../deliveries.js';
 import { DELIVERY_RETENTION_MS } from '../delivery-store.js';
 import { STATS_TTL_MS, keySpace, outboxKeys, schedulerKeys, statsKey, userScriptKeys } from './keys.js';
 import { defineScripts } from './scripts.js';
@@ -86,7 +86,7 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
       // One atomic script per user, all in one round trip, not one per user.
       const replies = await oneTrip(userIds, (c, id) =>
         c.sendNotification(
-          ...userScriptKeys(ks, id), stats, ks.user(id).addr, ...outboxSendKeys, now, cap, id, ch.user(id),
+          ...userScriptKeys(ks, id), stats, ks.user(id).addr, ...outboxSendKeys, g.epoch, now, cap, id, ch.user(id),
           item.content.type, rank, json, item.content.expiresAt, item.dedupKey ?? '', dedupUntil, STATS_TTL_MS,
           item.deliveryMark?.key ?? '', item.deliveryMark?.until ?? 0,
           channels, item.escalateAfterMs ?? 0, DELIVERY_RETENTION_MS, SKIP.optedOut, SKIP.noAddress,
@@ -105,7 +105,7 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
       const content = { ...item.content, broadcast: true as const };
       const { rank, json } = encodeContent(content);
       const [id, recipients, deduplicated, muted] = await redis.broadcast(
-        g.seq, g.blog, g.bdrop, g.bcast, g.bexp, g.bdedup, g.maxexp, g.active, g.mutecount, statsKey(prefix, statsDay(now)),
+        g.seq, g.blog, g.bdrop, g.bcast, g.bexp, g.bdedup, g.maxexp, g.active, g.mutecount, statsKey(prefix, statsDay(now)), g.epoch,
         now, content.type, rank, json, content.expiresAt, item.dedupKey ?? '', now + item.dedupWindowMs, item.saveOffline ? '1' : '0', ch.broadcasts,
         STATS_TTL_MS,
       );
@@ -150,12 +150,13 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
     async inboxSnapshot(userId, after, token, now) {
       if (!SYNC_TOKEN.test(token)) throw new Error(`inboxSnapshot: token must match ${SYNC_TOKEN}`);
       const seq = after === null ? null : decodeSeq(after);
-      const reply = await redis.inboxSnapshot(...u(userId, now), seq ?? '', token);
+      const reply = await redis.inboxSnapshot(...userScriptKeys(ks, userId), g.epoch, now, cap, userId, ch.user(userId), seq ?? '', token);
       const rmid = String(reply[1]);
       return {
         unreadCount: Number(reply[0]),
-        items: seq === null ? [] : decodeItems(userId, reply, 3),
-        complete: resumeComplete(after, rmid === '' ? 0 : (decodeSeq(rmid) ?? Infinity), Number(reply[2])),
+        items: seq === null ? [] : decodeItems(userId, reply, 4),
+        complete: resumeComplete(after, rmid === '' ? 0 : (decodeSeq(rmid) ?? Infinity), Number(reply[2]), Number(reply[3])),
+        lastId: encodeSeq(Number(reply[2])),
       };
     },
 
@@ -206,7 +207,7 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
     },
 
     async schedule(send, _now) {
-      return redis.scheduleSend(g.seq, sk.sched, sk.schedbody, send.sendAt, JSON.stringify(send));
+      return redis.scheduleSend(g.seq, sk.sched, sk.schedbody, g.epoch, send.sendAt, JSON.stringify(send));
     },
 
     async claimScheduled(now, limit, leaseMs) {
@@ -272,6 +273,10 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
     async usedMemoryBytes() {
       const m = /^used_memory:(\d+)\s*$/m.exec(String(await redis.info('memory')));
       return m ? Number(m[1]) : null;
+    },
+
+    async epoch() {
+      return Number(await redis.epoch(g.seq, g.epoch));
     },
 
     async ping() {

@@ -28,9 +28,9 @@ const USER_SCRIPTS = [
 export const USER_SCRIPT_KEY_COUNT = 14;
 /**
  * Keys a per-user script takes after the common ones (sendNotification: the day's stats hash,
- * the user's addresses and the outbox's 8 keys).
+ * the user's addresses, the outbox's 8 keys and the epoch; inboxSnapshot: the epoch).
  */
-const EXTRA_KEYS: Partial<Record<(typeof USER_SCRIPTS)[number], number>> = { sendNotification: 10 };
+const EXTRA_KEYS: Partial<Record<(typeof USER_SCRIPTS)[number], number>> = { sendNotification: 11, inboxSnapshot: 1 };
 
 type Arg = string | number;
 
@@ -50,6 +50,7 @@ declare module 'ioredis' {
     listSince(...args: Arg[]): Result<string[], Context>;
     inboxSnapshot(...args: Arg[]): Result<(string | number)[], Context>;
     claimDue(...args: Arg[]): Result<string[], Context>;
+    epoch(...args: Arg[]): Result<string, Context>;
     broadcast(...args: Arg[]): Result<[string, number, number, number], Context>;
     pruneBroadcasts(...args: Arg[]): Result<number, Context>;
     // scheduler (keys.ts schedulerKeys)
@@ -58,7 +59,7 @@ declare module 'ioredis' {
     beginJobRun(...args: Arg[]): Result<'started' | 'busy' | 'done', Context>;
     endJobRun(...args: Arg[]): Result<number, Context>;
     // delivery outbox (keys.ts outboxKeys)
-    promoteDeliveries(...args: Arg[]): Result<number, Context>;
+    promoteDeliveries(...args: Arg[]): Result<[number, string], Context>;
     finishDelivery(...args: Arg[]): Result<string, Context>;
     retryDelivery(...args: Arg[]): Result<string, Context>;
     pruneDeliveries(...args: Arg[]): Result<number, Context>;
@@ -75,10 +76,11 @@ function compose() {
   for (const name of USER_SCRIPTS) {
     sources.set(name, { lua: `${ids}\n${common}\n${lua(name)}`, numberOfKeys: USER_SCRIPT_KEY_COUNT + (EXTRA_KEYS[name] ?? 0) });
   }
-  sources.set('broadcast', { lua: `${ids}\n${lua('broadcast')}`, numberOfKeys: 10 });
+  sources.set('broadcast', { lua: `${ids}\n${lua('broadcast')}`, numberOfKeys: 11 });
   sources.set('pruneBroadcasts', { lua: lua('pruneBroadcasts'), numberOfKeys: 6 });
   sources.set('claimDue', { lua: lua('claimDue'), numberOfKeys: 1 });
-  sources.set('scheduleSend', { lua: `${ids}\n${lua('scheduleSend')}`, numberOfKeys: 3 });
+  sources.set('epoch', { lua: `${ids}\n${lua('epoch')}`, numberOfKeys: 2 });
+  sources.set('scheduleSend', { lua: `${ids}\n${lua('scheduleSend')}`, numberOfKeys: 4 });
   sources.set('claimScheduled', { lua: lua('claimScheduled'), numberOfKeys: 2 });
   sources.set('beginJobRun', { lua: lua('beginJobRun'), numberOfKeys: 2 });
   sources.set('endJobRun', { lua: lua('endJobRun'), numberOfKeys: 2 });

@@ -2,7 +2,7 @@
   broadcast: commit one broadcast, written once whatever the audience (settle on touch
   materialises it per user later; see user-common.lua settle()).
   KEYS 1 seq  2 blog  3 bdrop  4 bcast  5 bexp  6 bdedup  7 maxexp  8 active  9 mutecount
-       10 the day's stats hash (P{g}:stats:DAY)
+       10 the day's stats hash (P{g}:stats:DAY)  11 epoch (P{g}:epoch, ids.lua nextSeq)
   ARGV 1 now  2 type  3 priority rank  4 content JSON  5 expiresAt  6 dedup key ('' none)
        7 dedup window end  8 saveOffline '1'|'0'  9 broadcast channel  10 stats TTL ms
   Counts into KEYS[10] as if copied: 'dedup' +audience when deduplicated; 'sent' and
@@ -18,7 +18,7 @@ local function count(n, ...)
 end
 local audience = redis.call('ZCARD', KEYS[8])
 -- Even a deduplicated broadcast gets an id (Broadcast.id is non-null); it stores nothing.
-local seq = redis.call('INCR', KEYS[1])
+local seq = nextSeq(KEYS[1], KEYS[11])
 local id = encodeId(seq)
 if ARGV[6] ~= '' then
   redis.call('ZREMRANGEBYSCORE', KEYS[6], '-inf', now)

@@ -22,13 +22,14 @@ if not typeSet and not minRank then
   -- No content filter: counts straight from the indexes, values only for the page.
   out[1] = redis.call('ZCARD', src)
   out[2] = redis.call('ZCARD', K_UNREAD)
-  local max = after and ('(' .. after) or '+inf'
+  -- the argument as given: a Lua number would print as 1.79e+15 and lose digits
+  local max = after and ('(' .. ARGV[6]) or '+inf'
   local ids = redis.call('ZREVRANGEBYSCORE', src, max, '-inf', 'LIMIT', 0, first + 1)
   if #ids > first then
     out[3] = 1
     ids[#ids] = nil
   end
-  if after and #redis.call('ZRANGEBYSCORE', src, after, '+inf', 'LIMIT', 0, 1) > 0 then out[4] = 1 end
+  if after and #redis.call('ZRANGEBYSCORE', src, ARGV[6], '+inf', 'LIMIT', 0, 1) > 0 then out[4] = 1 end
   for _, v in ipairs(replyItems(ids)) do out[#out + 1] = v end
   return out
 end

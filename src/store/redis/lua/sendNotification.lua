@@ -10,11 +10,12 @@
        17 reason recorded for an opted-out channel  18 reason for a channel without address
   KEYS 16 the user's addresses (P{u:ID}:addr); outbox (keys.ts outboxKeys, tag {o}):
        17 records  18 due  19 log  20 counts  21 purge  22 ready:WEBHOOK  23 ready:TELEGRAM  24 ready:WECOM
+  KEYS 25 the epoch (P{g}:epoch, ids.lua nextSeq)
   Counts into KEYS[15]: 'dedup' +1 when deduplicated; 'sent' and 'type:<type>' +1 when stored.
   Deliveries (only when stored): per requested channel, the send's channels ∩ the user's
   preferences for the type (its own entry, else "*") ∩ its addresses: PENDING (queued on the
   channel's ready stream, or due at now + delay when escalating), else SKIPPED with the reason.
-  The record is notifications/deliveries.ts Delivery as JSON. Mirrors deliveries.ts route().
+  The record is store/deliveries.ts Delivery as JSON. Mirrors deliveries.ts route().
   Publishes {"kind":"notification","id","v"} when stored.
   Returns {'ok', id} | {'dedup'} | {'muted'} | {'again'} (mark present: nothing done)
 ]]
@@ -93,7 +94,7 @@ local function queueDeliveries(id, value)
   end
 end
 
-local seq = redis.call('INCR', K_SEQ)
+local seq = nextSeq(K_SEQ, KEYS[25])
 local id = encodeId(seq)
 -- The sender's own item is settled past too, so the watermark may move with it.
 redis.call('HSET', K_USER, 'wm', seq)

@@ -1,10 +1,16 @@
 /**
- * Deliveries beyond the app (webhook, Telegram, WeCom): the records the outbox keeps, the
- * routing rule, and the retry schedule. Knows nothing of HTTP, GraphQL or Redis.
+ * Deliveries beyond the app (webhook, Telegram, WeCom) as the store keeps them: the records,
+ * their ids, and the routing rule the send step applies when it queues them (the memory store
+ * here, sendNotification.lua in Redis). Knows nothing of HTTP, GraphQL or Redis.
  */
-import type { Channel, Preferences } from './types.js';
 
-export type ExternalChannel = Exclude<Channel, 'IN_APP'>;
+export type ExternalChannel = 'WEBHOOK' | 'TELEGRAM' | 'WECOM';
+export const EXTERNAL_CHANNELS: readonly ExternalChannel[] = ['WEBHOOK', 'TELEGRAM', 'WECOM'];
+
+/** The part of a user's preferences routing reads: the channels wanted per type ("*" = any). */
+export interface ChannelPreferences {
+  channels: readonly { type: string; channels: readonly string[] }[];
+}
 export const DELIVERY_STATUSES = ['PENDING', 'RETRYING', 'DELIVERED', 'FAILED', 'SKIPPED'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
@@ -51,7 +57,7 @@ export function parseDeliveryId(id: string): { notificationId: string; channel: 
 }
 
 /** The channels a user wants for a type: the type's own entry, else "*", else none. */
-export function wantedChannels(prefs: Preferences, type: string): Set<Channel> {
+export function wantedChannels(prefs: ChannelPreferences, type: string): Set<string> {
   const entry = prefs.channels.find((c) => c.type === type) ?? prefs.channels.find((c) => c.type === '*');
   return new Set(entry?.channels ?? []);
 }
@@ -62,7 +68,7 @@ export type Route = { channel: ExternalChannel; status: 'PENDING' } | { channel:
  * A send's channels ∩ the user's preferences for the type ∩ the user's addresses. A channel
  * that falls out is recorded as SKIPPED with the reason (sendNotification.lua mirrors this).
  */
-export function route(requested: readonly ExternalChannel[], prefs: Preferences, type: string, hasAddress: (c: ExternalChannel) => boolean): Route[] {
+export function route(requested: readonly ExternalChannel[], prefs: ChannelPreferences, type: string, hasAddress: (c: ExternalChannel) => boolean): Route[] {
   const wanted = wantedChannels(prefs, type);
   return [...new Set(requested)].map((channel): Route => {
     if (!wanted.has(channel)) return { channel, status: 'SKIPPED', reason: SKIP.optedOut };
@@ -78,18 +84,3 @@ export const SKIP = {
   read: 'skipped: read before escalation',
   gone: 'skipped: no longer in the inbox before escalation (deleted, expired or pushed out by the cap)',
 } as const;
-
-export interface RetryPolicy {
-  baseMs: number;
-  maxMs: number;
-  maxAttempts: number;
-}
-
-/**
- * Exponential backoff with full jitter: a random wait in [0, min(max, base * 2^(attempt-1))]
- * (attempt = attempts made so far, >= 1), never earlier than the provider asked.
- */
-export function retryDelay(policy: RetryPolicy, attempt: number, retryAfterMs = 0, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(30, Math.max(0, attempt - 1)));
-  return Math.max(retryAfterMs, Math.floor(random() * ceiling));
-}

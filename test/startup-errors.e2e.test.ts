@@ -1,0 +1,93 @@
+/**
+ * Start-up failures, each in a real server process: one line naming the cause and the setting
+ * to change, exit code 1, a stack only at LOG_LEVEL=debug. The server runs from the sources
+ * (tsx), so this file doesn't race process.e2e.test.ts, which rebuilds dist/.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePort } from './helpers/redis-server.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const children: ChildProcess[] = [];
+const servers: net.Server[] = [];
+const sockets: net.Socket[] = [];
+
+afterEach(async () => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const s of sockets.splice(0)) s.destroy();
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+});
+
+/** Starts the server with `env` on top of a clean base; resolves with its exit code and output. */
+async function startServer(env: Record<string, string>) {
+  const base = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(await freePort()) };
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  return { code, out, lines: out.trim().split('\n') };
+}
+
+/** A TCP server on a free loopback port that accepts connections and never answers. */
+async function silentServer(): Promise<number> {
+  const s = net.createServer((socket) => void sockets.push(socket));
+  servers.push(s);
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  return (s.address() as net.AddressInfo).port;
+}
+
+describe('start-up errors', { timeout: 30_000 }, () => {
+  it('port in use: one line naming PORT, exit 1, no stack', async () => {
+    const port = await silentServer();
+    const r = await startServer({ PORT: String(port) });
+    expect(r.code).toBe(1);
+    expect(r.lines).toEqual([`Port ${port} is already in use on 127.0.0.1: set PORT to a free port, or stop the process that holds it`]);
+  });
+
+  it('port in use at LOG_LEVEL=debug: the same line, then the stack', async () => {
+    const port = await silentServer();
+    const r = await startServer({ PORT: String(port), LOG_LEVEL: 'debug' });
+    expect(r.code).toBe(1);
+    expect(r.lines[0]).toBe(`Port ${port} is already in use on 127.0.0.1: set PORT to a free port, or stop the process that holds it`);
+    expect(r.out).toMatch(/\n\s+at .*listenError/);
+    expect(r.out).toMatch(/EADDRINUSE/);
+  });
+
+  it('Redis refusing connections: one line naming REDIS_URL, exit 1', async () => {
+    const port = await freePort();
+    const r = await startServer({ REDIS_URL: `redis://127.0.0.1:${port}` });
+    expect(r.code).toBe(1);
+    expect(r.lines).toEqual([
+      `Cannot reach Redis at redis://127.0.0.1:${port} (connect ECONNREFUSED 127.0.0.1:${port}): check REDIS_URL and that Redis runs there, or unset REDIS_URL for the memory backend`,
+    ]);
+  });
+
+  it('Redis that never answers: gives up after the 5 s PING bound, one line, password hidden', async () => {
+    const port = await silentServer();
+    const started = Date.now();
+    const r = await startServer({ REDIS_URL: `redis://:hunter2-secret@127.0.0.1:${port}` });
+    expect(r.code).toBe(1);
+    expect(r.lines).toEqual([
+      `Redis at redis://***@127.0.0.1:${port} did not answer PING within 5 s: check REDIS_URL and that Redis runs there, or unset REDIS_URL for the memory backend`,
+    ]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(5000);
+  });
+
+  it('bad config: one line naming the variable, exit 1', async () => {
+    const r = await startServer({ MAX_BODY_BYTES: 'lots', LOG_LEVEL: 'debug' });
+    expect(r.code).toBe(1);
+    expect(r.lines).toEqual(['Invalid configuration: MAX_BODY_BYTES: expected an integer 1024..104857600, got "lots"']);
+  });
+
+  it('missing secret in production: one line naming JWT_SECRET, exit 1', async () => {
+    const r = await startServer({ NODE_ENV: 'production' });
+    expect(r.code).toBe(1);
+    expect(r.lines).toEqual([
+      "Invalid configuration: JWT_SECRET or JWT_JWKS_URL is required when NODE_ENV=production: set JWT_SECRET to a random string of at least 32 characters (e.g. openssl rand -base64 48), or JWT_JWKS_URL to your identity provider's JWKS",
+    ]);
+  });
+});
