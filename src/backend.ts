@@ -1,6 +1,8 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { PubSub, type PubSubEngine } from 'graphql-subscriptions';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { RoutingPubSub, ShardedPubSub } from './realtime/sharded-pubsub.js';
+import { DEFAULT_PARTITIONS } from './store/redis/keys.js';
 import { channels as channelNames, type Channels } from './realtime/channels.js';
 import { createMemoryStore } from './store/memory/memory-store.js';
 import { createRedisStore } from './store/redis/redis-store.js';
@@ -21,7 +23,7 @@ export interface Backend {
 }
 
 export interface CacheL2 {
-  redis: Redis;
+  redis: Redis | Cluster;
   prefix: string;
 }
 
@@ -35,14 +37,28 @@ export function memoryBackend({ cap }: { cap: number }): Backend {
 }
 
 export interface RedisBackendOptions {
-  /** commands and PUBLISH */
-  redis: Redis;
-  /** a dedicated connection for SUBSCRIBE (a subscribed connection can run nothing else) */
-  subscriber: Redis;
+  /** commands and PUBLISH: a single node or a Cluster, one code path above it */
+  redis: Redis | Cluster;
+  /**
+   * A dedicated connection for SUBSCRIBE and SSUBSCRIBE (a subscribed connection can run nothing
+   * else); a Cluster made with `shardedSubscribers: true`.
+   */
+  subscriber: Redis | Cluster;
+  /**
+   * A single node's connection for SSUBSCRIBE alone. Not shared with `subscriber`: RESP2 counts
+   * shard channels apart, so the last UNSUBSCRIBE of a topic would take a shared connection out
+   * of subscriber mode while shard channels still deliver. A Cluster's sharded subscribers are
+   * their own connections already: absent there (then `subscriber` is used).
+   */
+  shardSubscriber?: Redis | null;
   /** a connection for the outbox's blocking stream reads; absent: the outbox polls */
   blocking?: Redis | null;
   cap: number;
   prefix?: string;
+  /** partitions users are spread over (docs/redis-layout.md). @default 16 */
+  partitions?: number;
+  /** replicas each acknowledged write must reach before it answers (WAIT). @default 0 */
+  waitReplicas?: number;
 }
 
 /**
@@ -50,7 +66,7 @@ export interface RedisBackendOptions {
  * channel per instance and fans out locally, so any instance reaches any client.
  * Both connections belong to the caller, who closes them.
  */
-export function redisBackend({ redis, subscriber, blocking = null, cap, prefix = 'ntf:' }: RedisBackendOptions): Backend {
+export function redisBackend({ redis, subscriber, shardSubscriber = null, blocking = null, cap, prefix = 'ntf:', partitions = DEFAULT_PARTITIONS, waitReplicas = 0 }: RedisBackendOptions): Backend {
   // RedisPubSub fires UNSUBSCRIBE without awaiting it: on a closed or broken connection that
   // promise would reject unhandled and end the process. Nothing else uses this connection.
   for (const m of ['unsubscribe', 'punsubscribe'] as const) {
@@ -61,12 +77,15 @@ export function redisBackend({ redis, subscriber, blocking = null, cap, prefix =
       return p;
     };
   }
-  const bus = new RedisPubSub({ publisher: redis, subscriber });
+  const ch = channelNames(prefix, partitions);
+  // Per-user and partition broadcast events on sharded channels; topics and the dashboard global.
+  const global = new RedisPubSub({ publisher: redis as Redis, subscriber: subscriber as Redis });
+  const bus = new RoutingPubSub(ch.sharded, new ShardedPubSub(redis, shardSubscriber ?? subscriber), global as unknown as ConstructorParameters<typeof RoutingPubSub>[2]);
   return {
-    store: createRedisStore({ redis, cap, prefix }),
-    deliveries: createRedisDeliveryStore({ redis, blocking, prefix }),
+    store: createRedisStore({ redis, cap, prefix, partitions, waitReplicas }),
+    deliveries: createRedisDeliveryStore({ redis, blocking, prefix, partitions }),
     bus,
-    channels: channelNames(prefix),
+    channels: ch,
     l2: { redis, prefix },
   };
 }

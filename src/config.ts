@@ -30,8 +30,14 @@ export interface Config {
   port: number;
   /** Interface to bind. @default '0.0.0.0' */
   host: string;
-  /** redis:// or rediss:// URL; null selects the embedded in-process memory backend. */
+  /** redis:// or rediss:// URL of a single node; null (and no cluster) selects the embedded in-process memory backend. @default null */
   redisUrl: string | null;
+  /** Redis Cluster seed nodes (REDIS_CLUSTER_NODES, `host:port,...`); exclusive with redisUrl. @default null */
+  redisClusterNodes: { host: string; port: number }[] | null;
+  /** Partitions users are spread over on Redis (fixed for a data set: docs/redis-layout.md). @default 16 */
+  redisPartitions: number;
+  /** Replicas each acknowledged write must reach before the mutation answers (WAIT); 0: none. @default 0 */
+  redisWaitReplicas: number;
   /** HS256 secret for JWTs; null: no HS256 tokens (outside production without a JWKS, main.ts makes an ephemeral one). @default null */
   jwtSecret: string | null;
   /**
@@ -234,6 +240,31 @@ const redisUrlVar = z.preprocess(
     }),
 );
 
+const clusterNodesVar = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx): { host: string; port: number }[] | null => {
+      if (raw === undefined) return null;
+      const nodes: { host: string; port: number }[] = [];
+      for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(part);
+        const port = m ? Number(m[2]) : 0;
+        if (!m || port < 1 || port > 65535) {
+          ctx.addIssue({ code: 'custom', message: `expected comma-separated host:port seeds, got ${JSON.stringify(part)}` });
+          return z.NEVER;
+        }
+        nodes.push({ host: m[1]!.replace(/^\[|\]$/g, ''), port });
+      }
+      if (nodes.length === 0) {
+        ctx.addIssue({ code: 'custom', message: 'expected at least one host:port seed' });
+        return z.NEVER;
+      }
+      return nodes;
+    }),
+);
+
 const jwtSecretVar = z.preprocess(
   blankToUndefined,
   z
@@ -376,6 +407,9 @@ const envSchema = z.object({
   PORT: intVar(1, 65535, 4000),
   HOST: hostVar,
   REDIS_URL: redisUrlVar,
+  REDIS_CLUSTER_NODES: clusterNodesVar,
+  REDIS_PARTITIONS: intVar(1, 1023, 16),
+  REDIS_WAIT_REPLICAS: intVar(0, 16, 0),
   JWT_SECRET: jwtSecretVar,
   JWT_JWKS_URL: jwksUrlVar,
   JWT_ISSUER: stringVar,
@@ -447,10 +481,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.NODE_ENV === 'production' && e.JWT_JWKS_URL !== null && unchecked.length > 0) {
     throw new ConfigError(unchecked.map((k) => `${k} is required with JWT_JWKS_URL when NODE_ENV=production`));
   }
+  if (e.REDIS_URL !== null && e.REDIS_CLUSTER_NODES !== null) {
+    throw new ConfigError(['REDIS_URL and REDIS_CLUSTER_NODES are both set: set REDIS_URL for a single Redis node, or REDIS_CLUSTER_NODES for a Redis Cluster, not both']);
+  }
   return {
     port: e.PORT,
     host: e.HOST,
     redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES,
+    redisPartitions: e.REDIS_PARTITIONS,
+    redisWaitReplicas: e.REDIS_WAIT_REPLICAS,
     jwtSecret: e.JWT_SECRET,
     jwks:
       e.JWT_JWKS_URL === null

@@ -4,7 +4,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
 import { createDeliveryWorker } from './channels/delivery-worker.js';
 import { createApp, type App } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
@@ -15,6 +14,7 @@ import { memoryBackend, redisBackend } from './backend.js';
 import { dashboardHooks } from './scheduler/dashboard-hooks.js';
 import { createScheduler } from './scheduler/scheduler.js';
 import { ExpirySweeper } from './notifications/expiry-sweeper.js';
+import { checkLayout, connectRedis, redisTarget, type ConnectOptions } from './store/redis/connect.js';
 
 async function main() {
   let config;
@@ -29,19 +29,40 @@ async function main() {
   }
   const logger = createLogger(config.logLevel);
 
-  const connect = (url: string, name: string) => {
+  const target = redisTarget(config);
+  const connect = (opts: ConnectOptions) => {
     // A few retries per command while Redis is away; /readyz reports it meanwhile.
-    const r = new Redis(url, { maxRetriesPerRequest: 3, connectionName: `notifications:${name}` });
-    r.on('error', (err) => logger.warn({ err: err.message, connection: name }, 'redis connection error'));
+    const r = connectRedis(target!, opts);
+    r.on('error', (err: Error) => logger.warn({ err: err.message, connection: opts.name }, 'redis connection error'));
     return r;
   };
-  const redis = config.redisUrl ? connect(config.redisUrl, 'commands') : null;
-  const subscriber = config.redisUrl ? connect(config.redisUrl, 'subscriber') : null;
+  const single = target?.kind === 'single';
+  const redis = target ? connect({ name: 'commands' }) : null;
+  const subscriber = target ? connect({ name: 'subscriber', sharded: true }) : null;
+  // A single node's shard channels get a connection of their own (see RedisBackendOptions).
+  const shardSubscriber = single ? (connect({ name: 'shard-subscriber' }) as import('ioredis').Redis) : null;
   // The outbox's blocking stream reads get their own connection: a BLOCK stalls its connection.
-  const blocking = config.redisUrl && config.delivery.workerEnabled ? connect(config.redisUrl, 'outbox') : null;
+  const blocking = single && config.delivery.workerEnabled ? (connect({ name: 'outbox' }) as import('ioredis').Redis) : null;
+  if (redis) {
+    try {
+      await checkLayout(redis, config.redisKeyPrefix, config.redisPartitions);
+    } catch (err) {
+      console.error(err instanceof Error ? err.message : err);
+      process.exit(1);
+    }
+  }
   const backend =
     redis && subscriber
-      ? redisBackend({ redis, subscriber, blocking, cap: config.inboxCap, prefix: config.redisKeyPrefix })
+      ? redisBackend({
+          redis,
+          subscriber,
+          shardSubscriber,
+          blocking,
+          cap: config.inboxCap,
+          prefix: config.redisKeyPrefix,
+          partitions: config.redisPartitions,
+          waitReplicas: config.redisWaitReplicas,
+        })
       : memoryBackend({ cap: config.inboxCap });
   const { store } = backend;
 
@@ -69,8 +90,8 @@ async function main() {
   const scheduler = createScheduler({
     store,
     deliveries: backend.deliveries,
-    backend: config.redisUrl
-      ? { kind: 'redis', url: config.redisUrl, prefix: config.redisKeyPrefix, cap: config.inboxCap }
+    backend: target
+      ? { kind: 'redis', target, prefix: config.redisKeyPrefix, cap: config.inboxCap, partitions: config.redisPartitions, waitReplicas: config.redisWaitReplicas }
       : { kind: 'memory' },
     logger,
     workEndCron: config.workEndCron,
@@ -129,7 +150,7 @@ async function main() {
     await Promise.all([scheduler.stop(config.shutdownTimeoutMs), app!.close(config.shutdownTimeoutMs), deliveryWorker?.stop(config.shutdownTimeoutMs)]);
     // The blocking connection may sit in a BLOCK read: no QUIT to wait behind it.
     blocking?.disconnect();
-    for (const r of [redis, subscriber]) await r?.quit().catch(() => r.disconnect());
+    for (const r of [redis, subscriber, shardSubscriber]) await r?.quit().catch(() => r.disconnect());
     logger.info('bye');
     process.exit(0);
   };

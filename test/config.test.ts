@@ -23,6 +23,9 @@ describe('loadConfig', () => {
       port: 4000,
       host: '0.0.0.0',
       redisUrl: null,
+      redisClusterNodes: null,
+      redisPartitions: 16,
+      redisWaitReplicas: 0,
       jwtSecret: null,
       nodeEnv: 'development',
       inboxCap: 50,
@@ -61,6 +64,8 @@ describe('loadConfig', () => {
         PORT: '8080',
         HOST: '127.0.0.1',
         REDIS_URL: 'rediss://user:pw@redis.example:6380/2',
+        REDIS_PARTITIONS: '64',
+        REDIS_WAIT_REPLICAS: '1',
         JWT_SECRET: SECRET,
         NODE_ENV: 'production',
         INBOX_CAP: '1000',
@@ -100,6 +105,9 @@ describe('loadConfig', () => {
       port: 8080,
       host: '127.0.0.1',
       redisUrl: 'rediss://user:pw@redis.example:6380/2',
+      redisClusterNodes: null,
+      redisPartitions: 64,
+      redisWaitReplicas: 1,
       jwtSecret: SECRET,
       nodeEnv: 'production',
       inboxCap: 1000,
@@ -175,6 +183,10 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'verbose', 'LOG_LEVEL: expected one of fatal|error|warn|info|debug|trace|silent, got "verbose"'],
     ['REDIS_URL', 'localhost:6379', 'REDIS_URL: expected a redis:// or rediss:// URL, got "localhost:6379"'],
     ['REDIS_URL', 'http://redis:6379', 'REDIS_URL: expected a redis:// or rediss:// URL'],
+    ['REDIS_CLUSTER_NODES', 'redis://a:7000', 'REDIS_CLUSTER_NODES: expected comma-separated host:port seeds, got "redis://a:7000"'],
+    ['REDIS_CLUSTER_NODES', 'a:7000,b', 'REDIS_CLUSTER_NODES: expected comma-separated host:port seeds, got "b"'],
+    ['REDIS_PARTITIONS', '0', 'REDIS_PARTITIONS: expected an integer 1..1023, got "0"'],
+    ['REDIS_WAIT_REPLICAS', '-1', 'REDIS_WAIT_REPLICAS: expected an integer 0..16'],
     ['JWT_SECRET', 'short', 'JWT_SECRET: must be at least 32 characters, got 5'],
     ['DASHBOARD_TTL_CACHE_MS', '1.5', 'DASHBOARD_TTL_CACHE_MS: expected an integer 0..86400000, got "1.5"'],
     ['CACHE_ENABLED', 'maybe', 'CACHE_ENABLED: expected true|false (or 1|0, yes|no, on|off), got "maybe"'],
@@ -195,6 +207,17 @@ describe('loadConfig', () => {
     const message = configError({ [name]: value });
     expect(message.startsWith('Invalid configuration: ')).toBe(true);
     expect(message).toContain(expected);
+  });
+
+  it('reads Redis Cluster seeds (REDIS_CLUSTER_NODES) and refuses them together with REDIS_URL', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: ' redis-a:7000, 127.0.0.1:7001,[::1]:7002 ' }).redisClusterNodes).toEqual([
+      { host: 'redis-a', port: 7000 },
+      { host: '127.0.0.1', port: 7001 },
+      { host: '::1', port: 7002 },
+    ]);
+    expect(configError({ REDIS_URL: 'redis://127.0.0.1:6390', REDIS_CLUSTER_NODES: '127.0.0.1:7000' })).toContain(
+      'REDIS_URL and REDIS_CLUSTER_NODES are both set: set REDIS_URL for a single Redis node, or REDIS_CLUSTER_NODES for a Redis Cluster, not both',
+    );
   });
 
   it('reports every bad variable at once', () => {

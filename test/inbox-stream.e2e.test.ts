@@ -314,7 +314,11 @@ describe('inbox subscription clean-up (redis)', () => {
   const t = useTestApp('redis', { clock: 'real' });
   const redis = withRedis();
   const footprint = async () => {
-    const channels = ((await redis.pubsub('CHANNELS', `${t().prefix}*`)) as string[]).sort();
+    // Global channels (topics) and sharded ones (a user's events, its partition's broadcasts).
+    const channels = [
+      ...((await redis.pubsub('CHANNELS', `${t().prefix}*`)) as string[]),
+      ...((await redis.call('PUBSUB', 'SHARDCHANNELS', `${t().prefix}*`)) as string[]),
+    ].sort();
     const { bus } = t().app.realtime as unknown as { bus: { subscriptionMap: Record<string, unknown> } };
     return { channels, busListeners: Object.keys(bus.subscriptionMap).length };
   };

@@ -11,8 +11,14 @@ describe('subscription clean-up (redis)', () => {
   /** What this instance holds: Redis channel subscriptions under the test prefix, and local listeners. */
   async function footprint() {
     // Sorted before NUMSUB: CHANNELS comes in no particular order.
-    const channels = ((await redis.pubsub('CHANNELS', `${t().prefix}*`)) as string[]).sort();
-    const numsub = channels.length ? ((await redis.pubsub('NUMSUB', ...channels)) as (string | number)[]) : [];
+    // Global channels (topics) and sharded ones (a user's events, its partition's broadcasts).
+    const channels = [
+      ...((await redis.pubsub('CHANNELS', `${t().prefix}*`)) as string[]),
+      ...((await redis.call('PUBSUB', 'SHARDCHANNELS', `${t().prefix}*`)) as string[]),
+    ].sort();
+    const numsub = channels.length
+      ? [...((await redis.pubsub('NUMSUB', ...channels)) as (string | number)[]), ...((await redis.call('PUBSUB', 'SHARDNUMSUB', ...channels)) as (string | number)[])]
+      : [];
     const { bus } = t().app.realtime as unknown as {
       bus: { getSubscriber(): { listenerCount(e: string): number }; subscriptionMap: Record<string, unknown> };
     };

@@ -6,7 +6,7 @@
  * forward; nothing sleeps. Each Redis store lives under its own key prefix, deleted after
  * each test, on the private server from test/global-setup.ts.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { decodeSeq, encodeSeq } from '../src/notifications/ids.js';
 import type {
   BroadcastRecord,
@@ -19,13 +19,15 @@ import type {
   UserRecord,
 } from '../src/notifications/types.js';
 import { createMemoryStore } from '../src/store/memory/memory-store.js';
-import { STATS_TTL_MS, statsKey } from '../src/store/redis/keys.js';
+import { DEFAULT_PARTITIONS, STATS_TTL_MS, keySpace, partitionOf } from '../src/store/redis/keys.js';
 import { createRedisStore } from '../src/store/redis/redis-store.js';
 import { deliverScheduled, type NewBroadcast, type NewItem, type Page, type SendOutcome, type Store } from '../src/store/store.js';
-import { deleteByPrefix, newRedis, uniquePrefix, withRedis } from './helpers/redis.js';
+import { clusterKeys, deleteByPrefix, deleteByPrefixOnCluster, newCluster, newRedis, uniquePrefix, withCluster, withRedis } from './helpers/redis.js';
 import { channels as channelNames } from '../src/realtime/channels.js';
 import type { UserEvent } from '../src/realtime/events.js';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { defineScripts } from '../src/store/redis/scripts.js';
+import { guardSlots, keySlot } from './helpers/slots.js';
 
 const T0 = Date.now();
 const SEC = 1_000;
@@ -37,11 +39,22 @@ const HOUR = 60 * MIN;
 // ---------------------------------------------------------------------------------------------
 
 const redis = withRedis();
+const cluster = withCluster();
+// Every script call of this file, on both, must pass keys of one cluster slot.
+defineScripts(redis);
+defineScripts(cluster);
+const guards = [guardSlots(redis), guardSlots(cluster)];
 const prefixesToDelete: string[] = [];
-const subscribers: Redis[] = [];
+const clusterPrefixes: string[] = [];
+const subscribers: (Redis | Cluster)[] = [];
 afterEach(async () => {
   for (const p of prefixesToDelete.splice(0)) await deleteByPrefix(redis, p);
+  for (const p of clusterPrefixes.splice(0)) await deleteByPrefixOnCluster(cluster, p);
   await Promise.all(subscribers.splice(0).map((s) => s.quit().catch(() => s.disconnect())));
+});
+afterAll(() => {
+  // No script ran with keys of two slots (the slot check's own test shows it catches one).
+  expect(guards.flatMap((g) => g.violations)).toEqual([]);
 });
 
 /** Every key under `prefix`, prefix stripped, sorted (SCAN, never KEYS). */
@@ -68,13 +81,15 @@ interface Recorded extends Made {
 }
 
 interface Setup {
-  name: 'memory' | 'redis';
+  /** 'cluster': the Redis store on the test Redis Cluster */
+  name: 'memory' | 'redis' | 'cluster';
   make(opts?: { cap?: number }): Made;
   /** a store whose published events are recorded (memory: its publish hook; Redis: a subscriber) */
   record(opts?: { cap?: number }): Promise<Recorded>;
 }
 
 const BARRIER = '{"kind":"barrier"}';
+const RECORDED_USERS = ['a', 'b', 'c', 'u'];
 
 const setups: Setup[] = [
   {
@@ -92,29 +107,73 @@ const setups: Setup[] = [
     make: ({ cap = 100 } = {}) => {
       const prefix = uniquePrefix();
       prefixesToDelete.push(prefix);
-      // Day counters ({g}:stats:DAY) go by their own TTL, not by pruning: see 'daily stats'.
-      return { store: createRedisStore({ redis, cap, prefix }), keys: async () => (await scanKeys(prefix)).filter((k) => !k.startsWith('{g}:stats:')) };
+      // Day counters ({p:N}:stats:DAY) and send request results ({p:N}:req:RID) go by their own
+      // TTL, not by pruning: see 'daily stats' and 'sends that run once'.
+      return { store: createRedisStore({ redis, cap, prefix }), keys: async () => (await scanKeys(prefix)).filter((k) => !/^\{p:\d+\}:(stats|req):/.test(k)) };
     },
     async record({ cap = 100 } = {}) {
       const prefix = uniquePrefix();
       prefixesToDelete.push(prefix);
-      const ch = channelNames(prefix);
+      const ch = channelNames(prefix, DEFAULT_PARTITIONS);
       const sub = newRedis();
       subscribers.push(sub);
       const log: { channel: string; msg: string }[] = [];
       const waiting: (() => void)[] = [];
-      sub.on('pmessage', (_pattern, channel, msg) => {
+      sub.on('smessage', (channel: string, msg: string) => {
         log.push({ channel, msg });
         if (msg === BARRIER) waiting.splice(0).forEach((w) => w());
       });
-      await sub.psubscribe(`${prefix}{u:*}:events`);
+      // User events are sharded (no pattern subscriptions): the users these tests record.
+      for (const user of RECORDED_USERS) await sub.ssubscribe(ch.user(user));
       return {
         store: createRedisStore({ redis, cap, prefix }),
         keys: null,
         async events(userId) {
           // Published after everything before it on the same connection: delivered after it too.
           const seen = new Promise<void>((r) => waiting.push(r));
-          await redis.publish(ch.user(userId), BARRIER);
+          if (!RECORDED_USERS.includes(userId)) throw new Error(`add ${userId} to RECORDED_USERS`);
+          await redis.spublish(ch.user(userId), BARRIER);
+          await seen;
+          return log.filter((e) => e.channel === ch.user(userId) && e.msg !== BARRIER).map((e) => JSON.parse(e.msg) as UserEvent);
+        },
+      };
+    },
+  },
+  {
+    name: 'cluster',
+    make: ({ cap = 100 } = {}) => {
+      const prefix = uniquePrefix();
+      clusterPrefixes.push(prefix);
+      return {
+        store: createRedisStore({ redis: cluster, cap, prefix }),
+        keys: async () =>
+          (await clusterKeys(cluster, prefix))
+            .map((k) => k.slice(prefix.length))
+            .filter((k) => !/^\{p:\d+\}:(stats|req):/.test(k))
+            .sort(),
+      };
+    },
+    async record({ cap = 100 } = {}) {
+      const prefix = uniquePrefix();
+      clusterPrefixes.push(prefix);
+      const ch = channelNames(prefix, DEFAULT_PARTITIONS);
+      const sub = newCluster({ sharded: true });
+      subscribers.push(sub);
+      const log: { channel: string; msg: string }[] = [];
+      const waiting: (() => void)[] = [];
+      sub.on('smessage', (channel: string, msg: string) => {
+        log.push({ channel, msg });
+        if (msg === BARRIER) waiting.splice(0).forEach((w) => w());
+      });
+      for (const user of RECORDED_USERS) await sub.ssubscribe(ch.user(user));
+      return {
+        store: createRedisStore({ redis: cluster, cap, prefix }),
+        keys: null,
+        async events(userId) {
+          if (!RECORDED_USERS.includes(userId)) throw new Error(`add ${userId} to RECORDED_USERS`);
+          // The barrier goes to the same shard as the user's events, after them.
+          const seen = new Promise<void>((r) => waiting.push(r));
+          await cluster.spublish(ch.user(userId), BARRIER);
           await seen;
           return log.filter((e) => e.channel === ch.user(userId) && e.msg !== BARRIER).map((e) => JSON.parse(e.msg) as UserEvent);
         },
@@ -234,6 +293,30 @@ const seqOf = (id: string) => {
   return n;
 };
 
+const ID = /^[0-9a-z]{11}$/;
+
+/** A user id with no data in the same partition as `userId` (Redis ids are per partition). */
+const nobodyBeside = (userId: string) => {
+  for (let i = 0; ; i++) if (partitionOf(`nobody${i}`, DEFAULT_PARTITIONS) === partitionOf(userId, DEFAULT_PARTITIONS)) return `nobody${i}`;
+};
+
+/**
+ * The keys a Redis store keeps after everything expired (prefix stripped, sorted): the global
+ * sequence, `all` partition keys in every partition, the partitions' active sets of `active`,
+ * `own` keys of the users' partitions, each user's `userKeys`.
+ */
+function leftover(o: { users: string[]; active: string[]; all?: string[]; own?: string[]; userKeys?: string[] }): string[] {
+  const p = (u: string) => partitionOf(u, DEFAULT_PARTITIONS);
+  const keys = new Set<string>(['{g}:seq']);
+  for (const name of o.all ?? []) for (let n = 0; n < DEFAULT_PARTITIONS; n++) keys.add(`{p:${n}}:${name}`);
+  for (const u of o.active) keys.add(`{p:${p(u)}}:active`);
+  for (const u of o.users) {
+    for (const name of o.own ?? []) keys.add(`{p:${p(u)}}:${name}`);
+    for (const name of o.userKeys ?? ['user']) keys.add(`{p:${p(u)}}:u:${u}:${name}`);
+  }
+  return [...keys].sort();
+}
+
 // ---------------------------------------------------------------------------------------------
 // The contract
 // ---------------------------------------------------------------------------------------------
@@ -241,33 +324,45 @@ const seqOf = (id: string) => {
 describe.each(setups)('$name store', ({ name, make, record }) => {
   it('has its kind and answers ping', async () => {
     const { store } = make();
-    expect(store.kind).toBe(name);
+    expect(store.kind).toBe(name === 'cluster' ? 'redis' : name);
     expect(await store.ping()).toBe(true);
   });
 
   describe('ids', () => {
-    it('come from one sequence, fixed-width base36; later is larger; broadcasts share the order', async () => {
+    it("fixed-width base36, unique; a user's ids grow with its own items and broadcasts in one order", async () => {
       const { store } = make();
       const first = await sendOne(store, 'a', T0);
-      expect(first.id).toBe(encodeSeq(1));
-
-      // 40 ids in one call: crosses the base36 digit boundary (z -> 10) and stays string-ordered
+      // 40 ids in one call: crosses base36 digit boundaries and stays string-ordered per user
       const users = Array.from({ length: 40 }, (_, i) => `u${i}`);
       const many = (await store.send(users, newItem(T0 + 1), T0 + 1)).map(storedOf);
-      expect(many.map((n) => n.id)).toEqual(users.map((_, i) => encodeSeq(2 + i)));
       expect(many.map((n) => n.userId)).toEqual(users);
-
       const b = await broadcast(store, T0 + 2);
-      expect(b.rec.id).toBe(encodeSeq(42));
       const last = await sendOne(store, 'a', T0 + 3);
-      expect(last.id).toBe(encodeSeq(43));
 
       const all = [first.id, ...many.map((n) => n.id), b.rec.id, last.id];
       for (const id of all) expect(id).toMatch(/^[0-9a-z]{11}$/);
-      expect(all.map(seqOf)).toEqual(all.map((_, i) => i + 1));
-      expect([...all].sort()).toEqual(all);
+      expect(new Set(all).size).toBe(all.length);
+      expect(seqOf(first.id)).toBeLessThan(seqOf(b.rec.id));
+      expect(seqOf(b.rec.id)).toBeLessThan(seqOf(last.id));
       // the broadcast sits between a's own items, by id
       expect(await listIds(store, 'a', T0 + 4)).toEqual([last.id, b.rec.id, first.id]);
+      if (name === 'memory') {
+        // one in-process sequence: 1, 2, 3, ...
+        expect(all.map(seqOf)).toEqual(all.map((_, i) => i + 1));
+      }
+    });
+
+    if (name === 'redis') it('never go backwards, not even after Redis was wiped', async () => {
+      const prefix = uniquePrefix();
+      prefixesToDelete.push(prefix);
+      const store = createRedisStore({ redis, cap: 10, prefix });
+      const before = [await sendOne(store, 'a', T0), (await broadcast(store, T0 + 1)).rec, await sendOne(store, 'b', T0 + 2)];
+      const scheduled = await store.schedule({ userIds: ['a'], sendAt: T0 + HOUR } as never, T0);
+      expect(await deleteByPrefix(redis, prefix)).toBeGreaterThan(0);
+      const after = [await sendOne(store, 'a', T0 + 3), (await broadcast(store, T0 + 4)).rec, await sendOne(store, 'b', T0 + 5)];
+      const top = Math.max(...[...before.map((n) => n.id), scheduled].map(seqOf));
+      for (const n of after) expect(seqOf(n.id)).toBeGreaterThan(top);
+      expect(seqOf(await store.schedule({ userIds: ['a'], sendAt: T0 + HOUR } as never, T0))).toBeGreaterThan(top);
     });
   });
 
@@ -278,8 +373,8 @@ describe.each(setups)('$name store', ({ name, make, record }) => {
       const c = content(T0, { type: 'order.shipped', priority: 'HIGH', data: { order: 7, lines: [{ sku: 'x' }] } });
       const outs = await store.send(['a', 'b'], { content: c, dedupWindowMs: 0 }, T0);
       expect(outs).toEqual([
-        { userId: 'a', status: 'stored', notification: { ...c, id: encodeSeq(1), userId: 'a', readAt: null, broadcastId: null } },
-        { userId: 'b', status: 'stored', notification: { ...c, id: encodeSeq(2), userId: 'b', readAt: null, broadcastId: null } },
+        { userId: 'a', status: 'stored', notification: { ...c, id: expect.stringMatching(ID), userId: 'a', readAt: null, broadcastId: null } },
+        { userId: 'b', status: 'stored', notification: { ...c, id: expect.stringMatching(ID), userId: 'b', readAt: null, broadcastId: null } },
       ]);
       expect(await store.getUsers(['a', 'b'])).toEqual([userRec('a', T0), userRec('b', T0)]);
       expect(await store.countActiveUsers()).toBe(2);
@@ -290,7 +385,7 @@ describe.each(setups)('$name store', ({ name, make, record }) => {
         totalCount: 1,
         unreadCount: 1,
       });
-      expect(await store.get('b', [encodeSeq(2)], T0 + 1)).toEqual([storedOf(outs[1])]);
+      expect(await store.get('b', [storedOf(outs[1]).id], T0 + 1)).toEqual([storedOf(outs[1])]);
 
       // data null round-trips as null
       const n = await sendOne(store, 'a', T0 + 2, { data: null });
@@ -719,7 +814,7 @@ describe.each(setups)('$name store', ({ name, make, record }) => {
       for (const u of ['a', 'b', 'c']) await store.ensureUser(u, T0);
       const B = await broadcast(store, T0 + 10, { type: 'maintenance', priority: 'HIGH', title: 'Down at 5' });
       expect(B.rec).toEqual({
-        id: encodeSeq(1),
+        id: expect.stringMatching(ID),
         type: 'maintenance',
         title: 'Down at 5',
         createdAt: T0 + 10,
@@ -1020,7 +1115,10 @@ describe.each(setups)('$name store', ({ name, make, record }) => {
       await store.pruneExpired(PRUNE_AT, 2);
 
       if (keys) {
-        expect(await keys()).toEqual(['{g}:active', '{g}:seq', '{u:a}:user', '{u:b}:user', '{u:c}:user', '{u:d}:user']);
+        // per partition: its sequence (every partition got the broadcasts) and its active users
+        expect(await keys()).toEqual(
+          leftover({ users: ['a', 'b', 'c', 'd'], active: ['a', 'b', 'c'], all: [`seq:${DEFAULT_PARTITIONS}`] }),
+        );
       }
       const users = ['a', 'b', 'c', 'd'];
       expect(await store.unreadCounts(users, PRUNE_AT)).toEqual([0, 0, 0, 0]);
@@ -1035,11 +1133,13 @@ describe.each(setups)('$name store', ({ name, make, record }) => {
       }
       expect(await store.countActiveUsers()).toBe(3);
       expect((await store.getUsers(['b']))[0]?.preferences.channels).toEqual([{ type: 'news', channels: ['IN_APP'] }]);
-      if (keys) expect(await keys()).toEqual(['{g}:active', '{g}:seq', '{u:a}:user', '{u:b}:user', '{u:c}:user', '{u:d}:user']);
+      if (keys) expect(await keys()).toEqual(leftover({ users: ['a', 'b', 'c', 'd'], active: ['a', 'b', 'c'], all: [`seq:${DEFAULT_PARTITIONS}`] }));
 
       // the sequence goes on, dedup windows are over
       const after = await store.send(['a', 'b'], newItem(PRUNE_AT, { dedupKey: 'k1', window: W }), PRUNE_AT);
-      expect(after.map((o) => storedOf(o).id).map(seqOf)).toEqual([11, 12]);
+      const issued = Math.max(...[cOwn, ...bOwn.items, B1.rec, dup.rec].map((n) => seqOf(n.id)));
+      for (const o of after) expect(seqOf(storedOf(o).id)).toBeGreaterThan(issued);
+      if (name === 'memory') expect(after.map((o) => storedOf(o).id).map(seqOf)).toEqual([11, 12]);
       const B2 = await broadcast(store, PRUNE_AT + 1, { dedupKey: 'bk', window: W });
       expect(B2.rec).toMatchObject({ recipients: 3, deduplicated: 0 });
       expect(await listIds(store, 'c', PRUNE_AT + 2)).toEqual([B2.rec.id]);
@@ -1087,7 +1187,7 @@ describe.each(setups)('$name store', ({ name, make, record }) => {
       ]);
       await store.pruneExpired(T0 + 2 * SEC);
       if (keys) {
-        expect(await keys()).toEqual(['{g}:active', '{g}:due', '{g}:mutecount', '{g}:seq', '{u:a}:dedup', '{u:a}:user']);
+        expect(await keys()).toEqual(leftover({ users: ['a'], active: ['a'], all: [`seq:${DEFAULT_PARTITIONS}`], own: ['due', 'mutecount'], userKeys: ['dedup', 'user'] }));
       }
       expect(await store.unreadCounts(['a'], T0 + 2 * SEC)).toEqual([0]);
       expect(await listIds(store, 'a', T0 + 2 * SEC)).toEqual([]);
@@ -1118,14 +1218,14 @@ describe.each(setups)('$name store', ({ name, make, record }) => {
       expect(await snap(store, 'u', A.id, T0 + 4)).toMatchObject({ unreadCount: 0, items: [{ id: B.id }], complete: false });
       expect(await snap(store, 'u', B.id, T0 + 4)).toMatchObject({ items: [], complete: false });
       expect(await snap(store, 'u', C.id, T0 + 4)).toMatchObject({ items: [], complete: true });
-      // a user with nothing: nothing lost
-      expect(await snap(store, 'nobody', A.id, T0 + 4)).toEqual({ unreadCount: 0, items: [], complete: true });
+      // a user with nothing (in u's partition, whose ids A is from): nothing lost
+      expect(await snap(store, nobodyBeside('u'), A.id, T0 + 4)).toEqual({ unreadCount: 0, items: [], complete: true });
     });
 
     it('a malformed after, or one beyond every id issued, is never complete', async () => {
       const { store } = make();
       const A = await sendOne(store, 'u', T0);
-      for (const after of ['x', '', 'ABCDEFGHIJK', `${A.id}0`, encodeSeq(seqOf(A.id) + 1), encodeSeq(10 ** 9)]) {
+      for (const after of ['x', '', 'ABCDEFGHIJK', `${A.id}0`, encodeSeq(seqOf(A.id) + 1), encodeSeq(seqOf(A.id) + 10 ** 9)]) {
         expect(await snap(store, 'u', after, T0)).toEqual({ unreadCount: 1, items: [], complete: false });
       }
       expect((await snap(store, 'u', encodeSeq(0), T0)).complete).toBe(true);
@@ -1322,13 +1422,14 @@ describe.each(setups)('$name store: daily stats', ({ name, make }) => {
   });
 
   // Redis-only: registered for that backend alone.
-  if (name === 'redis') it('keeps a day in one hash that expires after a few days (STATS_TTL_MS)', async () => {
+  if (name === 'redis') it("keeps a day in one hash per partition (the user's) that expires after a few days (STATS_TTL_MS)", async () => {
     const prefix = uniquePrefix();
     prefixesToDelete.push(prefix);
     const store = createRedisStore({ redis, cap: 10, prefix });
     await sendOne(store, 'a', T0, { type: 'news' });
     await store.broadcast(newBroadcast(T0 + 1, { type: 'news' }), T0 + 1);
-    const key = statsKey(prefix, day(T0));
+    const ks = keySpace(prefix);
+    const key = ks.partition(ks.partitionOf('a')).stats(day(T0));
     expect(await redis.hgetall(key)).toEqual({ sent: '2', 'type:news': '2' });
     const ttl = await redis.pttl(key);
     expect(ttl).toBeGreaterThan(STATS_TTL_MS - MIN);
@@ -1375,13 +1476,13 @@ describe.each(setups)('$name store: scheduled sends and job runs', ({ name, make
     await store.completeScheduled(id);
   });
 
-  it('takes scheduled ids from the item sequence', async () => {
+  it('takes scheduled ids from an id sequence: fixed width, unique, increasing', async () => {
     const { store } = make();
-    const before = await sendOne(store, 'a', T0);
-    const id = await store.schedule(later(), T0 + 1);
-    const after = await sendOne(store, 'a', T0 + 2);
-    expect(seqOf(before.id)).toBeLessThan(seqOf(id));
-    expect(seqOf(id)).toBeLessThan(seqOf(after.id));
+    await sendOne(store, 'a', T0);
+    const first = await store.schedule(later(), T0 + 1);
+    const second = await store.schedule(later(), T0 + 2);
+    expect(first).toMatch(/^[0-9a-z]{11}$/);
+    expect(seqOf(first)).toBeLessThan(seqOf(second));
   });
 
   it('leases what it claims: not claimed again until the lease runs out (a deliverer died), then again', async () => {
@@ -1499,5 +1600,48 @@ describe.each(setups)('$name store: scheduled sends and job runs', ({ name, make
     await store.endJobRun('job-a', { token: 'tok', startedAt: T0, status: 'ok' });
     expect(await redis.exists(`${prefix}{g}:job:job-a:lock`)).toBe(0);
     await expect(store.beginJobRun('Bad:Name', { token: 't', ttlMs: MIN, slot: null }, T0)).rejects.toThrow(/job name/);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Redis Cluster readiness (docs/redis-layout.md)
+// ---------------------------------------------------------------------------------------------
+
+describe('Redis: one slot per script, sends that run once', () => {
+  it('the slot check catches a script called with keys of two slots', async () => {
+    const r = newRedis();
+    subscribers.push(r);
+    defineScripts(r);
+    const guard = guardSlots(r);
+    const call = () => r.claimDue('a{p:1}:due', 0, 1, 0);
+    expect(call).not.toThrow();
+    await call();
+    expect(() => r.pipeline().endJobRun('{p:1}:x', '{p:2}:y', '', 0, 'ok')).toThrow(/keys of 2 slots/);
+    expect(guard.violations).toEqual([`endJobRun: {p:1}:x (${keySlot('{p:1}:x')}), {p:2}:y (${keySlot('{p:2}:y')})`]);
+  });
+
+  it.each(['redis', 'cluster'] as const)('%s: a send replayed after a reconnect is answered with its first result, stored once', async (kind) => {
+    // ioredis resends a command whose connection dropped before the reply: here every send runs twice.
+    // Without auto-pipelining, so each script call goes through the wrapper below.
+    const client = kind === 'redis' ? newRedis() : newCluster({ autoPipelining: false });
+    subscribers.push(client);
+    defineScripts(client);
+    const original = client.sendNotification.bind(client);
+    let runs = 0;
+    (client as unknown as Record<string, unknown>).sendNotification = async (...args: (string | number)[]) => {
+      await original(...args);
+      runs++;
+      return original(...args);
+    };
+    const prefix = uniquePrefix();
+    (kind === 'redis' ? prefixesToDelete : clusterPrefixes).push(prefix);
+    const store = createRedisStore({ redis: client, cap: 10, prefix });
+    const outs = [];
+    for (const user of ['a', 'b', 'a']) outs.push(...(await store.send([user], newItem(T0), T0)));
+    expect(runs).toBe(3);
+    expect(statuses(outs)).toEqual(['stored', 'stored', 'stored']);
+    expect((await store.list('a', { first: 10 }, T0 + 1)).items.map((n) => n.id)).toEqual([storedOf(outs[2]).id, storedOf(outs[0]).id]);
+    expect((await store.list('b', { first: 10 }, T0 + 1)).totalCount).toBe(1);
+    expect((await store.dailyStats(T0)).sent).toBe(3);
   });
 });

@@ -20,7 +20,7 @@
  * never mutate them. Keys come from src/store/redis/keys.ts (`cacheKeys`).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { CACHE_KEY, STATS_TTL_MS, cacheKeys } from '../store/redis/keys.js';
 import { statsDay } from '../store/store.js';
 
@@ -32,7 +32,7 @@ export interface Cached<T> {
 
 export interface CacheOptions {
   /** Redis for shared entries and the cluster-wide counters; null: this process only. Never closed here. */
-  l2?: Redis | null;
+  l2?: Redis | Cluster | null;
   /** Redis key prefix, the store's. @default 'ntf:' */
   prefix?: string;
   /** @default Date.now */
@@ -176,7 +176,7 @@ export function createCache({
   };
 
   /** Runs a Redis call with a deadline; any failure becomes an L2Failure. */
-  const redisCall = async <R>(key: string, call: (r: Redis) => Promise<R>): Promise<R> => {
+  const redisCall = async <R>(key: string, call: (r: Redis | Cluster) => Promise<R>): Promise<R> => {
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([

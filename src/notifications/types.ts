@@ -35,8 +35,10 @@ export interface NotificationContent {
   priority: Priority;
   createdAt: number;
   expiresAt: number;
-  /** true for broadcasts: the id doubles as the broadcast id */
+  /** true for broadcasts: the id doubles as the broadcast id unless broadcastId says otherwise */
   broadcast?: true;
+  /** the broadcast's id where the stored item has an id of its own (Redis partitions, docs/redis-layout.md) */
+  broadcastId?: string;
 }
 
 export interface ChannelPreference {

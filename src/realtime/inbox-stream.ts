@@ -126,7 +126,7 @@ export function inboxStream(host: InboxStreamHost, userId: string, after: string
   };
 
   const q = host.open<InboxEvent>(
-    [host.channels.user(userId), host.channels.broadcasts],
+    [host.channels.user(userId), host.channels.userBroadcasts(userId)],
     (ev: Ev) => {
       if (!pending) return live(ev);
       pending.push(ev);

@@ -54,7 +54,7 @@ export class Realtime {
         if (!replayed.has(ev.id)) q.push(decodeItem(userId, ev.id, ev.v, ''));
       }
     };
-    const q = this.open<Notification>([this.ch.user(userId), this.ch.broadcasts], handle, opts, async () => {
+    const q = this.open<Notification>([this.ch.user(userId), this.ch.userBroadcasts(userId)], handle, opts, async () => {
       const [user] = await this.service.getUsers([userId]);
       if (user) filter = { active: user.active, muted: setOf(user.preferences.mutedTypes) };
       if (after) {
@@ -89,7 +89,7 @@ export class Realtime {
       if (n !== last) q.push((last = n));
     };
     const q = this.open<number>(
-      [this.ch.user(userId), this.ch.broadcasts],
+      [this.ch.user(userId), this.ch.userBroadcasts(userId)],
       (ev: UserEvent | BroadcastEvent) => {
         if (ev.kind === 'unread') emit(ev.count);
         // A broadcast changes counts only once settled: touching the inbox settles it, and

@@ -3,7 +3,7 @@
  * builds these over its own connection; on the memory backend the main thread serves them to
  * the worker (protocol.ts), because the state lives there.
  */
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { NotificationService } from '../notifications/service.js';
 import type { Store } from '../store/store.js';
 import type { DeliveryStore } from '../store/delivery-store.js';
@@ -53,7 +53,7 @@ export function localJobOps({ store, deliveries, clock, dashboard }: { store: St
  * has at least one local listener (RedisPubSub subscribes once per channel per instance and
  * unsubscribes after the last one leaves).
  */
-export async function redisDashboardListeners(redis: Redis, channels: DashboardChannels): Promise<DashboardListeners> {
+export async function redisDashboardListeners(redis: Redis | Cluster, channels: DashboardChannels): Promise<DashboardListeners> {
   const reply = (await redis.call('PUBSUB', 'NUMSUB', channels.updated, channels.topic)) as (string | number)[];
   return { updated: Number(reply[1] ?? 0), topic: Number(reply[3] ?? 0) };
 }

@@ -7,10 +7,12 @@ import type { MessagePort } from 'node:worker_threads';
 import { JOB_OPS, type JobOps, type JobSettings, type RunResult } from './jobs.js';
 import type { DashboardChannels } from './local-ops.js';
 
+import type { RedisTarget } from '../store/redis/connect.js';
+
 /** How a worker reaches the backend. */
 export type WorkerBackend =
   /** its own connection, same key prefix and cap as the main thread's store */
-  | { kind: 'redis'; url: string; prefix: string; cap: number }
+  | { kind: 'redis'; target: RedisTarget; prefix: string; cap: number; partitions: number; waitReplicas: number }
   /** through the main thread */
   | { kind: 'memory' };
 

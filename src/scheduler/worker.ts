@@ -9,7 +9,7 @@
 import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { Redis } from 'ioredis';
+import { connectRedis } from '../store/redis/connect.js';
 import { createRedisStore } from '../store/redis/redis-store.js';
 import { createRedisDeliveryStore } from '../store/redis/redis-delivery-store.js';
 import { jobDefinitions, runOnce, type JobName, type JobOps } from './jobs.js';
@@ -44,13 +44,14 @@ export async function runJobWorker(name: JobName): Promise<void> {
   let ops: JobOps = remote;
   let close = async () => {};
   if (data.backend.kind === 'redis') {
-    const redis = new Redis(data.backend.url, { maxRetriesPerRequest: 3, connectionName: `notifications:job:${name}` });
+    const { target, cap, prefix, partitions, waitReplicas } = data.backend;
+    const redis = connectRedis(target, { name: `job:${name}` });
     redis.on('error', () => {}); // commands fail with the error; the run records it
-    const store = createRedisStore({ redis, cap: data.backend.cap, prefix: data.backend.prefix });
+    const store = createRedisStore({ redis, cap, prefix, partitions, waitReplicas });
     const channels = data.dashboardChannels;
     // Who listens is asked here; the dashboard itself is computed where its caches are.
     const listeners = async () => (channels ? redisDashboardListeners(redis, channels) : { updated: 0, topic: 0 });
-    const deliveries = createRedisDeliveryStore({ redis, prefix: data.backend.prefix });
+    const deliveries = createRedisDeliveryStore({ redis, prefix, partitions });
     ops = localJobOps({ store, deliveries, clock, dashboard: { listeners, publish: (to) => remote.publishDashboard(to) } });
     close = async () => {
       await redis.quit().catch(() => redis.disconnect());

@@ -19,7 +19,7 @@ export function toNotification(userId: string, id: string, c: NotificationConten
     createdAt: c.createdAt,
     expiresAt: c.expiresAt,
     readAt,
-    broadcastId: c.broadcast ? id : null,
+    broadcastId: c.broadcast ? (c.broadcastId ?? id) : null,
   };
 }
 

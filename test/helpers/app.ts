@@ -22,6 +22,7 @@ import type { DeliveryStore } from '../../src/store/delivery-store.js';
 import { dashboardHooks } from '../../src/scheduler/dashboard-hooks.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from '../../src/scheduler/scheduler.js';
 import { ExpirySweeper } from '../../src/notifications/expiry-sweeper.js';
+import { DEFAULT_PARTITIONS } from '../../src/store/redis/keys.js';
 import { deleteByPrefix, newRedis, redisUrl, uniquePrefix, withRedis } from './redis.js';
 
 /** The outbox settings of test instances: quick retries, loopback receivers allowed. */
@@ -127,9 +128,12 @@ export function useTestApp(
       // Streams still closing after the test may UNSUBSCRIBE on the quitting connection.
       subscriber.on('error', () => {});
       subscribers.push(subscriber);
+      const shardSubscriber = newRedis();
+      shardSubscriber.on('error', () => {});
+      subscribers.push(shardSubscriber);
       const blocking = opts.outbox ? newRedis() : null;
       if (blocking) subscribers.push(blocking);
-      b = redisBackend({ redis, subscriber, blocking, cap, prefix });
+      b = redisBackend({ redis, subscriber, shardSubscriber, blocking, cap, prefix });
     } else b = shared.memory!;
     const now = opts.clock === 'real' ? Date.now : () => clock.now;
     // Job workers reach the same backend: their own connection to the same prefix on Redis.
@@ -138,7 +142,7 @@ export function useTestApp(
       ? createScheduler({
           store: b.store,
           deliveries: b.deliveries,
-          backend: redis ? { kind: 'redis', url: redisUrl(), prefix, cap } : { kind: 'memory' },
+          backend: redis ? { kind: 'redis', target: { kind: 'single', url: redisUrl() }, prefix, cap, partitions: DEFAULT_PARTITIONS, waitReplicas: 0 } : { kind: 'memory' },
           logger,
           clock: now,
           dashboard: dashboardHooks(() => app, b),

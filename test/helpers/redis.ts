@@ -4,7 +4,7 @@
  * and removes them with {@link deleteByPrefix} (never FLUSHALL: files run in parallel).
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, inject } from 'vitest';
 
 /** URL of the private test Redis. */
@@ -57,4 +57,54 @@ export async function deleteByPrefix(redis: Redis, prefix: string): Promise<numb
     if (keys.length > 0) removed += await redis.unlink(...keys);
   } while (cursor !== '0');
   return removed;
+}
+
+/** Seeds of the private test Redis Cluster. */
+export function redisClusterNodes(): { host: string; port: number }[] {
+  const seeds = inject('redisClusterNodes') ?? process.env.TEST_REDIS_CLUSTER_NODES;
+  if (!seeds) throw new Error('no test Redis Cluster: run through vitest so test/global-setup.ts starts one');
+  return seeds.split(',').map((s) => {
+    const [host, port] = s.split(':');
+    return { host: host!, port: Number(port) };
+  });
+}
+
+/** A new client of the test cluster (as main.ts makes them); the caller closes it. */
+export function newCluster(opts: { sharded?: boolean; autoPipelining?: boolean } = {}): Cluster {
+  return new Cluster(redisClusterNodes(), {
+    redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 2_000 },
+    enableAutoPipelining: opts.autoPipelining ?? true,
+    shardedSubscribers: opts.sharded ?? false,
+  });
+}
+
+/** A cluster client for the current test file, closed in `afterAll`. */
+export function withCluster(): Cluster {
+  const cluster = newCluster();
+  afterAll(async () => {
+    await cluster.quit().catch(() => cluster.disconnect());
+  });
+  return cluster;
+}
+
+/** Every key starting with `prefix` on every master of the cluster. */
+export async function clusterKeys(cluster: Cluster, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const node of cluster.nodes('master')) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${escapeGlob(prefix)}*`, 'COUNT', 500);
+      cursor = next;
+      out.push(...keys);
+    } while (cursor !== '0');
+  }
+  return out;
+}
+
+/** {@link deleteByPrefix} on a cluster (each key on its own: they sit in many slots). */
+export async function deleteByPrefixOnCluster(cluster: Cluster, prefix: string): Promise<number> {
+  if (prefix === '') throw new Error('deleteByPrefixOnCluster: refusing an empty prefix');
+  const keys = await clusterKeys(cluster, prefix);
+  await Promise.all(keys.map((k) => cluster.unlink(k)));
+  return keys.length;
 }

@@ -77,6 +77,7 @@ export function subscribe<R, V extends Record<string, unknown>>(client: Client, 
 export function listeners(app: { realtime: unknown }, channel: (ch: Channels) => string): number {
   const rt = app.realtime as { bus: any; ch: Channels };
   const name = channel(rt.ch);
+  if (rt.bus.listenerCount) return rt.bus.listenerCount(name);
   if (rt.bus.subsRefsMap) return rt.bus.subsRefsMap.get(name)?.size ?? 0;
   return rt.bus.ee.listenerCount(name);
 }

@@ -337,7 +337,7 @@ export function createMemoryStore({ cap, publish, channels, outbox }: MemoryStor
         broadcastDedup.set(item.dedupKey, now + item.dedupWindowMs);
       }
       const muted = muteCount.get(c.type) ?? 0;
-      emit(channels?.broadcasts, { kind: 'broadcast', id, v: valueOf(c), stored: item.saveOffline });
+      emit(channels?.partitionBroadcasts(0), { kind: 'broadcast', id, v: valueOf(c), stored: item.saveOffline });
       if (!item.saveOffline) return { ...base, recipients: 0, deduplicated: 0, muted };
       bodies.set(id, c);
       maxExp = Math.max(maxExp, c.expiresAt);

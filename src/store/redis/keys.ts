@@ -30,19 +30,47 @@
  * docs/redis-layout.md mirrors this table.
  */
 
+/** How many partitions users are spread over unless configured (REDIS_PARTITIONS). */
+export const DEFAULT_PARTITIONS = 16;
+/** The key layout's version, stamped in Redis (`{g}:layout`); bump it when keys change meaning. */
+export const LAYOUT_VERSION = 2;
+
+/** A user's partition: FNV-1a (32 bit) of the id, mod the partition count. Stable across processes. */
+export function partitionOf(userId: string, partitions: number): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < userId.length; i++) {
+    h ^= userId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % partitions;
+}
+
+/** Keys no partition owns; each is read or written in a step of its own. */
 export interface GlobalKeys {
+  /** broadcast and scheduled-send ids */
+  seq: string;
+  bdedup: string;
+  policies: string;
+  templates: string;
+  /** the layout stamp: "version:partitions" */
+  layout: string;
+}
+
+/** One partition's share of what used to be global: all under the tag {p:N}. */
+export interface PartitionKeys {
   seq: string;
   blog: string;
   bdrop: string;
   bcast: string;
   bexp: string;
-  bdedup: string;
   maxexp: string;
   active: string;
   mutecount: string;
   due: string;
-  policies: string;
-  templates: string;
+  stats(day: string): string;
+  /** results of one send request for this partition's users (resend guard) */
+  req(requestId: string): string;
+  outbox: OutboxKeys;
 }
 
 export interface UserKeys {
@@ -59,30 +87,53 @@ export interface UserKeys {
 
 export interface KeySpace {
   prefix: string;
+  partitions: number;
   global: GlobalKeys;
+  partitionOf(userId: string): number;
+  partition(n: number): PartitionKeys;
   user(userId: string): UserKeys;
 }
 
-export function keySpace(prefix = 'ntf:'): KeySpace {
+const REQUEST_ID = /^[0-9A-Za-z_-]{1,64}$/;
+
+export function keySpace(prefix = 'ntf:', partitions = DEFAULT_PARTITIONS): KeySpace {
+  if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1023) throw new Error(`partitions must be 1..1023, got ${partitions}`);
   const g = (name: string) => `${prefix}{g}:${name}`;
+  const parts: PartitionKeys[] = [];
+  const partition = (n: number): PartitionKeys => {
+    let k = parts[n];
+    if (!k) {
+      const t = (name: string) => `${prefix}{p:${n}}:${name}`;
+      k = parts[n] = {
+        // N and P in the name: ids.lua spaces the partition's ids by them (unique across partitions)
+        seq: t(`seq:${partitions}`),
+        blog: t('blog'),
+        bdrop: t('bdrop'),
+        bcast: t('bcast'),
+        bexp: t('bexp'),
+        maxexp: t('maxexp'),
+        active: t('active'),
+        mutecount: t('mutecount'),
+        due: t('due'),
+        stats: (day) => t(`stats:${checkDay(day)}`),
+        req: (rid) => {
+          if (!REQUEST_ID.test(rid)) throw new Error(`request id must match ${REQUEST_ID}`);
+          return t(`req:${rid}`);
+        },
+        outbox: outboxKeys(prefix, n),
+      };
+    }
+    return k;
+  };
+  const of = (userId: string) => partitionOf(userId, partitions);
   return {
     prefix,
-    global: {
-      seq: g('seq'),
-      blog: g('blog'),
-      bdrop: g('bdrop'),
-      bcast: g('bcast'),
-      bexp: g('bexp'),
-      bdedup: g('bdedup'),
-      maxexp: g('maxexp'),
-      active: g('active'),
-      mutecount: g('mutecount'),
-      due: g('due'),
-      policies: g('policies'),
-      templates: g('templates'),
-    },
+    partitions,
+    global: { seq: g('seq'), bdedup: g('bdedup'), policies: g('policies'), templates: g('templates'), layout: g('layout') },
+    partitionOf: of,
+    partition,
     user(userId) {
-      const u = (name: string) => `${prefix}{u:${userId}}:${name}`;
+      const u = (name: string) => `${prefix}{p:${of(userId)}}:u:${userId}:${name}`;
       return {
         user: u('user'),
         inbox: u('inbox'),
@@ -98,14 +149,13 @@ export function keySpace(prefix = 'ntf:'): KeySpace {
 }
 
 /**
- * The KEYS every per-user script receives, in this order (lua/include/user-keys.lua names them).
- * Global keys ride along because settling reads the broadcast log and user scripts keep the
- * active set, mute counts and the expiry index exact; see docs/architecture.md on Cluster.
+ * The KEYS every per-user script receives, in this order (user-common.lua names them): the
+ * user's keys and its partition's, all tagged {p:N}, so one slot.
  */
 export function userScriptKeys(ks: KeySpace, userId: string): string[] {
   const u = ks.user(userId);
-  const g = ks.global;
-  return [u.user, u.inbox, u.unread, u.exp, u.items, u.readat, u.dedup, g.seq, g.blog, g.bcast, g.active, g.mutecount, g.due, g.maxexp];
+  const p = ks.partition(ks.partitionOf(userId));
+  return [u.user, u.inbox, u.unread, u.exp, u.items, u.readat, u.dedup, p.seq, p.blog, p.bcast, p.active, p.mutecount, p.due, p.maxexp];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -134,10 +184,6 @@ function checkDay(day: string): string {
   return day;
 }
 
-/** The per-day notification counters (written inside sendNotification.lua and broadcast.lua). */
-export function statsKey(prefix: string, day: string): string {
-  return `${prefix}{g}:stats:${checkDay(day)}`;
-}
 
 export interface CacheKeys {
   value(key: string): string;
@@ -223,12 +269,11 @@ export interface OutboxKeys {
   counts: string;
   purge: string;
   ready(channel: 'WEBHOOK' | 'TELEGRAM' | 'WECOM'): string;
-  /** key prefix of a rate limiter (rate-limiter-flexible appends ":" and its key) */
-  limiter(name: string): string;
 }
 
-export function outboxKeys(prefix = 'ntf:'): OutboxKeys {
-  const o = (name: string) => `${prefix}{o}:${name}`;
+/** One partition's outbox (tag {p:N}, so sendNotification.lua queues into it in its own slot). */
+export function outboxKeys(prefix: string, partition: number): OutboxKeys {
+  const o = (name: string) => `${prefix}{p:${partition}}:o:${name}`;
   return {
     records: o('dlv'),
     due: o('due'),
@@ -237,9 +282,11 @@ export function outboxKeys(prefix = 'ntf:'): OutboxKeys {
     counts: o('counts'),
     purge: o('purge'),
     ready: (channel) => o(`ready:${channel}`),
-    limiter: (name) => {
-      if (!/^[a-z][a-z0-9-]{0,31}$/.test(name)) throw new Error(`limiter name ${JSON.stringify(name)} must match [a-z][a-z0-9-]*`);
-      return o(`rl:${name}`);
-    },
   };
+}
+
+/** Key prefix of a rate limiter (rate-limiter-flexible appends ":" and its key; single-key commands). */
+export function limiterKey(prefix: string, name: string): string {
+  if (!/^[a-z][a-z0-9-]{0,31}$/.test(name)) throw new Error(`limiter name ${JSON.stringify(name)} must match [a-z][a-z0-9-]*`);
+  return `${prefix}{o}:rl:${name}`;
 }

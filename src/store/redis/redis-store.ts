@@ -1,4 +1,5 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import { randomBytes } from 'node:crypto';
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { decodeSeq } from '../../notifications/ids.js';
 import { priorityRank, type NotificationTypePolicy, type Template } from '../../notifications/types.js';
 import { resumeComplete, statsDay, type ClaimedSend, type ScheduledSend, type Store } from '../store.js';
@@ -6,62 +7,102 @@ import { decodeItems, decodeUser, encodeContent } from '../codec.js';
 import { channels as channelNames } from '../../realtime/channels.js';
 import { SKIP } from '../../notifications/deliveries.js';
 import { DELIVERY_RETENTION_MS } from '../delivery-store.js';
-import { STATS_TTL_MS, keySpace, outboxKeys, schedulerKeys, statsKey, userScriptKeys } from './keys.js';
+import { DEFAULT_PARTITIONS, STATS_TTL_MS, keySpace, schedulerKeys, userScriptKeys } from './keys.js';
 import { defineScripts } from './scripts.js';
 
 /** Spliced into the sync event's JSON by inboxSnapshot.lua. */
 const SYNC_TOKEN = /^[0-9a-z]{1,32}$/;
 
+/** How long a send request's results answer a resend (ioredis replays after a reconnect). */
+export const REQUEST_RESULT_MS = 10 * 60 * 1000;
+/** How long a write waits for its replicas (REDIS_WAIT_REPLICAS) before the mutation fails. */
+export const WAIT_TIMEOUT_MS = 2000;
+
 export interface RedisStoreOptions {
-  /** A connection the caller owns; the store never closes it. */
-  redis: Redis;
+  /** A connection the caller owns (a single node or a Cluster); the store never closes it. */
+  redis: Redis | Cluster;
   /** Newest items kept per inbox. */
   cap: number;
   /** Key prefix, so tests and tenants can share a server. @default "ntf:" */
   prefix?: string;
+  /** Partitions users are spread over (docs/redis-layout.md). @default 16 */
+  partitions?: number;
+  /** Replicas each acknowledged write must reach (WAIT, on the same node) before it answers. @default 0 */
+  waitReplicas?: number;
 }
 
 /**
  * The Redis store: every multi-key change is one Lua script (src/store/redis/lua), every key
  * comes from keys.ts. A broadcast costs one script call whatever its audience.
  */
-export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOptions): Store {
+export function createRedisStore({ redis, cap, prefix = 'ntf:', partitions = DEFAULT_PARTITIONS, waitReplicas = 0 }: RedisStoreOptions): Store {
   defineScripts(redis);
-  const ks = keySpace(prefix);
-  const ch = channelNames(prefix);
+  const ks = keySpace(prefix, partitions);
+  const ch = channelNames(prefix, partitions);
   const g = ks.global;
   const u = (userId: string, now: number) => [...userScriptKeys(ks, userId), now, cap, userId, ch.user(userId)];
   const sk = schedulerKeys(prefix);
-  const ok = outboxKeys(prefix);
-  const outboxSendKeys = [ok.records, ok.due, ok.log, ok.counts, ok.purge, ok.ready('WEBHOOK'), ok.ready('TELEGRAM'), ok.ready('WECOM')];
+  const parts = Array.from({ length: partitions }, (_, n) => ks.partition(n));
+  const cluster = (redis as { isCluster?: boolean }).isCluster === true;
+  const direct = redis as unknown as ChainableCommander;
 
-  /**
-   * One command per item in one round trip, replies in item order (errors thrown). A single
-   * item goes straight to the connection: building a pipeline costs ~50 µs, more than the
-   * command, and one-item batches are the hot path (a subscription's user, a per-user send).
-   */
-  async function oneTrip<I>(items: readonly I[], add: (c: ChainableCommander, item: I) => unknown): Promise<unknown[]> {
-    if (items.length === 0) return [];
-    if (items.length === 1) return [await (add(redis as unknown as ChainableCommander, items[0]!) as Promise<unknown>)];
-    const p = redis.pipeline();
-    for (const item of items) add(p, item);
-    return ((await p.exec()) ?? []).map(([err, v]) => {
+  const unwrap = (results: [Error | null, unknown][] | null) =>
+    (results ?? []).map(([err, v]) => {
       if (err) throw err;
       return v;
     });
+  /** WAIT's reply: fewer replicas than asked means the write may not survive a failover. */
+  const checkWait = (acked: unknown) => {
+    if (Number(acked) < waitReplicas) throw new Error(`write reached ${Number(acked)} of ${waitReplicas} replicas within ${WAIT_TIMEOUT_MS} ms`);
+  };
+
+  /**
+   * One command per item in one round trip per node, replies in item order (errors thrown).
+   * Single node: one pipeline (a single item goes straight to the connection: building a
+   * pipeline costs ~50 µs, more than the command). Cluster: the items' slots may sit on several
+   * shards, so each goes on its own and the client's auto-pipelining batches them per node.
+   * `write`: with REDIS_WAIT_REPLICAS, a WAIT follows on the same node before anything answers.
+   */
+  async function oneTrip<I>(items: readonly I[], add: (c: ChainableCommander, item: I) => unknown, write = false): Promise<unknown[]> {
+    if (items.length === 0) return [];
+    const wait = write && waitReplicas > 0;
+    if (cluster) {
+      if (!wait) return Promise.all(items.map((item) => add(direct, item) as Promise<unknown>));
+      return Promise.all(
+        items.map(async (item) => {
+          const p = redis.pipeline();
+          add(p, item);
+          const [v, acked] = unwrap(await p.wait(waitReplicas, WAIT_TIMEOUT_MS).exec());
+          checkWait(acked);
+          return v;
+        }),
+      );
+    }
+    if (items.length === 1 && !wait) return [await (add(direct, items[0]!) as Promise<unknown>)];
+    const p = redis.pipeline();
+    for (const item of items) add(p, item);
+    if (wait) p.wait(waitReplicas, WAIT_TIMEOUT_MS);
+    const replies = unwrap(await p.exec());
+    if (wait) checkWait(replies.pop());
+    return replies;
   }
+  /** One write command (see oneTrip). */
+  const write = async <T>(add: (c: ChainableCommander) => unknown): Promise<T> => (await oneTrip([0], (c) => add(c), true))[0] as T;
+  /** The same read or write on every partition, replies in partition order. */
+  const eachPartition = <T>(add: (c: ChainableCommander, n: number) => unknown, isWrite = false) =>
+    oneTrip(parts.map((_, n) => n), add, isWrite) as Promise<T[]>;
 
   const store: Store = {
     kind: 'redis',
 
     async ensureUser(userId, now) {
-      await redis.ensureUser(...u(userId, now));
+      await write((c) => c.ensureUser(...u(userId, now)));
     },
 
     async upsertUser(userId, patch, now) {
       const nameMode = patch.displayName === undefined ? '' : patch.displayName === null ? 'clear' : 'set';
       const active = patch.active === undefined ? '' : patch.active ? '1' : '0';
-      const reply = await redis.upsertUser(...u(userId, now), nameMode, patch.displayName ?? '', active);
+      const reply = await write<string[]>((c) => c.upsertUser(...u(userId, now), nameMode, patch.displayName ?? '', active));
       return decodeUser(userId, reply)!;
     },
 
@@ -73,24 +114,34 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
     async updatePreferences(userId, patch, now) {
       const muted = patch.mutedTypes ? JSON.stringify([...new Set(patch.mutedTypes)]) : '';
       const channels = patch.channels ? JSON.stringify(patch.channels) : '';
-      return decodeUser(userId, await redis.updatePreferences(...u(userId, now), muted, channels))!;
+      return decodeUser(userId, await write<string[]>((c) => c.updatePreferences(...u(userId, now), muted, channels)))!;
     },
 
-    countActiveUsers: () => redis.zcard(g.active),
+    countActiveUsers: async () => sum(await eachPartition<number>((c, n) => c.zcard(parts[n]!.active))),
 
     async send(userIds, item, now) {
       const { rank, json } = encodeContent(item.content);
       const dedupUntil = now + item.dedupWindowMs;
-      const stats = statsKey(prefix, statsDay(now));
+      const day = statsDay(now);
       const channels = item.channels?.length ? [...new Set(item.channels)].join(',') : '';
-      // One atomic script per user, all in one round trip, not one per user.
-      const replies = await oneTrip(userIds, (c, id) =>
-        c.sendNotification(
-          ...userScriptKeys(ks, id), stats, ks.user(id).addr, ...outboxSendKeys, now, cap, id, ch.user(id),
-          item.content.type, rank, json, item.content.expiresAt, item.dedupKey ?? '', dedupUntil, STATS_TTL_MS,
-          item.deliveryMark?.key ?? '', item.deliveryMark?.until ?? 0,
-          channels, item.escalateAfterMs ?? 0, DELIVERY_RETENTION_MS, SKIP.optedOut, SKIP.noAddress,
-        ),
+      // Each call is one request: a resend of it (ioredis, after a reconnect) answers from its results.
+      const requestId = randomBytes(12).toString('base64url');
+      // One atomic script per user, each in the user's partition (one slot), one round trip per node.
+      const replies = await oneTrip(
+        userIds.map((id, i) => [id, i] as const),
+        (c, [id, i]) => {
+          const p = ks.partition(ks.partitionOf(id));
+          const o = p.outbox;
+          return c.sendNotification(
+            ...userScriptKeys(ks, id), p.stats(day), ks.user(id).addr,
+            o.records, o.due, o.log, o.counts, o.purge, o.ready('WEBHOOK'), o.ready('TELEGRAM'), o.ready('WECOM'), p.req(requestId),
+            now, cap, id, ch.user(id),
+            item.content.type, rank, json, item.content.expiresAt, item.dedupKey ?? '', dedupUntil, STATS_TTL_MS,
+            item.deliveryMark?.key ?? '', item.deliveryMark?.until ?? 0,
+            channels, item.escalateAfterMs ?? 0, DELIVERY_RETENTION_MS, SKIP.optedOut, SKIP.noAddress, REQUEST_RESULT_MS, i,
+          );
+        },
+        true,
       );
       return userIds.map((userId, i) => {
         const [status, id] = replies[i] as string[];
@@ -104,11 +155,18 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
     async broadcast(item, now) {
       const content = { ...item.content, broadcast: true as const };
       const { rank, json } = encodeContent(content);
-      const [id, recipients, deduplicated, muted] = await redis.broadcast(
-        g.seq, g.blog, g.bdrop, g.bcast, g.bexp, g.bdedup, g.maxexp, g.active, g.mutecount, statsKey(prefix, statsDay(now)),
-        now, content.type, rank, json, content.expiresAt, item.dedupKey ?? '', now + item.dedupWindowMs, item.saveOffline ? '1' : '0', ch.broadcasts,
-        STATS_TTL_MS,
-      );
+      const day = statsDay(now);
+      // The global step (id, dedup), then each partition's share: P writes whatever the audience.
+      const [id, dedup] = await write<[string, number]>((c) => c.broadcastBegin(g.seq, g.bdedup, now, item.dedupKey ?? '', now + item.dedupWindowMs));
+      const shares = await eachPartition<[number, number, number]>((c, n) => {
+        const p = parts[n]!;
+        return c.broadcastPart(
+          p.seq, p.blog, p.bdrop, p.bcast, p.bexp, p.maxexp, p.active, p.mutecount, p.stats(day),
+          now, content.type, rank, json, content.expiresAt, item.saveOffline ? '1' : '0', ch.partitionBroadcasts(n), STATS_TTL_MS, id, Number(dedup) === 1 ? '1' : '0', decodeSeq(id)!,
+        );
+      }, true);
+      const total = (i: 0 | 1 | 2) => sum(shares.map((r) => Number(r[i])));
+      const [recipients, deduplicated, muted] = [total(0), total(1), total(2)];
       return {
         id,
         type: content.type,
@@ -160,8 +218,15 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
     },
 
     async sweepExpired(now, limit, leaseMs = 3000) {
-      const users = await redis.claimDue(g.due, now, limit, now + leaseMs);
-      await oneTrip(users, (c, id) => c.pruneUser(...u(id, now)));
+      // Earliest first across partitions: peek each one's earliest due users, then lease the
+      // `limit` earliest in their partitions (claimDue.lua: atomic, so racing sweepers split them).
+      const peeks = await eachPartition<string[]>((c, n) => c.zrangebyscore(parts[n]!.due, '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit));
+      const due = peeks.flatMap((flat, n) => Array.from({ length: flat.length / 2 }, (_, i) => ({ n, at: Number(flat[2 * i + 1]) })));
+      const take = new Map<number, number>();
+      for (const d of due.sort((a, b) => a.at - b.at).slice(0, limit)) take.set(d.n, (take.get(d.n) ?? 0) + 1);
+      const claims = [...take];
+      const users = (await oneTrip(claims, (c, [n, k]) => c.claimDue(parts[n]!.due, now, k, now + leaseMs), true)).flat() as string[];
+      await oneTrip(users, (c, id) => c.pruneUser(...u(id, now)), true);
       return users.length;
     },
 
@@ -178,35 +243,36 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
 
     async markRead(userId, ids, now) {
       if (ids.length === 0) return [];
-      return decodeItems(userId, await redis.markRead(...u(userId, now), '1', ...ids));
+      return decodeItems(userId, await write<string[]>((c) => c.markRead(...u(userId, now), '1', ...ids)));
     },
 
     async markUnread(userId, ids, now) {
       if (ids.length === 0) return [];
-      return decodeItems(userId, await redis.markRead(...u(userId, now), '0', ...ids));
+      return decodeItems(userId, await write<string[]>((c) => c.markRead(...u(userId, now), '0', ...ids)));
     },
 
-    markAllRead: (userId, now) => redis.markAllRead(...u(userId, now)),
+    markAllRead: (userId, now) => write<number>((c) => c.markAllRead(...u(userId, now))),
 
     async delete(userId, ids, now) {
       if (ids.length === 0) return 0;
-      return redis.deleteNotifications(...u(userId, now), ...ids);
+      return write<number>((c) => c.deleteNotifications(...u(userId, now), ...ids));
     },
 
     async pruneExpired(now, batch = 500) {
-      await redis.pruneBroadcasts(g.blog, g.bdrop, g.bcast, g.bexp, g.bdedup, g.maxexp, now);
+      await eachPartition((c, n) => c.pruneBroadcasts(parts[n]!.blog, parts[n]!.bdrop, parts[n]!.bcast, parts[n]!.bexp, parts[n]!.maxexp, now), true);
+      await redis.zremrangebyscore(g.bdedup, '-inf', now);
       let visited = 0;
       // Each visit moves the user's due score past `now` or removes it, so this terminates.
       for (;;) {
-        const users = await redis.zrangebyscore(g.due, '-inf', now, 'LIMIT', 0, batch);
+        const users = (await eachPartition<string[]>((c, n) => c.zrangebyscore(parts[n]!.due, '-inf', now, 'LIMIT', 0, batch))).flat();
         if (users.length === 0) return visited;
-        await oneTrip(users, (c, id) => c.pruneUser(...u(id, now)));
+        await oneTrip(users, (c, id) => c.pruneUser(...u(id, now)), true);
         visited += users.length;
       }
     },
 
     async schedule(send, _now) {
-      return redis.scheduleSend(g.seq, sk.sched, sk.schedbody, send.sendAt, JSON.stringify(send));
+      return write<string>((c) => c.scheduleSend(g.seq, sk.sched, sk.schedbody, send.sendAt, JSON.stringify(send)));
     },
 
     async claimScheduled(now, limit, leaseMs) {
@@ -263,13 +329,21 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
 
     async dailyStats(now) {
       const day = statsDay(now);
-      const h = await redis.hgetall(statsKey(prefix, day));
       const byType: Record<string, number> = {};
-      for (const [field, n] of Object.entries(h)) if (field.startsWith('type:')) byType[field.slice(5)] = Number(n);
-      return { day, sent: Number(h.sent ?? 0), deduplicated: Number(h.dedup ?? 0), byType };
+      let sent = 0;
+      let deduplicated = 0;
+      for (const h of await eachPartition<Record<string, string>>((c, n) => c.hgetall(parts[n]!.stats(day)))) {
+        for (const [field, n] of Object.entries(h)) {
+          if (field.startsWith('type:')) byType[field.slice(5)] = (byType[field.slice(5)] ?? 0) + Number(n);
+        }
+        sent += Number(h.sent ?? 0);
+        deduplicated += Number(h.dedup ?? 0);
+      }
+      return { day, sent, deduplicated, byType };
     },
 
     async usedMemoryBytes() {
+      // A Cluster answers for one node; the figure is that node's (the dashboard's gauge).
       const m = /^used_memory:(\d+)\s*$/m.exec(String(await redis.info('memory')));
       return m ? Number(m[1]) : null;
     },
@@ -284,3 +358,5 @@ export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOpti
   };
   return store;
 }
+
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + Number(b), 0);

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Redis, Result, ClientContext } from 'ioredis';
+import type { Cluster, Redis, Result, ClientContext } from 'ioredis';
 
 /**
  * Loads the Lua scripts once, composing shared parts (ids.lua, user-common.lua) in front of
@@ -9,7 +9,7 @@ import type { Redis, Result, ClientContext } from 'ioredis';
 
 const lua = (name: string) => readFileSync(new URL(`./lua/${name}.lua`, import.meta.url), 'utf8');
 
-/** Per-user scripts: KEYS from userScriptKeys(), ARGV starting with now, cap, userId, user channel. */
+/** Per-user scripts: KEYS from userScriptKeys() (one slot), ARGV starting with now, cap, userId, user channel. */
 const USER_SCRIPTS = [
   'ensureUser',
   'upsertUser',
@@ -28,9 +28,9 @@ const USER_SCRIPTS = [
 export const USER_SCRIPT_KEY_COUNT = 14;
 /**
  * Keys a per-user script takes after the common ones (sendNotification: the day's stats hash,
- * the user's addresses and the outbox's 8 keys).
+ * the user's addresses, the partition outbox's 8 keys and the request's results).
  */
-const EXTRA_KEYS: Partial<Record<(typeof USER_SCRIPTS)[number], number>> = { sendNotification: 10 };
+const EXTRA_KEYS: Partial<Record<(typeof USER_SCRIPTS)[number], number>> = { sendNotification: 11 };
 
 type Arg = string | number;
 
@@ -50,7 +50,8 @@ declare module 'ioredis' {
     listSince(...args: Arg[]): Result<string[], Context>;
     inboxSnapshot(...args: Arg[]): Result<(string | number)[], Context>;
     claimDue(...args: Arg[]): Result<string[], Context>;
-    broadcast(...args: Arg[]): Result<[string, number, number, number], Context>;
+    broadcastBegin(...args: Arg[]): Result<[string, number], Context>;
+    broadcastPart(...args: Arg[]): Result<[number, number, number], Context>;
     pruneBroadcasts(...args: Arg[]): Result<number, Context>;
     // scheduler (keys.ts schedulerKeys)
     scheduleSend(...args: Arg[]): Result<string, Context>;
@@ -75,8 +76,9 @@ function compose() {
   for (const name of USER_SCRIPTS) {
     sources.set(name, { lua: `${ids}\n${common}\n${lua(name)}`, numberOfKeys: USER_SCRIPT_KEY_COUNT + (EXTRA_KEYS[name] ?? 0) });
   }
-  sources.set('broadcast', { lua: `${ids}\n${lua('broadcast')}`, numberOfKeys: 10 });
-  sources.set('pruneBroadcasts', { lua: lua('pruneBroadcasts'), numberOfKeys: 6 });
+  sources.set('broadcastBegin', { lua: `${ids}\n${lua('broadcastBegin')}`, numberOfKeys: 2 });
+  sources.set('broadcastPart', { lua: `${ids}\n${lua('broadcastPart')}`, numberOfKeys: 9 });
+  sources.set('pruneBroadcasts', { lua: lua('pruneBroadcasts'), numberOfKeys: 5 });
   sources.set('claimDue', { lua: lua('claimDue'), numberOfKeys: 1 });
   sources.set('scheduleSend', { lua: `${ids}\n${lua('scheduleSend')}`, numberOfKeys: 3 });
   sources.set('claimScheduled', { lua: lua('claimScheduled'), numberOfKeys: 2 });
@@ -89,8 +91,13 @@ function compose() {
   return sources;
 }
 
+/** Each script's name and how many of its leading arguments are KEYS. */
+export function scriptKeyCounts(): Map<string, number> {
+  return new Map([...compose()].map(([name, def]) => [name, def.numberOfKeys]));
+}
+
 /** Registers every script on a connection (idempotent per connection). */
-export function defineScripts(redis: Redis): void {
+export function defineScripts(redis: Redis | Cluster): void {
   for (const [name, def] of compose()) {
     if (!(name in redis)) redis.defineCommand(name, def);
   }

@@ -12,7 +12,7 @@
 ]]
 settle()
 finish()
-redis.call('PUBLISH', CHANNEL, '{"kind":"sync","token":"' .. ARGV[6] .. '"}')
+redis.call('SPUBLISH', CHANNEL, '{"kind":"sync","token":"' .. ARGV[6] .. '"}')
 local out = {redis.call('ZCARD', K_UNREAD), redis.call('HGET', K_USER, 'rmid') or '', redis.call('GET', K_SEQ) or '0'}
 if ARGV[5] ~= '' then
   for _, v in ipairs(replyItems(redis.call('ZRANGEBYSCORE', K_INBOX, '(' .. ARGV[5], '+inf'))) do out[#out + 1] = v end

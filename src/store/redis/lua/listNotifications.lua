@@ -8,7 +8,9 @@
 settle()
 finish()
 local first = tonumber(ARGV[5])
-local after = ARGV[6] ~= '' and tonumber(ARGV[6]) or nil
+-- Sequence numbers pass 10^14: keep the cursor as given for ranges (Lua prints numbers with 14 digits).
+local afterArg = ARGV[6] ~= '' and ARGV[6] or nil
+local after = afterArg and tonumber(afterArg) or nil
 local src = ARGV[7] == '1' and K_UNREAD or K_INBOX
 local typeSet = nil
 if ARGV[8] ~= '' then
@@ -22,13 +24,13 @@ if not typeSet and not minRank then
   -- No content filter: counts straight from the indexes, values only for the page.
   out[1] = redis.call('ZCARD', src)
   out[2] = redis.call('ZCARD', K_UNREAD)
-  local max = after and ('(' .. after) or '+inf'
+  local max = afterArg and ('(' .. afterArg) or '+inf'
   local ids = redis.call('ZREVRANGEBYSCORE', src, max, '-inf', 'LIMIT', 0, first + 1)
   if #ids > first then
     out[3] = 1
     ids[#ids] = nil
   end
-  if after and #redis.call('ZRANGEBYSCORE', src, after, '+inf', 'LIMIT', 0, 1) > 0 then out[4] = 1 end
+  if afterArg and #redis.call('ZRANGEBYSCORE', src, afterArg, '+inf', 'LIMIT', 0, 1) > 0 then out[4] = 1 end
   for _, v in ipairs(replyItems(ids)) do out[#out + 1] = v end
   return out
 end

@@ -1,6 +1,6 @@
 --[[
   sendNotification: store one own notification for one user (dedup, then mute, then cap).
-  KEYS 1-14, ARGV 1-4: see user-common.lua;  KEYS 15 the day's stats hash (P{g}:stats:DAY)
+  KEYS 1-14, ARGV 1-4: see user-common.lua;  KEYS 15 the partition's day stats (P{p:N}:stats:DAY)
   ARGV 5 type  6 priority rank  7 content JSON  8 expiresAt  9 dedup key ('' none)  10 dedup window end
        11 stats TTL ms
        12 delivery mark ('' or absent: none): a scheduled send's "#s:ID" (store.ts deliverScheduled),
@@ -8,16 +8,22 @@
        14 external channels to deliver to, comma-separated ('' or absent: in-app only)
        15 escalation delay ms (0: at once)  16 retention of a finished delivery ms
        17 reason recorded for an opted-out channel  18 reason for a channel without address
-  KEYS 16 the user's addresses (P{u:ID}:addr); outbox (keys.ts outboxKeys, tag {o}):
+  KEYS 16 the user's addresses; the partition's outbox (keys.ts outboxKeys):
        17 records  18 due  19 log  20 counts  21 purge  22 ready:WEBHOOK  23 ready:TELEGRAM  24 ready:WECOM
+       25 the send request's results (P{p:N}:req:RID, hash: position in the request -> reply)
+  ARGV 19 how long a request's results are kept (ms)  20 this user's position in the request
+  Runs once per request and user: a resend of the same request (ioredis replays a command whose
+  connection dropped, e.g. in a failover) finds the first reply in KEYS[25] and changes nothing.
   Counts into KEYS[15]: 'dedup' +1 when deduplicated; 'sent' and 'type:<type>' +1 when stored.
   Deliveries (only when stored): per requested channel, the send's channels ∩ the user's
   preferences for the type (its own entry, else "*") ∩ its addresses: PENDING (queued on the
   channel's ready stream, or due at now + delay when escalating), else SKIPPED with the reason.
   The record is notifications/deliveries.ts Delivery as JSON. Mirrors deliveries.ts route().
   Publishes {"kind":"notification","id","v"} when stored.
-  Returns {'ok', id} | {'dedup'} | {'muted'} | {'again'} (mark present: nothing done)
+  Returns {'ok', id} | {'dedup'} | {'muted'} | {'again'} (mark present: nothing done), the first
+  reply again on a resend.
 ]]
+local function run()
 if not ensureUser() then settle() end
 local typ, expires = ARGV[5], ARGV[8]
 local K_STATS = KEYS[15]
@@ -93,7 +99,7 @@ local function queueDeliveries(id, value)
   end
 end
 
-local seq = redis.call('INCR', K_SEQ)
+local seq = nextSeq(K_SEQ)
 local id = encodeId(seq)
 -- The sender's own item is settled past too, so the watermark may move with it.
 redis.call('HSET', K_USER, 'wm', seq)
@@ -105,8 +111,17 @@ redis.call('HSET', K_ITEMS, id, value)
 trim()
 local maxexp = redis.call('GET', K_MAXEXP)
 if not maxexp or tonumber(maxexp) < tonumber(expires) then redis.call('SET', K_MAXEXP, expires) end
-redis.call('PUBLISH', CHANNEL, '{"kind":"notification","id":"' .. id .. '","v":' .. cjson.encode(value) .. '}')
+redis.call('SPUBLISH', CHANNEL, '{"kind":"notification","id":"' .. id .. '","v":' .. cjson.encode(value) .. '}')
 queueDeliveries(id, value)
 count('sent', 'type:' .. typ)
 finish()
 return {'ok', id}
+end
+
+local K_REQ = KEYS[25]
+local first = redis.call('HGET', K_REQ, ARGV[20])
+if first then return cjson.decode(first) end
+local reply = run()
+redis.call('HSET', K_REQ, ARGV[20], cjson.encode(reply))
+redis.call('PEXPIRE', K_REQ, ARGV[19])
+return reply
