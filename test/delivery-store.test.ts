@@ -13,14 +13,17 @@ import { createMemoryStore } from '../src/store/memory/memory-store.js';
 import { createRedisDeliveryStore } from '../src/store/redis/redis-delivery-store.js';
 import { createRedisStore } from '../src/store/redis/redis-store.js';
 import type { Store } from '../src/store/store.js';
-import { deleteByPrefix, uniquePrefix, withRedis } from './helpers/redis.js';
+import { deleteByPrefix, deleteByPrefixOnCluster, uniquePrefix, withCluster, withRedis } from './helpers/redis.js';
 
 const T0 = Date.now();
 const HOUR = 3600_000;
 const redis = withRedis();
+const cluster = withCluster();
 const prefixes: string[] = [];
+const clusterPrefixes: string[] = [];
 afterEach(async () => {
   for (const p of prefixes.splice(0)) await deleteByPrefix(redis, p);
+  for (const p of clusterPrefixes.splice(0)) await deleteByPrefixOnCluster(cluster, p);
 });
 
 const setups: Record<string, () => { store: Store; outbox: DeliveryStore }> = {
@@ -32,6 +35,12 @@ const setups: Record<string, () => { store: Store; outbox: DeliveryStore }> = {
     const prefix = uniquePrefix();
     prefixes.push(prefix);
     return { store: createRedisStore({ redis, cap: 50, prefix }), outbox: createRedisDeliveryStore({ redis, prefix }) };
+  },
+  // The outbox partitioned like the inbox, on the test cluster: each partition's on its own slot.
+  cluster: () => {
+    const prefix = uniquePrefix();
+    clusterPrefixes.push(prefix);
+    return { store: createRedisStore({ redis: cluster, cap: 50, prefix }), outbox: createRedisDeliveryStore({ redis: cluster, prefix }) };
   },
 };
 

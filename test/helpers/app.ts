@@ -6,7 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type ExecutionResult } from 'graphql';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import pino from 'pino';
 import { afterEach } from 'vitest';
 import { createApp, type App } from '../../src/app.js';
@@ -23,7 +23,7 @@ import { dashboardHooks } from '../../src/scheduler/dashboard-hooks.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from '../../src/scheduler/scheduler.js';
 import { ExpirySweeper } from '../../src/notifications/expiry-sweeper.js';
 import { DEFAULT_PARTITIONS } from '../../src/store/redis/keys.js';
-import { deleteByPrefix, newRedis, redisUrl, uniquePrefix, withRedis } from './redis.js';
+import { deleteByPrefix, deleteByPrefixOnCluster, newCluster, newRedis, redisClusterNodes, redisUrl, uniquePrefix, withCluster, withRedis } from './redis.js';
 
 /** The outbox settings of test instances: quick retries, loopback receivers allowed. */
 export const TEST_DELIVERY: DeliveryConfig = {
@@ -68,8 +68,13 @@ export interface TestApp {
   sweeper: ExpirySweeper;
 }
 
-export type BackendName = 'memory' | 'redis';
+/** 'cluster': the Redis backend on the private test Redis Cluster (3 masters, 3 replicas). */
+export type BackendName = 'memory' | 'redis' | 'cluster';
 export const BACKENDS: BackendName[] = ['memory', 'redis'];
+/** The Redis backends, for the tests that touch Redis: single node and cluster. */
+export const REDIS_BACKENDS = ['redis', 'cluster'] as const;
+/** The end-to-end matrix: memory, single Redis and the cluster. */
+export const E2E_BACKENDS: BackendName[] = ['memory', 'redis', 'cluster'];
 
 /**
  * Call at describe level: returns a getter for the test's app instance `i` (default 0), made on
@@ -89,11 +94,12 @@ export function useTestApp(
     persisted?: PersistedOperations;
   } = {},
 ): (i?: number) => TestApp {
-  const redis = backend === 'redis' ? withRedis() : null;
+  const redis: Redis | Cluster | null = backend === 'redis' ? withRedis() : backend === 'cluster' ? withCluster() : null;
+  const onCluster = backend === 'cluster';
   const auth = opts.auth ?? createAuth(SECRET);
   const logger = pino({ level: 'silent' });
   let instances: TestApp[] = [];
-  let subscribers: Redis[] = [];
+  let subscribers: (Redis | Cluster)[] = [];
   let shared: { prefix: string; memory: Backend | null; clock: TestClock } | null = null;
 
   afterEach(async () => {
@@ -101,7 +107,7 @@ export function useTestApp(
     await Promise.all(instances.map((t) => t.scheduler?.stop(2000)));
     await Promise.all(instances.map((t) => t.app.close(100)));
     await Promise.all(subscribers.map((s) => s.quit().catch(() => s.disconnect())));
-    if (redis && shared) await deleteByPrefix(redis, shared.prefix);
+    if (redis && shared) await (onCluster ? deleteByPrefixOnCluster(redis as Cluster, shared.prefix) : deleteByPrefix(redis as Redis, shared.prefix));
     instances = [];
     subscribers = [];
     shared = null;
@@ -123,7 +129,13 @@ export function useTestApp(
     };
     const { prefix, clock } = shared;
     let b: Backend;
-    if (redis) {
+    if (redis && onCluster) {
+      // As main.ts: one client for SUBSCRIBE and the sharded subscribers; the outbox polls.
+      const subscriber = newCluster({ sharded: true });
+      subscriber.on('error', () => {});
+      subscribers.push(subscriber);
+      b = redisBackend({ redis, subscriber, cap, prefix });
+    } else if (redis) {
       const subscriber = newRedis();
       // Streams still closing after the test may UNSUBSCRIBE on the quitting connection.
       subscriber.on('error', () => {});
@@ -142,7 +154,16 @@ export function useTestApp(
       ? createScheduler({
           store: b.store,
           deliveries: b.deliveries,
-          backend: redis ? { kind: 'redis', target: { kind: 'single', url: redisUrl() }, prefix, cap, partitions: DEFAULT_PARTITIONS, waitReplicas: 0 } : { kind: 'memory' },
+          backend: redis
+            ? {
+                kind: 'redis',
+                target: onCluster ? { kind: 'cluster', nodes: redisClusterNodes() } : { kind: 'single', url: redisUrl() },
+                prefix,
+                cap,
+                partitions: DEFAULT_PARTITIONS,
+                waitReplicas: 0,
+              }
+            : { kind: 'memory' },
           logger,
           clock: now,
           dashboard: dashboardHooks(() => app, b),
