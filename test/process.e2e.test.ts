@@ -66,6 +66,33 @@ describe('the server process', () => {
     expect(s.output()).toMatch(/PORT: expected an integer 1\.\.65535, got "abc"/);
   });
 
+  it('refuses REDIS_URL and REDIS_CLUSTER_NODES together', async () => {
+    const s = server({ REDIS_URL: 'redis://127.0.0.1:1', REDIS_CLUSTER_NODES: '127.0.0.1:2', JWT_SECRET: '' });
+    expect(await s.exited).toBe(1);
+    expect(s.output()).toMatch(/REDIS_URL and REDIS_CLUSTER_NODES are both set/);
+  });
+
+  it('refuses to start on a Redis whose keys are laid out differently, and starts on a fresh one', async () => {
+    const r = await ownRedis(await freePort());
+    const { Redis } = await import('ioredis');
+    const c = new Redis(r.url);
+    try {
+      await c.set('old:{g}:layout', '1:16');
+      const s = server({ REDIS_URL: r.url, REDIS_KEY_PREFIX: 'old:', JWT_SECRET: SECRET, PORT: String(await freePort()) });
+      expect(await s.exited).toBe(1);
+      expect(s.output()).toMatch(/Redis holds key layout version 1 with 16 partitions under prefix "old:"; this server uses version \d+ with 16 partitions .*Start it on a fresh Redis/);
+      // A fresh prefix gets stamped, and the server serves.
+      const port = await freePort();
+      const fresh = server({ REDIS_URL: r.url, REDIS_KEY_PREFIX: 'new:', JWT_SECRET: SECRET, PORT: String(port) });
+      await until(async () => (await fetchStatus(`http://127.0.0.1:${port}/readyz`)) === 200);
+      expect(await c.get('new:{g}:layout')).toMatch(/^\d+:16$/);
+      fresh.child.kill('SIGTERM');
+      expect(await fresh.exited).toBe(0);
+    } finally {
+      c.disconnect();
+    }
+  });
+
   it('refuses to start in production without JWT_SECRET', async () => {
     const s = server({ NODE_ENV: 'production', JWT_SECRET: '', REDIS_URL: '' });
     expect(await s.exited).toBe(1);
