@@ -20,6 +20,8 @@ export interface RedisCluster {
   nodes: ClusterNode[];
   /** "127.0.0.1:port,..." (REDIS_CLUSTER_NODES) */
   seeds: string;
+  /** starts a (killed) node again on its port, with its cluster config: it rejoins as a replica */
+  restart(port: number): ClusterNode;
   stop(): Promise<void>;
 }
 
@@ -109,5 +111,10 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     await stop();
     throw err;
   }
-  return { nodes, seeds: ports.map((p) => `127.0.0.1:${p}`).join(','), stop };
+  const restart = (port: number) => {
+    const node = startNode(port, dir);
+    nodes.push(node);
+    return node;
+  };
+  return { nodes, seeds: ports.map((p) => `127.0.0.1:${p}`).join(','), restart, stop };
 }
