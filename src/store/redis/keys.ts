@@ -3,31 +3,36 @@
  *
  * | pattern                          | type   | holds                                                    | written by            |
  * |----------------------------------|--------|----------------------------------------------------------|-----------------------|
- * | P{g}:seq                         | string | last issued sequence number (ids of items & broadcasts)  | send, broadcast       |
- * | P{g}:blog                        | zset   | broadcast log: "id|type|createdAt|expiresAt" by seq      | broadcast, prune      |
- * | P{g}:bdrop                       | zset   | same members by the time the log entry can go            | broadcast, prune      |
- * | P{g}:bcast                       | hash   | broadcast id -> "type\trank\tjson" (body)                | broadcast, prune      |
- * | P{g}:bexp                        | zset   | broadcast id by expiresAt (when its body can go)         | broadcast, prune      |
- * | P{g}:bdedup                      | zset   | broadcast dedup key by window end                        | broadcast             |
- * | P{g}:maxexp                      | string | latest expiresAt ever issued (bounds log retention)      | send, broadcast       |
- * | P{g}:active                      | zset   | active user id by activation time                        | user scripts          |
- * | P{g}:mutecount                   | hash   | type -> number of active users who muted it              | user scripts          |
- * | P{g}:due                         | zset   | user id by next expiry (item/dedup), or sweep lease end  | user scripts, claimDue|
+ * | P{g}:seq                         | string | last broadcast / scheduled-send sequence number          | broadcastBegin, sched |
+ * | P{g}:bdedup                      | zset   | broadcast dedup key by window end                        | broadcastBegin        |
  * | P{g}:policies                    | hash   | type -> policy JSON                                      | setPolicy             |
  * | P{g}:templates                   | hash   | name -> template JSON                                    | upsertTemplate        |
- * | P{u:ID}:user                     | hash   | name, active, created, wm (settled seq), rmid (highest   | user scripts          |
+ * | P{g}:layout                      | string | "VERSION:PARTITIONS" of this data set                    | connect.ts            |
+ * | P{p:N}:seq:PARTITIONS            | string | partition N's last issued sequence number (ids.lua)      | user scripts, part    |
+ * | P{p:N}:blog                      | zset   | broadcast log: "id|type|createdAt|expiresAt" by seq      | broadcastPart, prune  |
+ * | P{p:N}:bdrop                     | zset   | same members by the time the log entry can go            | broadcastPart, prune  |
+ * | P{p:N}:bcast                     | hash   | broadcast item id -> "type\trank\tjson" (body)           | broadcastPart, prune  |
+ * | P{p:N}:bexp                      | zset   | broadcast item id by expiresAt (when its body can go)    | broadcastPart, prune  |
+ * | P{p:N}:maxexp                    | string | latest expiresAt issued in the partition                 | send, broadcastPart   |
+ * | P{p:N}:active                    | zset   | the partition's active user ids by activation time       | user scripts          |
+ * | P{p:N}:mutecount                 | hash   | type -> number of the partition's active users muting it | user scripts          |
+ * | P{p:N}:due                       | zset   | user id by next expiry (item/dedup), or sweep lease end  | user scripts, claimDue|
+ * | P{p:N}:stats:YYYY-MM-DD          | hash   | sent, dedup, type:NAME counts of the partition's users   | send, broadcastPart   |
+ * | P{p:N}:req:RID                   | hash   | a send request's replies by position (resend guard)      | sendNotification      |
+ * | P{p:N}:u:ID:user                 | hash   | name, active, created, wm (settled seq), rmid (highest   | user scripts          |
  * |                                  |        | id ever removed: resume watermark), muted, channels      |                       |
- * | P{u:ID}:inbox                    | zset   | item id by seq (own items and settled broadcasts)        | user scripts          |
- * | P{u:ID}:unread                   | zset   | unread item id by seq                                    | user scripts          |
- * | P{u:ID}:exp                      | zset   | item id by expiresAt                                     | user scripts          |
- * | P{u:ID}:items                    | hash   | own item id -> "type\trank\tjson"; broadcast id -> ""    | user scripts          |
- * | P{u:ID}:readat                   | hash   | item id -> readAt ms                                     | user scripts          |
- * | P{u:ID}:dedup                    | zset   | dedup key by window end                                  | send                  |
- * | P{u:ID}:addr                     | hash   | channel -> JSON {channel, address, secret, updatedAt}    | setChannelAddress     |
+ * | P{p:N}:u:ID:inbox                | zset   | item id by seq (own items and settled broadcasts)        | user scripts          |
+ * | P{p:N}:u:ID:unread               | zset   | unread item id by seq                                    | user scripts          |
+ * | P{p:N}:u:ID:exp                  | zset   | item id by expiresAt                                     | user scripts          |
+ * | P{p:N}:u:ID:items                | hash   | own item id -> "type\trank\tjson"; broadcast id -> ""    | user scripts          |
+ * | P{p:N}:u:ID:readat               | hash   | item id -> readAt ms                                     | user scripts          |
+ * | P{p:N}:u:ID:dedup                | zset   | dedup key by window end                                  | send                  |
+ * | P{p:N}:u:ID:addr                 | hash   | channel -> JSON {channel, address, secret, updatedAt}    | setChannelAddress     |
  *
- * P is the configured prefix (default "ntf:"). A user's keys share the hash tag {u:ID}; the
- * global keys share {g}. User ids are restricted to [A-Za-z0-9_.@-] so they can't break a tag.
- * docs/redis-layout.md mirrors this table.
+ * P is the configured prefix (default "ntf:"); N = partitionOf(user id) (REDIS_PARTITIONS). A
+ * user's keys and its partition's share the hash tag {p:N}, so every per-user script touches
+ * one Redis Cluster slot; the rest share {g}. User ids are restricted to [A-Za-z0-9_.@-] so they
+ * can't break a tag. docs/redis-layout.md mirrors this table.
  */
 
 /** How many partitions users are spread over unless configured (REDIS_PARTITIONS). */
