@@ -220,7 +220,7 @@ export function cacheKeys(prefix = 'ntf:'): CacheKeys {
  * | P{g}:job:NAME:lock               | string | the running owner's random token, PX = the job's TTL     | begin/endJobRun       |
  *
  * Scheduled sends borrow their id from P{g}:seq. A delivery also leaves a mark "#s:ID" in each
- * recipient's P{u:ID}:dedup (see sendNotification.lua), so a redelivery is a no-op.
+ * recipient's P{p:N}:u:ID:dedup (see sendNotification.lua), so a redelivery is a no-op.
  * Job names are [a-z][a-z0-9-]*, so they can't break a key or a tag.
  */
 
@@ -247,19 +247,20 @@ export function schedulerKeys(prefix = 'ntf:'): SchedulerKeys {
 
 
 // ---------------------------------------------------------------------------------------------
-// The delivery outbox (src/channels, docs/channels.md). Every outbox key shares the tag {o}, so
-// each outbox script touches one slot; sendNotification.lua queues into them when it stores.
+// The delivery outbox (src/channels, docs/channels.md), one per partition: its keys share the
+// partition's tag {p:N}, so sendNotification.lua queues into the user's partition's outbox in its
+// own slot, and each outbox script touches one slot. Rate-limiter buckets stay under {o}.
 // ---------------------------------------------------------------------------------------------
 /*
  * | pattern                          | type   | holds                                                    | written by                 |
  * |----------------------------------|--------|----------------------------------------------------------|----------------------------|
- * | P{o}:dlv                         | hash   | delivery id -> JSON record (notifications/deliveries.ts) | send, outbox scripts       |
- * | P{o}:ready:CHANNEL               | stream | entries {d: delivery id} ready to send; group "outbox"   | send, promoteDeliveries    |
- * | P{o}:due                         | zset   | delivery id by when it may be tried (escalation, retry)  | send, finish, retry        |
- * | P{o}:log                         | zset   | delivery ids (score 0: id order = creation order)        | send, prune                |
- * | P{o}:failed                      | zset   | FAILED delivery ids (score 0), the dead letters          | finish, retry, prune       |
- * | P{o}:counts                      | hash   | STATUS and CHANNEL:STATUS -> deliveries kept             | send, finish, retry, prune |
- * | P{o}:purge                       | zset   | finished delivery id by when it may be forgotten         | send, finish, retry, prune |
+ * | P{p:N}:o:dlv                     | hash   | delivery id -> JSON record (notifications/deliveries.ts) | send, outbox scripts       |
+ * | P{p:N}:o:ready:CHANNEL           | stream | entries {d: delivery id} ready to send; group "outbox"   | send, promoteDeliveries    |
+ * | P{p:N}:o:due                     | zset   | delivery id by when it may be tried (escalation, retry)  | send, finish, retry        |
+ * | P{p:N}:o:log                     | zset   | delivery ids (score 0: id order = creation order)        | send, prune                |
+ * | P{p:N}:o:failed                  | zset   | FAILED delivery ids (score 0), the dead letters          | finish, retry, prune       |
+ * | P{p:N}:o:counts                  | hash   | STATUS and CHANNEL:STATUS -> deliveries kept             | send, finish, retry, prune |
+ * | P{p:N}:o:purge                   | zset   | finished delivery id by when it may be forgotten         | send, finish, retry, prune |
  * | P{o}:rl:NAME:…                   | string | rate-limiter buckets (rate-limiter-flexible)             | outbox throttle            |
  */
 
