@@ -105,6 +105,7 @@ export const deliveriesScenario: Scenario = {
     rate: { type: 'int', description: 'paced topic deliveries/s in the isolation run', default: 5000 },
     'delivery-rate': { type: 'int', description: 'webhook deliveries/s beside the paced run', default: 500 },
     'paced-seconds': { type: 'int', description: 'length of each paced run', default: 8 },
+    concurrency: { type: 'int', description: "the server's DELIVERY_CONCURRENCY (default: the server's default)" },
   },
   async run({ redis, options }) {
     const N = intOption(options, 'deliveries', 10000);
@@ -116,7 +117,8 @@ export const deliveriesScenario: Scenario = {
     const deliveryRate = intOption(options, 'delivery-rate', 500);
     const pacedSeconds = intOption(options, 'paced-seconds', 8);
     const receivers = await startReceivers(R);
-    const server = await startServer(redis.url, redis.prefix, { WEBHOOK_ALLOW_PRIVATE: 'true' });
+    const concurrency: Record<string, string> = options.concurrency === undefined ? {} : { DELIVERY_CONCURRENCY: String(options.concurrency) };
+    const server = await startServer(redis.url, redis.prefix, { WEBHOOK_ALLOW_PRIVATE: 'true', ...concurrency });
     const client = await redis.connect();
     try {
       const svc = await server.token('bench-sender', ['service']);

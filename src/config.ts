@@ -104,7 +104,7 @@ export interface DeliveryConfig {
   retryMaxMs: number;
   /** Attempts before a delivery is FAILED (a dead letter). @default 8 */
   maxAttempts: number;
-  /** Attempts in flight per channel on one instance. @default 16 */
+  /** Attempts in flight per channel on one instance. @default 64 */
   concurrency: number;
   /** Bound of one attempt (connect and response). @default 10000 */
   timeoutMs: number;
@@ -450,7 +450,7 @@ const envSchema = z.object({
   DELIVERY_RETRY_BASE_MS: intVar(1, 86_400_000, 5000),
   DELIVERY_RETRY_MAX_MS: intVar(1, 7 * 86_400_000, 3_600_000),
   DELIVERY_MAX_ATTEMPTS: intVar(1, 100, 8),
-  DELIVERY_CONCURRENCY: intVar(1, 1000, 16),
+  DELIVERY_CONCURRENCY: intVar(1, 1000, 64),
   DELIVERY_TIMEOUT_MS: intVar(100, 600_000, 10_000),
   DELIVERY_RECLAIM_IDLE_MS: intVar(1000, 86_400_000, 60_000),
   WEBHOOK_ALLOW_PRIVATE: booleanVar(false),

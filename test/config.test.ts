@@ -48,7 +48,7 @@ describe('loadConfig', () => {
         retryBaseMs: 5000,
         retryMaxMs: 3_600_000,
         maxAttempts: 8,
-        concurrency: 16,
+        concurrency: 64,
         timeoutMs: 10_000,
         reclaimIdleMs: 60_000,
         webhookAllowPrivate: false,

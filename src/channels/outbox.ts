@@ -19,7 +19,7 @@ export interface OutboxOptions {
   consumer: string;
   logger: Logger;
   clock?: () => number;
-  /** attempts in flight per channel on this instance. @default 16 */
+  /** attempts in flight per channel on this instance. @default 64 */
   concurrency?: number;
   /** one attempt's bound (connect, response). @default 10000 */
   timeoutMs?: number;
@@ -52,7 +52,7 @@ const idleDeliveryError = (channel: ExternalChannel) =>
  */
 export function createOutbox(opts: OutboxOptions): Outbox {
   const { deliveries, inboxItem, providers, throttle, retry, consumer, logger, clock = Date.now, onOutcome } = opts;
-  const concurrency = opts.concurrency ?? 16;
+  const concurrency = opts.concurrency ?? 64;
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const reclaimIdleMs = opts.reclaimIdleMs ?? 60_000;
   const pollMs = opts.pollMs ?? 500;
@@ -64,8 +64,11 @@ export function createOutbox(opts: OutboxOptions): Outbox {
   let lastReclaim = 0;
   let lastError = '';
 
+  /** when the earliest due delivery this instance knows of falls due (null: none) */
+  let nextDueAt: number | null = null;
   const finish = async (e: OutboxEntry, outcome: DeliveryOutcome) => {
     const d = await deliveries.finish(e, outcome, clock());
+    if (d?.nextAttemptAt != null && (nextDueAt === null || d.nextAttemptAt < nextDueAt)) nextDueAt = d.nextAttemptAt;
     if (d) onOutcome?.(d);
   };
 
@@ -105,45 +108,70 @@ export function createOutbox(opts: OutboxOptions): Outbox {
     await finish(e, outcomeOf(d, result, clock()));
   }
 
-  const start = (e: OutboxEntry) => {
-    inFlight.set(e.channel, inFlight.get(e.channel)! + 1);
-    const p = attempt(e)
-      .catch((err: unknown) => logger.warn({ err, delivery: e.deliveryId }, 'delivery attempt not recorded; it will be reclaimed'))
-      .finally(() => {
-        inFlight.set(e.channel, inFlight.get(e.channel)! - 1);
-        running.delete(p);
-        freed?.();
-      });
-    running.add(p);
+  /**
+   * Entries read ahead per channel, at most `concurrency` of them: a slot that frees starts the
+   * next one at once, without waiting for a read. They are this consumer's (pending) like the
+   * ones in flight, and reclaimed like them if the instance dies.
+   */
+  const buffered = new Map<ExternalChannel, OutboxEntry[]>(EXTERNAL_CHANNELS.map((c) => [c, []]));
+
+  const startNext = (c: ExternalChannel) => {
+    if (!active) return;
+    const queue = buffered.get(c)!;
+    while (inFlight.get(c)! < concurrency && queue.length > 0) {
+      const e = queue.shift()!;
+      inFlight.set(c, inFlight.get(c)! + 1);
+      const p = attempt(e)
+        .catch((err: unknown) => logger.warn({ err, delivery: e.deliveryId }, 'delivery attempt not recorded; it will be reclaimed'))
+        .finally(() => {
+          inFlight.set(c, inFlight.get(c)! - 1);
+          running.delete(p);
+          startNext(c);
+          freed?.();
+        });
+      running.add(p);
+    }
+  };
+  const accept = (entries: OutboxEntry[]) => {
+    for (const e of entries) buffered.get(e.channel)!.push(e);
+    for (const c of EXTERNAL_CHANNELS) startNext(c);
   };
 
-  const free = (c: ExternalChannel) => concurrency - inFlight.get(c)!;
+  /** Room for more work: in flight plus read ahead stays within twice the concurrency. */
+  const room = (c: ExternalChannel) => 2 * concurrency - inFlight.get(c)! - buffered.get(c)!.length;
+  /** Reads come in batches: a channel is read again once half its room is free. */
+  const wants = (c: ExternalChannel) => room(c) >= concurrency;
 
   async function run() {
+    let lastPromote = -Infinity;
     while (active) {
       try {
         const now = clock();
-        const { nextDueAt } = await deliveries.promoteDue(now, 1000);
+        // Due deliveries (escalations, retries, throttled ones) are promoted when the earliest
+        // falls due, and at least every poll for those another instance queued.
+        if (now - lastPromote >= pollMs || (nextDueAt !== null && nextDueAt <= now)) {
+          ({ nextDueAt } = await deliveries.promoteDue(now, 1000));
+          lastPromote = now;
+        }
         if (now - lastReclaim >= Math.min(reclaimIdleMs, 5000)) {
           lastReclaim = now;
-          for (const c of EXTERNAL_CHANNELS) if (free(c) > 0) for (const e of await deliveries.reclaim(c, consumer, reclaimIdleMs, free(c))) start(e);
+          for (const c of EXTERNAL_CHANNELS) if (room(c) > 0) accept(await deliveries.reclaim(c, consumer, reclaimIdleMs, room(c)));
         }
-        const open = EXTERNAL_CHANNELS.filter((c) => free(c) > 0);
+        const open = EXTERNAL_CHANNELS.filter(wants);
         if (open.length === 0) {
           await new Promise<void>((resolve) => {
             freed = resolve;
-            setTimeout(resolve, pollMs);
+            setTimeout(resolve, Math.min(pollMs, SATURATED_POLL_MS * 10));
           });
           freed = null;
           continue;
         }
-        // Wait for new work no longer than until the next due delivery (a retry, a throttle),
-        // and only briefly while a channel is full: a read blocked on the others' streams
-        // would leave its freed slots idle until it returns.
-        let block = nextDueAt === null ? pollMs : Math.max(1, Math.min(pollMs, nextDueAt - clock()));
+        // Wait for new work no longer than until the next due delivery or the next poll, and
+        // only briefly while a channel has no room: a read blocked on the others' streams would
+        // leave its freed room unused until it returns.
+        let block = Math.max(1, Math.min(pollMs, (nextDueAt ?? Infinity) - clock(), lastPromote + pollMs - clock()));
         if (open.length < EXTERNAL_CHANNELS.length) block = Math.min(block, SATURATED_POLL_MS);
-        const got = await deliveries.take(open, consumer, Math.min(...open.map(free)), block);
-        for (const e of got) start(e);
+        accept(await deliveries.take(open, consumer, Math.min(...open.map(room)), block));
         if (lastError) {
           logger.info('delivery outbox recovered');
           lastError = '';
@@ -167,12 +195,14 @@ export function createOutbox(opts: OutboxOptions): Outbox {
       active = false;
       freed?.();
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.all([loop, ...running]),
-        new Promise<void>((r) => {
-          timer = setTimeout(r, timeout);
-        }),
-      ]);
+      const deadline = new Promise<void>((r) => {
+        timer = setTimeout(r, timeout);
+      });
+      await Promise.race([loop, deadline]);
+      // What was read ahead but not started goes back as due now, for the other instances.
+      const left = EXTERNAL_CHANNELS.flatMap((c) => buffered.get(c)!.splice(0));
+      const back = Promise.all(left.map((e) => deliveries.finish(e, { kind: 'defer', nextAttemptAt: clock() }, clock()).catch(() => undefined)));
+      await Promise.race([Promise.all([back, ...running]), deadline]);
       clearTimeout(timer);
     },
   };
