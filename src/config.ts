@@ -137,282 +137,159 @@ export const MIN_JWT_SECRET_LENGTH = 32;
 // Empty strings count as unset: `FOO=` in a compose file or .env usually means "no value".
 const blankToUndefined = (v: unknown): unknown => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
-const intVar = (min: number, max: number, fallback: number) =>
+/** Thrown by a variable's parser: the message says what is expected (never echoing a secret). */
+class BadValue extends Error {}
+const bad = (message: string): never => {
+  throw new BadValue(message);
+};
+
+/**
+ * One variable: unset or blank gives `fallback`, anything else goes through `parse`, which
+ * returns the value or calls {@link bad}. Every variable below is one of these.
+ */
+const envVar = <T>(fallback: T, parse: (raw: string) => T) =>
   z.preprocess(
     blankToUndefined,
     z
       .string()
       .optional()
-      .transform((raw, ctx): number => {
+      .transform((raw, ctx): T => {
         if (raw === undefined) return fallback;
-        const text = raw.trim();
-        const n = /^\d+$/.test(text) ? Number(text) : NaN;
-        if (!Number.isSafeInteger(n) || n < min || n > max) {
-          ctx.addIssue({ code: 'custom', message: `expected an integer ${min}..${max}, got ${JSON.stringify(raw)}` });
+        try {
+          return parse(raw);
+        } catch (err) {
+          if (!(err instanceof BadValue)) throw err;
+          ctx.addIssue({ code: 'custom', message: err.message });
           return z.NEVER;
         }
-        return n;
       }),
   );
+
+const intVar = (min: number, max: number, fallback: number) =>
+  envVar(fallback, (raw) => {
+    const text = raw.trim();
+    const n = /^\d+$/.test(text) ? Number(text) : NaN;
+    return Number.isSafeInteger(n) && n >= min && n <= max ? n : bad(`expected an integer ${min}..${max}, got ${JSON.stringify(raw)}`);
+  });
 
 const BOOLEANS: Record<string, boolean> = { true: true, false: false, '1': true, '0': false, yes: true, no: false, on: true, off: false };
 
 const booleanVar = (fallback: boolean) =>
-  z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .optional()
-      .transform((raw, ctx): boolean => {
-        if (raw === undefined) return fallback;
-        const v = BOOLEANS[raw.trim().toLowerCase()];
-        if (v === undefined) {
-          ctx.addIssue({ code: 'custom', message: `expected true|false (or 1|0, yes|no, on|off), got ${JSON.stringify(raw)}` });
-          return z.NEVER;
-        }
-        return v;
-      }),
-  );
+  envVar(fallback, (raw) => BOOLEANS[raw.trim().toLowerCase()] ?? bad(`expected true|false (or 1|0, yes|no, on|off), got ${JSON.stringify(raw)}`));
 
 /** A five-field cron expression (src/scheduler/cron.ts), which must fire at least once in 8 years. */
 const cronVar = (fallback: string) =>
-  z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .optional()
-      .transform((raw, ctx): string => {
-        if (raw === undefined) return fallback;
-        try {
-          const cron = parseCron(raw);
-          if (nextOccurrence(cron, 'UTC', Date.now()) === null) throw new ScheduleError('never fires');
-          return cron.expression;
-        } catch (err) {
-          if (!(err instanceof ScheduleError)) throw err;
-          ctx.addIssue({ code: 'custom', message: `expected a cron expression such as "10 17 * * *" (${err.message}), got ${JSON.stringify(raw)}` });
-          return z.NEVER;
-        }
-      }),
-  );
+  envVar(fallback, (raw) => {
+    try {
+      const cron = parseCron(raw);
+      if (nextOccurrence(cron, 'UTC', Date.now()) === null) throw new ScheduleError('never fires');
+      return cron.expression;
+    } catch (err) {
+      if (!(err instanceof ScheduleError)) throw err;
+      return bad(`expected a cron expression such as "10 17 * * *" (${err.message}), got ${JSON.stringify(raw)}`);
+    }
+  });
 
 /** An IANA time zone name; unset: null (the server's). */
-const timezoneVar = z.preprocess(
-  blankToUndefined,
-  z
-    .string()
-    .optional()
-    .transform((raw, ctx): string | null => {
-      if (raw === undefined) return null;
-      try {
-        return checkTimezone(raw.trim());
-      } catch {
-        ctx.addIssue({ code: 'custom', message: `expected an IANA time zone such as Europe/Berlin or UTC, got ${JSON.stringify(raw)}` });
-        return z.NEVER;
-      }
-    }),
-);
+const timezoneVar = envVar<string | null>(null, (raw) => {
+  try {
+    return checkTimezone(raw.trim());
+  } catch {
+    return bad(`expected an IANA time zone such as Europe/Berlin or UTC, got ${JSON.stringify(raw)}`);
+  }
+});
 
 const enumVar = <T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) =>
-  z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .optional()
-      .transform((raw, ctx): T[number] => {
-        if (raw === undefined) return fallback;
-        const v = raw.trim();
-        if (!(values as readonly string[]).includes(v)) {
-          ctx.addIssue({ code: 'custom', message: `expected one of ${values.join('|')}, got ${JSON.stringify(raw)}` });
-          return z.NEVER;
-        }
-        return v as T[number];
-      }),
-  );
+  envVar<T[number]>(fallback, (raw) => {
+    const v = raw.trim();
+    return (values as readonly string[]).includes(v) ? v : bad(`expected one of ${values.join('|')}, got ${JSON.stringify(raw)}`);
+  });
 
 /** Hides the password of a URL so it never lands in an error message or a log. */
 export function redactUrl(raw: string): string {
   return raw.replace(/\/\/[^@/]*@/, '//***@');
 }
 
-const redisUrlVar = z.preprocess(
-  blankToUndefined,
-  z
-    .string()
-    .optional()
-    .transform((raw, ctx): string | null => {
-      if (raw === undefined) return null;
-      const text = raw.trim();
-      let ok = false;
-      try {
-        const u = new URL(text);
-        ok = (u.protocol === 'redis:' || u.protocol === 'rediss:') && u.hostname !== '';
-      } catch {
-        ok = false;
-      }
-      if (!ok) {
-        ctx.addIssue({ code: 'custom', message: `expected a redis:// or rediss:// URL, got ${JSON.stringify(redactUrl(raw))}` });
-        return z.NEVER;
-      }
-      return text;
-    }),
-);
+/** A URL of one of `protocols` with a host; `what` is how the message names it. */
+const urlVar = <T extends string | null>(protocols: readonly string[], what: string, fallback: T, normalise = (u: URL, text: string) => text) =>
+  envVar<string | T>(fallback, (raw) => {
+    const text = raw.trim();
+    let u: URL | null = null;
+    try {
+      u = new URL(text);
+    } catch {
+      // reported below
+    }
+    return u && protocols.includes(u.protocol) && u.hostname !== '' ? normalise(u, text) : bad(`expected ${what}, got ${JSON.stringify(redactUrl(raw))}`);
+  });
 
-const jwtSecretVar = z.preprocess(
-  blankToUndefined,
-  z
-    .string()
-    .optional()
-    .transform((raw, ctx): string | null => {
-      if (raw === undefined) return null;
-      // Never echo the secret itself, only its length.
-      if (raw.length < MIN_JWT_SECRET_LENGTH) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `must be at least ${MIN_JWT_SECRET_LENGTH} characters, got ${raw.length}`,
-        });
-        return z.NEVER;
-      }
-      return raw;
-    }),
-);
+const redisUrlVar = urlVar(['redis:', 'rediss:'], 'a redis:// or rediss:// URL', null);
+const httpUrlVar = (fallback: string) => urlVar(['https:', 'http:'], 'an http(s) URL', fallback, (u) => u.href.replace(/\/+$/, ''));
+const jwksUrlVar = urlVar(['https:', 'http:'], 'an https:// (or http://) URL', null);
 
-const httpUrlVar = (fallback: string) =>
-  z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .optional()
-      .transform((raw, ctx): string => {
-        if (raw === undefined) return fallback;
-        try {
-          const u = new URL(raw.trim());
-          if (u.protocol === 'https:' || u.protocol === 'http:') return u.href.replace(/\/+$/, '');
-        } catch {
-          // reported below
-        }
-        ctx.addIssue({ code: 'custom', message: `expected an http(s) URL, got ${JSON.stringify(redactUrl(raw))}` });
-        return z.NEVER;
-      }),
+/** A secret of at least `min` characters (`spaces`: whether it may contain any); only its length is ever echoed. */
+const secretVar = (min: number, spaces: boolean) =>
+  envVar<string | null>(null, (raw) =>
+    raw.length >= min && (spaces || !/\s/.test(raw))
+      ? raw
+      : bad(spaces ? `must be at least ${min} characters, got ${raw.length}` : `must be at least ${min} characters without spaces, got ${raw.length} characters`),
   );
 
-const secretVar = z.preprocess(blankToUndefined, z.string().optional().transform((raw) => raw ?? null));
+const jwtSecretVar = secretVar(MIN_JWT_SECRET_LENGTH, true);
+/** The Telegram bot token: any non-blank text (its format is the Bot API's business). */
+const tokenVar = envVar<string | null>(null, (raw) => raw);
 /** Any trimmed non-empty string; unset: null. */
-const stringVar = z.preprocess(blankToUndefined, z.string().optional().transform((raw) => raw?.trim() ?? null));
+const stringVar = envVar<string | null>(null, (raw) => raw.trim());
 
-const jwksUrlVar = z.preprocess(
-  blankToUndefined,
-  z
-    .string()
-    .optional()
-    .transform((raw, ctx): string | null => {
-      if (raw === undefined) return null;
-      const text = raw.trim();
-      let ok = false;
-      try {
-        const u = new URL(text);
-        ok = (u.protocol === 'https:' || u.protocol === 'http:') && u.hostname !== '';
-      } catch {
-        ok = false;
-      }
-      if (!ok) {
-        ctx.addIssue({ code: 'custom', message: `expected an https:// (or http://) URL, got ${JSON.stringify(redactUrl(raw))}` });
-        return z.NEVER;
-      }
-      return text;
-    }),
-);
-
-const jwtAlgorithmsVar = z.preprocess(
-  blankToUndefined,
-  z
-    .string()
-    .optional()
-    .transform((raw, ctx): string[] | null => {
-      if (raw === undefined) return null;
-      const list = raw.split(',').map((a) => a.trim()).filter(Boolean);
-      const bad = list.filter((a) => !JWKS_ALGORITHMS.includes(a));
-      if (list.length === 0 || bad.length > 0) {
-        const hs = bad.some((a) => a.startsWith('HS')) ? ' (HS256 tokens are verified with JWT_SECRET, not the JWKS)' : '';
-        ctx.addIssue({ code: 'custom', message: `expected a comma-separated list of ${JWKS_ALGORITHMS.join('|')}${hs}, got ${JSON.stringify(raw)}` });
-        return z.NEVER;
-      }
-      return [...new Set(list)];
-    }),
-);
+const jwtAlgorithmsVar = envVar<string[] | null>(null, (raw) => {
+  const list = raw.split(',').map((a) => a.trim()).filter(Boolean);
+  const wrong = list.filter((a) => !JWKS_ALGORITHMS.includes(a));
+  if (list.length === 0 || wrong.length > 0) {
+    const hs = wrong.some((a) => a.startsWith('HS')) ? ' (HS256 tokens are verified with JWT_SECRET, not the JWKS)' : '';
+    bad(`expected a comma-separated list of ${JWKS_ALGORITHMS.join('|')}${hs}, got ${JSON.stringify(raw)}`);
+  }
+  return [...new Set(list)];
+});
 
 /** A claim path such as `roles`, `realm_access.roles`, `cognito:groups` or `https://example.com/roles`. */
-const claimVar = stringVar.refine((v) => v === null || /^[^\s]{1,256}$/.test(v), 'expected a claim name or dotted path without spaces');
+const claimVar = envVar<string | null>(null, (raw) => (/^[^\s]{1,256}$/.test(raw.trim()) ? raw.trim() : bad('expected a claim name or dotted path without spaces')));
 
-const manifestsVar = z.preprocess(
-  blankToUndefined,
-  z
-    .string()
-    .optional()
-    .transform((raw, ctx): PersistedManifest[] => {
-      if (raw === undefined) return [];
-      try {
-        const manifests = raw.split(',').map((p) => p.trim()).filter(Boolean).map(readApolloManifest);
-        const seen = new Map<string, string>();
-        for (const m of manifests) {
-          for (const op of m.operations) {
-            if (seen.has(op.id) && seen.get(op.id) !== op.body) throw new Error(`id ${JSON.stringify(op.id)} in ${JSON.stringify(m.path)} names a different document than in an earlier file`);
-            seen.set(op.id, op.body);
-          }
-        }
-        return manifests;
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', message: (err as Error).message });
-        return z.NEVER;
-      }
-    }),
-);
+const manifestsVar = envVar<PersistedManifest[]>([], (raw) => {
+  let manifests: PersistedManifest[];
+  try {
+    manifests = raw.split(',').map((p) => p.trim()).filter(Boolean).map(readApolloManifest);
+  } catch (err) {
+    return bad((err as Error).message);
+  }
+  const seen = new Map<string, string>();
+  for (const m of manifests) {
+    for (const op of m.operations) {
+      if (seen.has(op.id) && seen.get(op.id) !== op.body) bad(`id ${JSON.stringify(op.id)} in ${JSON.stringify(m.path)} names a different document than in an earlier file`);
+      seen.set(op.id, op.body);
+    }
+  }
+  return manifests;
+});
 
 /** Shortest METRICS_TOKEN: 16 characters, so it can't be guessed the way a short password can. */
 export const MIN_METRICS_TOKEN_LENGTH = 16;
+const metricsTokenVar = secretVar(MIN_METRICS_TOKEN_LENGTH, false);
 
-const metricsTokenVar = z.preprocess(
-  blankToUndefined,
-  z
-    .string()
-    .optional()
-    .transform((raw, ctx): string | null => {
-      if (raw === undefined) return null;
-      // Never echo the token itself.
-      if (raw.length < MIN_METRICS_TOKEN_LENGTH || /\s/.test(raw)) {
-        ctx.addIssue({ code: 'custom', message: `must be at least ${MIN_METRICS_TOKEN_LENGTH} characters without spaces, got ${raw.length} characters` });
-        return z.NEVER;
-      }
-      return raw;
-    }),
-);
+const hostVar = envVar('0.0.0.0', (raw) => raw.trim());
 
-const hostVar = z.preprocess(
-  blankToUndefined,
-  z
-    .string()
-    .optional()
-    .transform((raw) => raw?.trim() ?? '0.0.0.0'),
-);
+const topicRolesVar = envVar<Record<string, Role>>({ dashboard: 'admin' }, (raw) => {
+  const out: Record<string, Role> = {};
+  for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const [name, role] = part.split('=').map((x) => x.trim());
+    if (!name || !TOPIC_NAME.test(name) || !role || !(ROLES as readonly string[]).includes(role)) {
+      bad(`expected topic=role pairs separated by commas (roles ${ROLES.join('|')}), got ${JSON.stringify(part)}`);
+    }
+    out[name!] = role as Role;
+  }
+  return out;
+});
 
-const topicRolesVar = z.preprocess(
-  blankToUndefined,
-  z
-    .string()
-    .optional()
-    .transform((raw, ctx): Record<string, Role> => {
-      if (raw === undefined) return { dashboard: 'admin' };
-      const out: Record<string, Role> = {};
-      for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
-        const [name, role] = part.split('=').map((x) => x.trim());
-        if (!name || !TOPIC_NAME.test(name) || !role || !(ROLES as readonly string[]).includes(role)) {
-          ctx.addIssue({ code: 'custom', message: `expected topic=role pairs separated by commas (roles ${ROLES.join('|')}), got ${JSON.stringify(part)}` });
-          return z.NEVER;
-        }
-        out[name] = role as Role;
-      }
-      return out;
-    }),
-);
+const keyPrefixVar = envVar('ntf:', (raw) => (/^[A-Za-z0-9_.:-]{1,64}$/.test(raw) ? raw : bad('expected 1-64 characters of A-Z a-z 0-9 _ . : -')));
 
 const envSchema = z.object({
   PORT: intVar(1, 65535, 4000),
@@ -454,7 +331,7 @@ const envSchema = z.object({
   DELIVERY_TIMEOUT_MS: intVar(100, 600_000, 10_000),
   DELIVERY_RECLAIM_IDLE_MS: intVar(1000, 86_400_000, 60_000),
   WEBHOOK_ALLOW_PRIVATE: booleanVar(false),
-  TELEGRAM_BOT_TOKEN: secretVar,
+  TELEGRAM_BOT_TOKEN: tokenVar,
   TELEGRAM_API_URL: httpUrlVar('https://api.telegram.org'),
   WECOM_API_URL: httpUrlVar('https://qyapi.weixin.qq.com'),
   RATE_LIMIT_SERVICE: intVar(0, 10_000_000, 20_000),
@@ -463,14 +340,7 @@ const envSchema = z.object({
   MAX_CONNECTIONS: intVar(0, 10_000_000, 50_000),
   MAX_BODY_BYTES: intVar(1024, 100 * 1024 * 1024, 1024 * 1024),
   REDIS_COMMAND_TIMEOUT_MS: intVar(50, 60_000, 1500),
-  REDIS_KEY_PREFIX: z.preprocess(
-    blankToUndefined,
-    z
-      .string()
-      .regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'expected 1-64 characters of A-Z a-z 0-9 _ . : -')
-      .optional()
-      .transform((v) => v ?? 'ntf:'),
-  ),
+  REDIS_KEY_PREFIX: keyPrefixVar,
 });
 
 /**
