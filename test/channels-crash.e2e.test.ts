@@ -3,33 +3,22 @@
  * started again, delivers every one, each webhook-id accepted once by a receiver that drops
  * duplicates. The server runs as a real process (from sources) on the test Redis.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAuth } from '../src/server/auth.js';
 import { startWebhookReceiver } from './helpers/fake-providers.js';
 import { deleteByPrefix, redisUrl, uniquePrefix, withRedis } from './helpers/redis.js';
 import { freePort } from './helpers/redis-server.js';
+import { useSourceServers } from './helpers/source-server.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'crash-test-secret-crash-test-secret-0000';
 const redis = withRedis();
-const children: ChildProcess[] = [];
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
   for (const f of cleanups.splice(0)) await f();
 });
 
-function startServer(env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return { child, exited, output: () => out };
-}
+const spawnServer = useSourceServers();
+const startServer = (env: Record<string, string>) => spawnServer({ ...process.env, ...env });
 
 async function until(cond: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000) {
   const start = Date.now();

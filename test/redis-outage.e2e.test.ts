@@ -4,28 +4,25 @@
  * port, with its data (AOF, appendfsync always) or empty. docs/guarantees.md, "Redis outages
  * and restarts", lists what each test proves.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InboxDocument, NotificationReceivedDocument } from '../src/client/gql/graphql.js';
 import { createAuth } from '../src/server/auth.js';
 import { startWebhookReceiver } from './helpers/fake-providers.js';
+import { useSourceServers } from './helpers/source-server.js';
 import { freePort, startRedisServer, type RedisServer, type RedisServerOptions } from './helpers/redis-server.js';
 import { subscribe, wsClient } from './helpers/ws.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'outage-test-secret-outage-test-secret-00';
 const auth = createAuth(SECRET);
 const AOF = ['--appendonly', 'yes', '--appendfsync', 'always'];
 
-const children: ChildProcess[] = [];
+const spawnServer = useSourceServers();
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
   for (const f of cleanups.splice(0).reverse()) await f();
 });
 
@@ -61,32 +58,21 @@ async function ownRedis(opts: { aof?: boolean } = {}) {
 
 async function startServer(redisUrl: string, env: Record<string, string> = {}) {
   const port = await freePort();
-  const spawnIt = () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        REDIS_URL: redisUrl,
-        JWT_SECRET: SECRET,
-        LOG_LEVEL: 'warn',
-        REDIS_COMMAND_TIMEOUT_MS: '1000',
-        INBOX_CAP: '1000',
-        WEBHOOK_ALLOW_PRIVATE: 'true',
-        DELIVERY_RETRY_BASE_MS: '50',
-        DELIVERY_RETRY_MAX_MS: '300',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const spawnIt = () =>
+    spawnServer({
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      REDIS_URL: redisUrl,
+      JWT_SECRET: SECRET,
+      LOG_LEVEL: 'warn',
+      REDIS_COMMAND_TIMEOUT_MS: '1000',
+      INBOX_CAP: '1000',
+      WEBHOOK_ALLOW_PRIVATE: 'true',
+      DELIVERY_RETRY_BASE_MS: '50',
+      DELIVERY_RETRY_MAX_MS: '300',
+      ...env,
     });
-    children.push(child);
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    child.stderr!.on('data', (d) => (out += d));
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    return { child, exited, output: () => out };
-  };
   let proc = spawnIt();
   const base = `http://127.0.0.1:${port}`;
   const s = {

@@ -3,19 +3,16 @@
  * to change, exit code 1, a stack only at LOG_LEVEL=debug. The server runs from the sources
  * (tsx), so this file doesn't race process.e2e.test.ts, which rebuilds dist/.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { useSourceServers } from './helpers/source-server.js';
 import { freePort } from './helpers/redis-server.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const children: ChildProcess[] = [];
+const spawnServer = useSourceServers();
 const servers: net.Server[] = [];
 const sockets: net.Socket[] = [];
 
 afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
   for (const s of sockets.splice(0)) s.destroy();
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
 });
@@ -23,12 +20,9 @@ afterEach(async () => {
 /** Starts the server with `env` on top of a clean base; resolves with its exit code and output. */
 async function startServer(env: Record<string, string>) {
   const base = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(await freePort()) };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  const s = spawnServer({ ...base, ...env });
+  const code = await s.exited;
+  const out = s.output();
   return { code, out, lines: out.trim().split('\n') };
 }
 
