@@ -1,7 +1,8 @@
-// `npm start` runs this first (package.json "prestart"): it builds dist/ when it is missing or
-// older than the sources, so a fresh clone needs only `npm ci && npm start`. Production keeps
-// running compiled JavaScript. Without TypeScript (`npm ci --omit=dev` with a shipped dist/)
-// it builds nothing: a present dist/ runs as it is, a missing one is a one-line error.
+// `npm ci` runs this as "prepare" and `npm start` as "prestart": it builds dist/ when it is
+// missing or older than the sources, so a fresh clone needs only `npm ci && npm start`, and the
+// first start doesn't wait for a build. Production keeps running compiled JavaScript. Without
+// TypeScript (`npm ci --omit=dev` with a shipped dist/) it builds nothing: as "prepare" it does
+// nothing; before a start, a present dist/ runs as it is and a missing one is a one-line error.
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -40,6 +41,7 @@ try {
   typescript = false;
 }
 if (!typescript) {
+  if (process.argv.includes('--prepare')) process.exit(0);
   if (newest(built) > 0) process.exit(0); // a shipped dist/ (file times may not survive the copy; pages optional)
   console.error('dist/ is missing and TypeScript is not installed: run `npm ci` with dev dependencies, or ship dist/ (npm run build) with the app');
   process.exit(1);
