@@ -8,7 +8,7 @@ import { createAuth } from '../src/server/auth.js';
 import { startWebhookReceiver } from './helpers/fake-providers.js';
 import { deleteByPrefix, redisUrl, uniquePrefix, withRedis } from './helpers/redis.js';
 import { freePort } from './helpers/redis-server.js';
-import { useSourceServers } from './helpers/source-server.js';
+import { useServerChildren } from './helpers/server-child.js';
 
 const SECRET = 'crash-test-secret-crash-test-secret-0000';
 const redis = withRedis();
@@ -17,7 +17,7 @@ afterEach(async () => {
   for (const f of cleanups.splice(0)) await f();
 });
 
-const spawnServer = useSourceServers();
+const spawnServer = useServerChildren();
 const startServer = (env: Record<string, string>) => spawnServer({ ...process.env, ...env });
 
 async function until(cond: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000) {

@@ -3,20 +3,19 @@
  * dist/, jobs included); its configuration errors, its probes against a Redis that goes away
  * and comes back, a job in a worker thread, SIGTERM.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createAuth } from '../src/server/auth.js';
 import { freePort, startRedisServer, type RedisServer } from './helpers/redis-server.js';
 import { startArgs } from './helpers/start-command.js';
+import { useServerChildren } from './helpers/server-child.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'process-test-secret-process-test-secret-0';
-const children: ChildProcess[] = [];
 const redises: RedisServer[] = [];
 
 afterEach(async () => {
-  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
   await Promise.all(redises.splice(0).map((r) => r.stop()));
 });
 
@@ -27,17 +26,8 @@ async function ownRedis(port: number) {
   return r;
 }
 
-function start(cmd: string, args: string[], env: Record<string, string> = {}) {
-  const child = spawn(cmd, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  return { child, exited, output: () => out };
-}
-
-const server = (env: Record<string, string>) => start(process.execPath, startArgs(), env);
+const spawnServer = useServerChildren();
+const server = (env: Record<string, string>) => spawnServer({ ...process.env, ...env }, startArgs());
 
 beforeAll(() => {
   execFileSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'pipe' });

@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { InboxDocument, NotificationReceivedDocument } from '../src/client/gql/graphql.js';
 import { createAuth } from '../src/server/auth.js';
 import { startWebhookReceiver } from './helpers/fake-providers.js';
-import { useSourceServers } from './helpers/source-server.js';
+import { useServerChildren } from './helpers/server-child.js';
 import { freePort, startRedisServer, type RedisServer, type RedisServerOptions } from './helpers/redis-server.js';
 import { subscribe, wsClient } from './helpers/ws.js';
 
@@ -20,7 +20,7 @@ const SECRET = 'outage-test-secret-outage-test-secret-00';
 const auth = createAuth(SECRET);
 const AOF = ['--appendonly', 'yes', '--appendfsync', 'always'];
 
-const spawnServer = useSourceServers();
+const spawnServer = useServerChildren();
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
   for (const f of cleanups.splice(0).reverse()) await f();

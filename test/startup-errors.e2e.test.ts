@@ -5,10 +5,10 @@
  */
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { useSourceServers } from './helpers/source-server.js';
+import { useServerChildren } from './helpers/server-child.js';
 import { freePort } from './helpers/redis-server.js';
 
-const spawnServer = useSourceServers();
+const spawnServer = useServerChildren();
 const servers: net.Server[] = [];
 const sockets: net.Socket[] = [];
 

@@ -1,7 +1,7 @@
 /**
- * The server as a child process run from the TypeScript sources (tsx), for tests whose subject
- * is the process itself: a crash, a restart, a start-up failure. From sources, so these tests
- * don't race the build of dist/ that the process test makes.
+ * The server as a child process, for tests whose subject is the process itself: a crash, a
+ * restart, a start-up failure. By default from the TypeScript sources (tsx), so these tests
+ * don't race the build of dist/ that the process test makes; it passes npm start's arguments.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +9,7 @@ import { afterEach } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-export interface SourceServer {
+export interface ServerChild {
   child: ChildProcess;
   /** resolves with the exit code once the process ended */
   exited: Promise<number | null>;
@@ -17,14 +17,16 @@ export interface SourceServer {
   output(): string;
 }
 
+const FROM_SOURCES = ['--import', 'tsx', 'src/main.ts'];
+
 /** Call at file level: starts servers with `env` (exactly that environment) and kills those left after each test. */
-export function useSourceServers(): (env: NodeJS.ProcessEnv) => SourceServer {
+export function useServerChildren(): (env: NodeJS.ProcessEnv, nodeArgs?: readonly string[]) => ServerChild {
   const children: ChildProcess[] = [];
   afterEach(() => {
     for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   });
-  return (env) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return (env, nodeArgs = FROM_SOURCES) => {
+    const child = spawn(process.execPath, [...nodeArgs], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     children.push(child);
     let out = '';
     child.stdout!.on('data', (d) => (out += d));
