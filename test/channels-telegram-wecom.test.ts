@@ -3,15 +3,12 @@
  * plain text, cuts, retry classification from the providers' own answers, and secrets
  * (bot token, robot key) kept out of every error.
  */
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClosableProvider, OutboundMessage } from '../src/channels/provider.js';
 import { createProviders } from '../src/channels/providers.js';
 import { createTelegramProvider } from '../src/channels/telegram.js';
 import { createWecomProvider } from '../src/channels/wecom.js';
-import { startFakeTelegram, startFakeWecom, telegramError, wecomError, type FakeTelegram, type FakeWecom } from './helpers/fake-providers.js';
+import { closedPort, startFakeTelegram, startFakeWecom, telegramError, wecomError, type FakeTelegram, type FakeWecom } from './helpers/fake-providers.js';
 
 const TOKEN = '123456789:AAFake-Bot_Token-abcdefghijklmnopq';
 const KEY = '693a91f6-7aaa-4bc4-97a0-0ec2aaaa5aaa';
@@ -20,15 +17,6 @@ function msg(text: string): OutboundMessage {
   return { deliveryId: 'dlv_1', payload: {}, text };
 }
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as AddressInfo).port;
-  server.close();
-  await once(server, 'close');
-  return port;
-}
 
 function errorOf(result: { kind: string; error?: string }): string {
   expect(result.kind).not.toBe('ok');

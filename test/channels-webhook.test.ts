@@ -3,15 +3,12 @@
  * retry classification, redirects, timeouts, and the SSRF guard in the connect step.
  */
 import type { LookupAddress } from 'node:dns';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { once } from 'node:events';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClosableProvider, OutboundMessage } from '../src/channels/provider.js';
 import { renderMessage } from '../src/channels/render.js';
 import type { LookupFunction } from '../src/channels/ssrf.js';
 import { createWebhookProvider, generateWebhookSecret } from '../src/channels/webhook.js';
-import { startWebhookReceiver, type FakeWebhookReceiver } from './helpers/fake-providers.js';
+import { closedPort, startWebhookReceiver, type FakeWebhookReceiver } from './helpers/fake-providers.js';
 
 const secret = generateWebhookSecret();
 let receiver: FakeWebhookReceiver;
@@ -129,12 +126,7 @@ describe('webhook delivery (WEBHOOK_ALLOW_PRIVATE=true, receiver on loopback)', 
   });
 
   it('a closed port → retry', async () => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const port = (server.address() as AddressInfo).port;
-    server.close();
-    await once(server, 'close');
+    const port = await closedPort();
     const result = await provider({ allowPrivate: true }).send({ address: `http://127.0.0.1:${port}/x`, secret }, message());
     expect(result.kind).toBe('retry');
     expect(result.kind === 'retry' && result.error).toMatch(/ECONNREFUSED/);

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { MAX_WS_MESSAGE_BYTES } from '../src/server/websocket.js';
 import { useTestApp } from './helpers/app.js';
+import { prng } from './helpers/prng.js';
 
 const sockets: WebSocket[] = [];
 afterEach(() => {
@@ -33,16 +34,6 @@ async function until(cond: () => boolean, what: string, timeoutMs = 5000) {
   }
 }
 
-/** A seeded PRNG (mulberry32), so a failing run can be repeated. */
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const noStack = (text: string) => expect(text).not.toMatch(/\bat .+\(.*:\d+:\d+\)|node_modules|\.ts:\d+/);
 

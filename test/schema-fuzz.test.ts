@@ -25,20 +25,12 @@ import {
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { ADMIN, SERVICE, useTestApp } from './helpers/app.js';
+import { prng } from './helpers/prng.js';
 
 const schema = buildSchema(readFileSync(new URL('../schema.graphql', import.meta.url), 'utf8'));
 const SEED = Number(process.env.FUZZ_SEED ?? 20261203);
 const DOCUMENTS = 400;
 
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A literal in GraphQL syntax; enums are marked so they print bare. */
 class EnumValue {

@@ -303,3 +303,14 @@ export class FakeWecom extends FakeServer {
 export async function startFakeWecom(keys: string[], options: { perMinute?: number; now?: () => number } = {}): Promise<FakeWecom> {
   return new FakeWecom(keys, options.perMinute, options.now).start();
 }
+
+/** A loopback port that nothing listens on (it was free a moment ago): a connection is refused. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as AddressInfo).port;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
