@@ -31,6 +31,7 @@ interface Lag {
   max: number;
   mean: number;
   samples: number;
+  memory?: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number; liveAfterGc: number };
 }
 
 export const soakScenario: Scenario = {
@@ -118,6 +119,7 @@ export const soakScenario: Scenario = {
       const sent = new Map<number, string[]>();
       const sendLatencies: number[] = [];
       let sendErrors = 0;
+      const errorKinds = new Map<string, number>();
       let reconnects = 0;
       let reconnectErrors = 0;
       let stopping = false;
@@ -145,10 +147,18 @@ export const soakScenario: Scenario = {
       // The start figures are taken after the warm-up, under the same load.
       let rssStart = 0;
       let fdsSteady = 0;
+      // RSS every second of the steady state: a single reading lands anywhere on the heap's
+      // collection cycle (it swings by a third here), so start and end are also compared as the
+      // peak of their first and last minute, beside the live heap after full collections.
+      const rssSamples: number[] = [];
+      let rssSampler: NodeJS.Timeout | undefined;
+      let liveStart = 0;
       const warmedUp = new Promise<void>((resolve) =>
         setTimeout(() => {
           void resetLag().then(() => {
             rssStart = server.rssBytes();
+            liveStart = readLag().memory?.liveAfterGc ?? 0;
+            rssSampler = setInterval(() => rssSamples.push(server.rssBytes()), 1000);
             fdsSteady = server.openFds();
             console.log(`  warm-up done: rss ${(rssStart / 2 ** 20).toFixed(1)} MB, fds ${fdsSteady}; the steady state starts`);
             resolve();
@@ -161,6 +171,7 @@ export const soakScenario: Scenario = {
         const sorted = [...sendLatencies].sort((a, b) => a - b);
         rows.push(
           `  t=${int((performance.now() - steadyAt) / 1000 - warmupS).padStart(4)} s  rss ${(server.rssBytes() / 2 ** 20).toFixed(1)} MB  fds ${server.openFds()}  ` +
+            `(heap ${lag.memory?.heapUsed}/${lag.memory?.heapTotal} MB, live after the last full GC ${lag.memory?.liveAfterGc} MB, external ${lag.memory?.external} MB, buffers ${lag.memory?.arrayBuffers} MB)  ` +
             `loop p99 ${ms(lag.p99)} max ${ms(lag.max)}  sends ${int(sendLatencies.length)} (p99 ${ms(percentile(sorted, 99))}, errors ${sendErrors})  reconnects ${int(reconnects)}`,
         );
         console.log(rows.at(-1));
@@ -179,7 +190,11 @@ export const soakScenario: Scenario = {
             list.push(id);
             sent.set(u, list);
           },
-          () => void sendErrors++,
+          (err: Error) => {
+            sendErrors++;
+            const kind = /"code":"([A-Z_]+)"/.exec(err.message)?.[1] ?? err.message.slice(0, 60);
+            errorKinds.set(kind, (errorKinds.get(kind) ?? 0) + 1);
+          },
         );
         inFlight.push(p);
         if (inFlight.length > 5000) inFlight.splice(0, 2500);
@@ -189,9 +204,14 @@ export const soakScenario: Scenario = {
       stopping = true;
       await reconnecting;
       clearInterval(sampler);
+      clearInterval(rssSampler);
       const steadyS = (performance.now() - steadyAt) / 1000 - warmupS;
       const lag = readLag();
       const rssEnd = server.rssBytes();
+      const liveEnd = lag.memory?.liveAfterGc ?? 0;
+      const window = Math.min(60, Math.floor(rssSamples.length / 2));
+      const peakFirst = Math.max(...rssSamples.slice(0, window));
+      const peakLast = Math.max(...rssSamples.slice(-window));
       // Deliveries still queued drain (until nothing is missing, or nothing arrived for 10 s),
       // then exactly-once is checked per user.
       const tally = () => {
@@ -225,12 +245,15 @@ export const soakScenario: Scenario = {
       }
       const sorted = [...sendLatencies].sort((a, b) => a - b);
       const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MB`;
+      const pct = (from: number, to: number) => `${to >= from ? '+' : ''}${(((to - from) / from) * 100).toFixed(1)} %`;
       section('soak', [
         ['clients', `${int(n)} (connected in ${connectS.toFixed(1)} s), ${int(reconnectRate)} reconnecting per second with after`],
-        ['steady state', `${steadyS.toFixed(0)} s after ${warmupS} s of warm-up, ${int(sendLatencies.length)} sends at ${int(sendRate)}/s (p50 ${ms(percentile(sorted, 50))}, p99 ${ms(percentile(sorted, 99))}), ${sendErrors} errors`],
+        ['steady state', `${steadyS.toFixed(0)} s after ${warmupS} s of warm-up, ${int(sendLatencies.length)} sends at ${int(sendRate)}/s (p50 ${ms(percentile(sorted, 50))}, p99 ${ms(percentile(sorted, 99))}), ${sendErrors} errors${errorKinds.size ? ` (${[...errorKinds].map(([k, c]) => `${k} ${c}`).join(', ')})` : ''}`],
         ['reconnects', `${int(reconnects)} (${reconnectErrors} failed), replayComplete false ${incomplete}, stream errors ${streamErrors}`],
         ['exactly once', `${missing} missing, ${duplicated} duplicated of ${int([...sent.values()].reduce((a, l) => a + l.length, 0))} notifications (after ${drainS.toFixed(1)} s of drain)`],
-        ['RSS', `before clients ${mb(rssBefore)}; steady start ${mb(rssStart)}, end ${mb(rssEnd)} (${(((rssEnd - rssStart) / rssStart) * 100).toFixed(1)} %)`],
+        ['RSS', `before clients ${mb(rssBefore)}; steady start ${mb(rssStart)}, end ${mb(rssEnd)} (${pct(rssStart, rssEnd)})`],
+        ['RSS peaks', `first ${window} s of the steady state ${mb(peakFirst)}, last ${window} s ${mb(peakLast)} (${pct(peakFirst, peakLast)})`],
+        ['live heap', `after full collections: ${liveStart} MB at the steady start, ${liveEnd} MB at the end (${pct(liveStart, liveEnd)})`],
         ['open fds', `before clients ${fdsBefore}, during ${fdsSteady}, after they left ${fdsAfter} (${((performance.now() - leftAt) / 1000).toFixed(1)} s later)`],
         ['event-loop delay', `p50 ${ms(lag.p50)}, p99 ${ms(lag.p99)}, max ${ms(lag.max)}, mean ${ms(lag.mean)} over the steady state (in the server)`],
         ['server CPU', `${(server.cpuMs() / 1000).toFixed(1)} s`],

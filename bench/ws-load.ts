@@ -46,7 +46,13 @@ export function connect(url: string, token: string): Promise<LoadSocket> {
           ws.send(JSON.stringify({ id, type: 'subscribe', payload: { query, variables } }));
         });
       },
-      close: () => ws.close(1000),
+      // Like a real client, a closed socket delivers nothing more: ws still emits the frames
+      // that arrive during the closing handshake, which a resumed stream replays as well.
+      close: () => {
+        handlers.clear();
+        raw = null;
+        ws.close(1000);
+      },
     };
     ws.on('open', () => ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
     ws.on('message', (data: Buffer) => {
