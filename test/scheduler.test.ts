@@ -3,7 +3,7 @@
  * included), the reminder's local date, one run's claim/record/release (runOnce), and the
  * schedule's timers, fired by hand. Nothing here waits for 17:10.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
 import { createMemoryDeliveryStore } from '../src/store/memory/memory-delivery-store.js';
 import { createMemoryStore } from '../src/store/memory/memory-store.js';
@@ -12,6 +12,7 @@ import { failedStatus, jobDefinitions, runOnce, type JobOps } from '../src/sched
 import { createScheduler, type RunEvent, type Scheduler, type Timers } from '../src/scheduler/scheduler.js';
 import { FailureLog } from '../src/scheduler/failure-log.js';
 import type { BroadcastRecord } from '../src/notifications/types.js';
+import { NotificationService } from '../src/notifications/service.js';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -229,6 +230,11 @@ function fakeTimers() {
       pending.clear();
       for (const [, p] of due) p.fn();
     },
+    /** fires the timers armed with this delay */
+    fire(ms: number) {
+      const due = [...pending.entries()].filter(([, p]) => p.ms === ms);
+      for (const [id, p] of due) (pending.delete(id), p.fn());
+    },
   };
 }
 
@@ -343,6 +349,35 @@ describe('the schedule, with a clock and timers the test moves', () => {
     // the run's clock is ours
     expect(job!.lastRunAt).toBeGreaterThanOrEqual(now);
     expect(job!.lastRunAt).toBeLessThan(now + 20_000);
+  });
+});
+
+describe('deliver-scheduled between its ticks', () => {
+  it('wakes at the earliest sendAt when that comes before the next tick, and delivers then', async () => {
+    const store = createMemoryStore({ cap: 50 });
+    let now = at('2026-11-24T12:00:00.000Z');
+    const t = fakeTimers();
+    const s = createScheduler({ store, deliveries: createMemoryDeliveryStore(), backend: { kind: 'memory' }, logger: pino({ level: 'silent' }), clock: () => now, timers: t.timers, only: ['deliver-scheduled'] });
+    try {
+      await s.start();
+      expect(t.delays()).toEqual([1000]);
+      const sent = await new NotificationService(store, () => now).send({ userIds: ['una'], type: 'task_due_soon', title: 'due', body: '', sendAt: new Date(now + 1300) });
+      expect(sent.scheduledId).not.toBeNull();
+      // the tick at 12:00:01 finds nothing due, then asks for the earliest sendAt
+      now += 1000;
+      const tick = new Promise<RunEvent>((resolve) => s.onRun(resolve));
+      t.fire(1000);
+      expect((await tick).summary).toBe('delivered 0 scheduled sends (0 notifications stored)');
+      await vi.waitFor(() => expect(t.delays().sort((a, b) => a - b)).toEqual([300, 1000]));
+      now += 300;
+      const extra = new Promise<RunEvent>((resolve) => s.onRun(resolve));
+      t.fire(300);
+      const e = await extra;
+      expect([e.slot, e.summary]).toEqual([null, 'delivered 1 scheduled sends (1 notifications stored)']);
+      expect((await store.list('una', { first: 5 }, now)).items.map((n) => [n.title, n.createdAt])).toEqual([['due', now]]);
+    } finally {
+      await s.stop(2000);
+    }
   });
 });
 
