@@ -188,6 +188,7 @@ export async function runOnce(def: JobDefinition, ops: JobOps, { slot, token, cl
     error ??= stackOf(err);
     if (status === 'ok') status = failedStatus(new Error(`ran, but could not record it: ${err instanceof Error ? err.message : String(err)}`));
     const end = { token, startedAt, status };
+    // Real time, not the job clock: these retries run on real timers until the lock lapses.
     const giveUpAt = Date.now() + def.lockTtlMs;
     const retry = () => {
       ops.endRun(def.name, end).catch(() => {

@@ -8,7 +8,6 @@
  * Created by main.ts (and tests); it is the only thing that starts job workers and schedule timers.
  */
 import { randomUUID } from 'node:crypto';
-import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { Backend } from '../backend.js';
@@ -16,7 +15,6 @@ import { DomainError } from '../notifications/errors.js';
 import type { DeliveryStore } from '../store/delivery-store.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { JOB_NAME } from '../store/redis/keys.js';
 import { FailureLog } from './failure-log.js';
 import { checkTimezone, describeSchedule, serverTimezone } from './cron.js';
 import { DEFAULT_WORK_END_CRON, jobDefinitions, nextRunOf, type JobDefinition, type JobName, type JobSettings, type RunResult } from './jobs.js';
@@ -24,7 +22,7 @@ import { jobOps, type DashboardBus } from './job-ops.js';
 import type { WorkerRedis } from './protocol.js';
 import { INTERRUPTED, processRunner, type Runner } from './runner.js';
 import { createSchedule, realTimers, type Timers } from './schedule.js';
-import { workerRunner } from './worker-runner.js';
+import { workerJobFiles, workerRunner } from './worker-runner.js';
 
 export type { Timers } from './schedule.js';
 
@@ -108,20 +106,6 @@ export interface SchedulerOptions {
 
 const JOBS_DIR = fileURLToPath(new URL('../../jobs/', import.meta.url));
 
-/** Job files of a folder by name: .ts in the source tree, .js/.mjs when compiled. */
-function jobFiles(dir: string): Map<string, string> {
-  const files = new Map<string, string>();
-  for (const f of readdirSync(dir)) {
-    const m = /^(.+)\.(ts|js|mjs)$/.exec(f);
-    if (!m || f.endsWith('.d.ts')) continue;
-    const name = m[1]!;
-    if (!JOB_NAME.test(name)) throw new Error(`jobs/${f}: job file names must match ${JOB_NAME}`);
-    // A compiled tree may hold both; the .js one wins there, the .ts one in the sources.
-    if (!files.has(name) || m[2] !== 'ts') files.set(name, `${dir.replace(/\/$/, '')}/${f}`);
-  }
-  return files;
-}
-
 export function createScheduler(opts: SchedulerOptions): Scheduler {
   const { store, backend, logger: parentLogger, enabled = true, clock = Date.now, timers = realTimers } = opts;
   const logger = parentLogger.child({ module: 'scheduler' });
@@ -131,15 +115,10 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   const defs = jobDefinitions(settings);
   const byName = new Map(defs.map((d) => [d.name as string, d]));
 
-  // Every worker job has a file and every file a worker job: a stray file would never run.
   const dir = opts.jobsDir ?? JOBS_DIR;
-  const files = jobFiles(dir);
   const workerDefs = defs.filter((d) => d.runsIn === 'worker');
-  const missing = workerDefs.filter((d) => !files.has(d.name)).map((d) => d.name);
-  const unknown = [...files.keys()].filter((n) => byName.get(n)?.runsIn !== 'worker');
-  if (missing.length || unknown.length) {
-    throw new Error(`jobs/ and src/scheduler/jobs.ts disagree: ${[...missing.map((n) => `no file for ${n}`), ...unknown.map((n) => `${n} is not a worker job`)].join('; ')}`);
-  }
+  // Checked on every backend: a missing or stray file is a packaging error wherever it shows.
+  const files = workerJobFiles(dir, workerDefs);
 
   const bus = opts.bus;
   const dashboardChannels = { updated: bus?.channels.dashboard ?? '', topic: bus?.channels.topic('dashboard') ?? '' };

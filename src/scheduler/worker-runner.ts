@@ -6,10 +6,12 @@
  * would wait forever.
  */
 import { randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import Bree from 'bree';
 import type { Logger } from 'pino';
+import { JOB_NAME } from '../store/redis/keys.js';
 import type { Store } from '../store/store.js';
 import { failedStatus, type JobDefinition, type JobName, type JobSettings, type RunResult } from './jobs.js';
 import type { DashboardChannels } from './job-ops.js';
@@ -22,6 +24,26 @@ const TS_WORKER = fileURLToPath(new URL('./ts-worker.mjs', import.meta.url));
  * serves requests. Half-way down the scale: a job still gets what the main thread leaves.
  */
 const JOB_NICENESS = 10;
+
+/**
+ * The worker jobs' files in `dir` by name: .ts in the source tree, .js/.mjs when compiled.
+ * Every worker job has a file and every file a worker job: a stray file would never run.
+ */
+export function workerJobFiles(dir: string, jobs: readonly JobDefinition[]): Map<string, string> {
+  const files = new Map<string, string>();
+  for (const f of readdirSync(dir)) {
+    const m = /^(.+)\.(ts|js|mjs)$/.exec(f);
+    if (!m || f.endsWith('.d.ts')) continue;
+    const name = m[1]!;
+    if (!JOB_NAME.test(name)) throw new Error(`jobs/${f}: job file names must match ${JOB_NAME}`);
+    // A compiled tree may hold both; the .js one wins there, the .ts one in the sources.
+    if (!files.has(name) || m[2] !== 'ts') files.set(name, `${dir.replace(/\/$/, '')}/${f}`);
+  }
+  const missing = jobs.filter((d) => !files.has(d.name)).map((d) => `no file for ${d.name}`);
+  const unknown = [...files.keys()].filter((n) => !jobs.some((d) => d.name === n)).map((n) => `${n} is not a worker job`);
+  if (missing.length || unknown.length) throw new Error(`jobs/ and src/scheduler/jobs.ts disagree: ${[...missing, ...unknown].join('; ')}`);
+  return files;
+}
 
 interface Run {
   token: string;
