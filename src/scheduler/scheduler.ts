@@ -10,8 +10,9 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
-import type { Backend } from '../backend.js';
+import type { PubSubEngine } from 'graphql-subscriptions';
 import { DomainError } from '../notifications/errors.js';
+import type { Channels } from '../realtime/channels.js';
 import type { DeliveryStore } from '../store/delivery-store.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -80,8 +81,8 @@ export interface SchedulerOptions {
   store: Store;
   /** the main thread's outbox (prune-expired in process) */
   deliveries: DeliveryStore;
-  /** the pub/sub bus (dashboard-push); absent: nobody listens, refreshes go nowhere */
-  bus?: Pick<Backend, 'bus' | 'channels' | 'countSubscribers'>;
+  /** the pub/sub bus (dashboard-push; a Backend is one); absent: nobody listens, refreshes go nowhere */
+  bus?: { bus: PubSubEngine; channels: Channels; countSubscribers(channel: string): Promise<number> };
   backend: WorkerBackend;
   logger: Logger;
   /** this instance, as the app's DashboardFeed knows it (dashboard-push's `by`). @default a random id */
