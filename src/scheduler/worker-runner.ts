@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
-import Bree from 'bree';
+import type Bree from 'bree';
 import type { Logger } from 'pino';
 import { JOB_NAME } from '../store/redis/keys.js';
 import type { Store } from '../store/store.js';
@@ -87,44 +87,47 @@ export function workerRunner({
   let starting: { slot: number | null; token: string } | null = null;
   let stopping = false;
 
-  const bree = new Bree({
-    root: dir,
-    logger: {
-      info: (msg: unknown) => logger.debug(String(msg)),
-      warn: (msg: unknown) => logger.warn(msg instanceof Error ? msg.message : String(msg)),
-      error: (msg: unknown) => logger.error(msg instanceof Error ? msg.message : String(msg)),
-    },
-    acceptedExtensions: ['.ts', '.js', '.mjs'],
-    defaultExtension: 'ts',
-    // The schedule fires occurrences (schedule.ts): to Bree every job is on demand.
-    jobs: jobs.map((d) => ({
-      name: d.name,
-      path: files.get(d.name)!,
-      timeout: false,
-      closeWorkerAfterMs: d.maxRunMs,
-      worker: { workerData: { settings, redis, dashboardChannels, instance } },
-    })),
-    workerMessageHandler: ({ name, message }) => {
-      if (isRunReport(message)) {
-        const { kind: _, ...result } = message;
-        runs.get(name)?.settle(result);
-      }
-    },
-    errorHandler: (err, meta) => died(meta.name, err),
-  });
-  // Validates the jobs (paths, options) once; start() waits for it.
-  // (init() is public in Bree 9 but missing from its typings)
-  const ready = (bree as unknown as { init(): Promise<void> }).init();
-  ready.catch((err: unknown) => logger.error({ err }, 'Bree rejected the jobs'));
-
-  bree.createWorker = (filename: string, options: Partial<WorkerOptions>) => {
-    const workerData: JobWorkerData = { ...(options.workerData as JobWorkerData), ...starting!, clockOffsetMs: clock() - Date.now(), niceness: JOB_NICENESS };
-    if (filename.endsWith('.ts')) return new Worker(TS_WORKER, { ...options, workerData: { ...workerData, tsJobUrl: pathToFileURL(filename).href } });
-    return new Worker(filename, { ...options, workerData });
-  };
-
-  // A worker gone without a result (it exited early, or died before its error was reported).
-  bree.on('worker deleted', (name: string) => died(name, new Error('the worker exited without a result')));
+  // Bree is loaded with the first worker run (about 12 MB of RSS): the memory backend, and an
+  // instance whose schedule never starts a worker, never load it.
+  let loaded: Promise<Bree> | null = null;
+  const load = () =>
+    (loaded ??= import('bree').then(async ({ default: Bree }) => {
+      const bree = new Bree({
+        root: dir,
+        logger: {
+          info: (msg: unknown) => logger.debug(String(msg)),
+          warn: (msg: unknown) => logger.warn(msg instanceof Error ? msg.message : String(msg)),
+          error: (msg: unknown) => logger.error(msg instanceof Error ? msg.message : String(msg)),
+        },
+        acceptedExtensions: ['.ts', '.js', '.mjs'],
+        defaultExtension: 'ts',
+        // The schedule fires occurrences (schedule.ts): to Bree every job is on demand.
+        jobs: jobs.map((d) => ({
+          name: d.name,
+          path: files.get(d.name)!,
+          timeout: false,
+          closeWorkerAfterMs: d.maxRunMs,
+          worker: { workerData: { settings, redis, dashboardChannels, instance } },
+        })),
+        workerMessageHandler: ({ name, message }) => {
+          if (isRunReport(message)) {
+            const { kind: _, ...result } = message;
+            runs.get(name)?.settle(result);
+          }
+        },
+        errorHandler: (err, meta) => died(meta.name, err),
+      });
+      bree.createWorker = (filename: string, options: Partial<WorkerOptions>) => {
+        const workerData: JobWorkerData = { ...(options.workerData as JobWorkerData), ...starting!, clockOffsetMs: clock() - Date.now(), niceness: JOB_NICENESS };
+        if (filename.endsWith('.ts')) return new Worker(TS_WORKER, { ...options, workerData: { ...workerData, tsJobUrl: pathToFileURL(filename).href } });
+        return new Worker(filename, { ...options, workerData });
+      };
+      // A worker gone without a result (it exited early, or died before its error was reported).
+      bree.on('worker deleted', (name: string) => died(name, new Error('the worker exited without a result')));
+      // Validates the jobs (paths, options). (init() is public in Bree 9 but missing from its typings)
+      await (bree as unknown as { init(): Promise<void> }).init();
+      return bree;
+    }));
 
   /** A worker died (threw, timed out, crashed): the run failed; free its lock with our token. */
   function died(name: string, err: unknown) {
@@ -139,10 +142,21 @@ export function workerRunner({
     r.settle({ outcome: 'ran', status, summary: null, error: stopping ? null : err instanceof Error ? (err.stack ?? err.message) : String(err), durationMs: clock() - r.startedAt });
   }
 
-  async function launch(def: JobDefinition, req: RunRequest, run: Run) {
+  /** Starts the run's worker; resolves with its result once the worker is gone. */
+  async function launch(def: JobDefinition, req: RunRequest, run: Run, result: Promise<RunResult>): Promise<RunResult> {
+    let bree: Bree;
     try {
-      await ready;
-      if (stopping) return run.settle({ outcome: 'ran', status: INTERRUPTED, summary: null, error: null });
+      bree = await load();
+    } catch (err) {
+      logger.error({ err }, 'Bree rejected the jobs');
+      return { outcome: 'ran', status: failedStatus(err), summary: null, error: String(err) };
+    }
+    if (stopping) return { outcome: 'ran', status: INTERRUPTED, summary: null, error: null };
+    // The run is over when its worker is gone (or never came): only then may the next start.
+    let off = (_: string) => {};
+    const gone = new Promise<void>((resolve) => (off = (n: string) => void (n === def.name && resolve())));
+    bree.on('worker deleted', off);
+    try {
       // Once Bree is initialised, run() creates the worker synchronously.
       starting = { slot: req.slot, token: run.token };
       await bree.run(def.name);
@@ -152,6 +166,10 @@ export function workerRunner({
     } finally {
       starting = null;
     }
+    const r = await result;
+    if (bree.workers.has(def.name)) await gone;
+    bree.off('worker deleted', off);
+    return r;
   }
 
   return {
@@ -161,17 +179,7 @@ export function workerRunner({
       const result = new Promise<RunResult>((resolve) => (settle = resolve));
       const run: Run = { token: randomUUID(), startedAt: clock(), settled: false, settle: (r) => ((run.settled = true), settle(r)) };
       runs.set(def.name, run);
-      // The run is over when its worker is gone (or never came): only then may the next start.
-      const gone = new Promise<void>((resolve) => {
-        const off = (n: string) => n === def.name && (bree.off('worker deleted', off), resolve());
-        bree.on('worker deleted', off);
-      });
-      void launch(def, req, run);
-      run.done = result.then(async (r) => {
-        if (bree.workers.has(def.name)) await gone;
-        runs.delete(def.name);
-        return r;
-      });
+      run.done = launch(def, req, run, result).finally(() => runs.delete(def.name));
       return run.done;
     },
     async idle(name) {
@@ -180,7 +188,8 @@ export function workerRunner({
     running: () => [...runs.keys()] as JobName[],
     async stop(timeoutMs) {
       stopping = true;
-      await ready.catch(() => {});
+      const bree = await loaded?.catch(() => null);
+      if (!bree) return;
       if (await settleWithin([bree.stop()], timeoutMs)) {
         const left = [...bree.workers.entries()];
         logger.warn({ jobs: left.map(([n]) => n), timeoutMs }, 'jobs still running at shutdown: terminating their workers');
