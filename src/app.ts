@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import type { PubSubEngine } from 'graphql-subscriptions';
 import type { Logger } from 'pino';
@@ -51,8 +52,8 @@ export interface AppDeps {
   dashboardTtlMs?: Partial<DashboardTtls>;
   /** the built console and inbox pages (web/dist); null: not served. @default this package's web/dist */
   webRoot?: string | null;
-  /** how often dashboardUpdated checks for changes while anyone listens. @default the shortest TTL, at least 1 s */
-  dashboardPushIntervalMs?: number;
+  /** this instance's id, as its scheduler knows it (dashboard-push's refreshes name their sender). @default a random id */
+  instanceId?: string;
   /** the scheduler (main.ts creates it) for the `jobs` query and `runJob`; absent: those answer as if no job existed */
   jobs?: JobsApi | null;
   /** settles users as their notifications expire (main.ts creates and starts it); stopped by close() */
@@ -107,7 +108,8 @@ export function createApp(deps: AppDeps): App {
     dashboard,
     bus,
     channel: channels.dashboard,
-    intervalMs: deps.dashboardPushIntervalMs ?? Math.max(1000, Math.min(...Object.values(dashboard.ttlMs))),
+    instance: deps.instanceId ?? randomUUID(),
+    publishTopic: (s) => realtime.publishTopic('dashboard', s),
     clock: service.now.bind(service),
     logger,
   });

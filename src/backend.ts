@@ -16,6 +16,11 @@ export interface Backend {
   deliveries: DeliveryStore;
   bus: PubSubEngine;
   channels: Channels;
+  /**
+   * Subscribers of a bus channel: on Redis, across instances (PUBSUB NUMSUB: one per instance
+   * with local listeners); in memory, this process's listeners.
+   */
+  countSubscribers(channel: string): Promise<number>;
   /** Where the cache keeps what every instance shares (L2): the command connection and key prefix. Absent on memory. */
   l2?: CacheL2;
   /**
@@ -36,7 +41,9 @@ export function memoryBackend({ cap, maxUsers, maxNotifications }: { cap: number
   const ch = channelNames();
   const deliveries = createMemoryDeliveryStore();
   const store = createMemoryStore({ cap, maxUsers, maxNotifications, channels: ch, publish: (channel, event) => void bus.publish(channel, event), outbox: deliveries });
-  return { store, deliveries, bus, channels: ch };
+  // PubSub keeps its listeners on a protected EventEmitter `ee`; it has no public count.
+  const ee = (bus as unknown as { ee: { listenerCount(name: string): number } }).ee;
+  return { store, deliveries, bus, channels: ch, countSubscribers: async (channel) => ee.listenerCount(channel) };
 }
 
 export interface RedisBackendOptions {
@@ -72,6 +79,10 @@ export function redisBackend({ redis, subscriber, blocking = null, cap, prefix =
     deliveries: createRedisDeliveryStore({ redis, blocking, prefix }),
     bus,
     channels: channelNames(prefix),
+    async countSubscribers(channel) {
+      const reply = (await redis.call('PUBSUB', 'NUMSUB', channel)) as (string | number)[];
+      return Number(reply[1] ?? 0);
+    },
     l2: { redis, prefix },
     watchBus(hooks) {
       let down = false;

@@ -6,13 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { createDeliveryWorker } from './channels/delivery-worker.js';
-import { createApp, type App } from './app.js';
+import { createApp } from './app.js';
 import { loadConfig } from './config.js';
 import { createLogger } from './logger.js';
 import { createAuth, randomSecret } from './server/auth.js';
 import { createPersistedOperations } from './server/persisted-operations.js';
 import { memoryBackend, redisBackend } from './backend.js';
-import { dashboardHooks } from './scheduler/dashboard-hooks.js';
 import { createScheduler } from './scheduler/scheduler.js';
 import { ExpirySweeper } from './notifications/expiry-sweeper.js';
 import { EpochWatch } from './store/epoch-watch.js';
@@ -77,12 +76,15 @@ async function main() {
     ].join('\n');
   }
 
-  // Bree and its job workers (docs/jobs.md). On Redis each job's worker opens its own
-  // connection; on the memory backend it asks this thread, where the state lives.
-  let app: App | undefined;
+  // This instance, as its scheduler, dashboard feed and outbox consumer name it.
+  const instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  // Jobs (docs/jobs.md): frequent ones on this thread; on Redis the rare ones in Bree worker
+  // threads, each on its own connection; on the memory backend all of them here.
   const scheduler = createScheduler({
     store,
     deliveries: backend.deliveries,
+    bus: backend,
+    instanceId,
     backend: config.redisUrl
       ? { kind: 'redis', url: config.redisUrl, prefix: config.redisKeyPrefix, cap: config.inboxCap }
       : { kind: 'memory' },
@@ -90,7 +92,6 @@ async function main() {
     workEndCron: config.workEndCron,
     timezone: config.schedulerTimezone,
     enabled: config.schedulerEnabled,
-    dashboard: dashboardHooks(() => app, backend),
     metrics,
   });
 
@@ -98,8 +99,9 @@ async function main() {
   const expirySweeper = new ExpirySweeper({ store, logger });
   const epochWatch = new EpochWatch({ store, logger, onLoss: () => metrics.redisDataLoss.inc() });
 
-  app = createApp({
+  const app = createApp({
     ...backend,
+    instanceId,
     jobs: scheduler,
     expirySweeper,
     auth,
@@ -144,7 +146,7 @@ async function main() {
         redis,
         prefix: config.redisKeyPrefix,
         config: config.delivery,
-        consumer: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+        consumer: instanceId,
         logger,
         onOutcome: (d) => metrics.deliveries.inc({ channel: d.channel, status: d.status }),
       })
@@ -161,7 +163,7 @@ async function main() {
     epochWatch.stop();
     // Jobs, deliveries and connections wind down together, so the grace period is spent once;
     // Redis closes after them, since running jobs still report to it.
-    await Promise.all([scheduler.stop(config.shutdownTimeoutMs), app!.close(config.shutdownTimeoutMs), deliveryWorker?.stop(config.shutdownTimeoutMs)]);
+    await Promise.all([scheduler.stop(config.shutdownTimeoutMs), app.close(config.shutdownTimeoutMs), deliveryWorker?.stop(config.shutdownTimeoutMs)]);
     // The blocking connection may sit in a BLOCK read: no QUIT to wait behind it.
     blocking?.disconnect();
     for (const r of [redis, subscriber]) await r?.quit().catch(() => r.disconnect());

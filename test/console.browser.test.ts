@@ -33,7 +33,7 @@ describe('operator console in headless Chromium, offline', () => {
     clock: 'real',
     outbox: {},
     scheduler: {},
-    dashboard: { ttlMs: { system: 100, notifications: 100, cache: 100 }, pushIntervalMs: 150 },
+    dashboard: { ttlMs: { system: 100, notifications: 100, cache: 100 }, refreshMs: 150 },
     get webRoot() {
       return pages.root;
     },
@@ -151,7 +151,7 @@ describe('operator console in headless Chromium, offline', () => {
       persisted: createPersistedOperations('only'),
       scheduler: {},
       metrics: () => createMetrics({ enabled: false }),
-      dashboard: { ttlMs: { system: 100, notifications: 100, cache: 100 }, pushIntervalMs: 150 },
+      dashboard: { ttlMs: { system: 100, notifications: 100, cache: 100 }, refreshMs: 150 },
       get webRoot() {
         return pages.root;
       },

@@ -25,9 +25,9 @@ import { subscribe, wsClient } from './helpers/ws.js';
 
 const SEC = 1000;
 
-async function until(cond: () => boolean, timeoutMs = 3000) {
+async function until(cond: () => boolean | Promise<boolean>, timeoutMs = 3000) {
   const end = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 5));
   }
@@ -283,25 +283,42 @@ describe.each(BACKENDS)('Subscription.dashboardUpdated (%s)', (backend) => {
   });
 });
 
-describe('dashboardUpdated without pushes: checks for changes while anyone listens', () => {
-  it('pushes when a part was recomputed, not when nothing changed, and stops with the last listener', async () => {
-    const clock = { now: Date.now() };
+describe.each(BACKENDS)('the dashboard refresh, the one driver of pushes (%s)', (backend) => {
+  const t = useTestApp(backend);
+
+  it('publishes one snapshot on the dashboard topic, from the instance that sent the refresh, only when asked', async () => {
+    const [a, b] = [t(0), t(1)];
+    // both instances' feeds are on the bus (a stream's first snapshot waits for that)
+    for (const x of [a, b]) await x.app.dashboardFeed.stream().next();
+    const topic = b.app.realtime.topics(['dashboard']);
+    const channel = b.backend.channels.topic('dashboard');
+    await until(async () => (await b.backend.countSubscribers(channel)) === 1);
+    // without `topic` nobody publishes on it
+    await b.app.dashboardFeed.publish();
+    // sent by instance 1: instance 1 publishes its snapshot (of now); instance 0 must not
+    await b.app.dashboardFeed.publish({ topic: true });
+    const T1 = a.clock.now;
+    const { value: first } = await topic.next();
+    expect(first!.topic).toBe('dashboard');
+    expect((first!.payload as { generatedAt: number }).generatedAt).toBe(T1);
+    a.clock.advance(60 * SEC); // every part expires: a snapshot read from here on is of the new time
+    await a.app.dashboardFeed.publish({ topic: true });
+    const { value: second } = await topic.next();
+    expect((second!.payload as { generatedAt: number }).generatedAt).toBe(a.clock.now);
+    await topic.return();
+  });
+});
+
+describe('the dashboard feed on the bus', () => {
+  it('listens to the dashboard channel from the app’s start to its close, with or without listeners', async () => {
     const b = memoryBackend({ cap: 10 });
-    const a = createApp({ ...b, auth: createAuth(SECRET), logger: pino({ level: 'silent' }), clock: () => clock.now, dashboardPushIntervalMs: 20 });
-    try {
-      const q = a.dashboardFeed.stream();
-      const first = await q.next();
-      expect(first.value.generatedAt).toBe(clock.now);
-      await new Promise((r) => setTimeout(r, 80)); // several checks: nothing changed, nothing pushed
-      clock.now += 10 * SEC; // system expires
-      const second = await q.next();
-      expect(second.value.generatedAt).toBe(clock.now - 10 * SEC); // notifications and cache still from then
-      expect(second.value.system).not.toEqual(first.value.system);
-      await q.return();
-      expect(a.dashboardFeed.size).toBe(0);
-      expect(a.dashboard.computed.system).toBe(2);
-    } finally {
-      await a.close(100);
-    }
+    const a = createApp({ ...b, auth: createAuth(SECRET), logger: pino({ level: 'silent' }) });
+    expect(await b.countSubscribers(b.channels.dashboard)).toBe(1);
+    const q = a.dashboardFeed.stream();
+    await q.next();
+    await q.return();
+    expect(await b.countSubscribers(b.channels.dashboard)).toBe(1);
+    await a.close(100);
+    await until(async () => (await b.countSubscribers(b.channels.dashboard)) === 0);
   });
 });

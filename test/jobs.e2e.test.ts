@@ -2,16 +2,20 @@
  * Scheduled work end to end, on both backends: `jobs` and `runJob` through GraphQL, the
  * reminder once per user per day across runs and instances, `sendAt` delivered on time (and on
  * Redis exactly once across a restart), failures recorded without taking the server down, and
- * a bounded stop. Job workers are real worker threads (each start costs about a second).
+ * a bounded stop. On Redis the reminder and pruning run in real worker threads (each start
+ * costs about a second); the frequent jobs, and every job on the memory backend, run in process.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { JobsQuery, MeQuery, NotificationsQuery, RunJobMutation, SendNotificationMutation, TopicSubscription, UpsertUserMutation } from '../src/client/operations.js';
+import { DashboardUpdatedSubscription, JobsQuery, MeQuery, NotificationsQuery, RunJobMutation, SendNotificationMutation, TopicSubscription, UpsertUserMutation } from '../src/client/operations.js';
 import { nextOccurrence, parseCron } from '../src/scheduler/cron.js';
+import { schedulerKeys } from '../src/store/redis/keys.js';
 import type { RunEvent, Scheduler } from '../src/scheduler/scheduler.js';
 import { ADMIN, BACKENDS, SERVICE, asUser, codes, useTestApp, type TestApp } from './helpers/app.js';
 import { subscribe, wsClient } from './helpers/ws.js';
@@ -150,12 +154,12 @@ describe.each(BACKENDS)('jobs (%s)', (backend) => {
       const s = t().scheduler!;
       const warm = nextRun(s, (e) => e.job === 'deliver-scheduled');
       await s.start();
-      await warm; // the loop worker is up
+      await warm; // it ticks
       if (backend === 'redis') {
-        // it works over its own connection, not the main thread's
+        // frequent and cheap: it runs on the main thread, with no worker or connection of its own
         const { newRedis } = await import('./helpers/redis.js');
         const r = newRedis();
-        expect(String(await r.client('LIST'))).toContain('name=notifications:job:deliver-scheduled');
+        expect(String(await r.client('LIST'))).not.toContain('name=notifications:job:');
         await r.quit();
       }
       const sendAt = Date.now() + 1500;
@@ -187,8 +191,9 @@ describe.each(BACKENDS)('jobs (%s)', (backend) => {
       await Promise.all([a.start(), b.start()]);
       await Promise.race([delivered, deliveredB]);
       await until(async () => (await t(1).store.nextScheduledAt()) === null);
-      // give the other instance a few more ticks to (not) deliver it again
-      await new Promise((r) => setTimeout(r, 1500));
+      // each instance ticks twice more: neither delivers it again
+      const ticks = (s: Scheduler) => nextRun(s, (e) => e.job === 'deliver-scheduled' && e.slot !== null).then(() => nextRun(s, (e) => e.job === 'deliver-scheduled' && e.slot !== null));
+      await Promise.all([ticks(a), ticks(b)]);
       for (const u of ['ida', 'jan']) expect((await inbox(t(1), u)).map((n) => n.title)).toEqual(['overdue']);
     });
   });
@@ -213,17 +218,26 @@ describe.each(BACKENDS)('jobs (%s)', (backend) => {
     });
   });
 
-  describe('worker crashes and shutdown', () => {
-    // Job files that misbehave: one throws as it loads, two never finish (and ignore 'cancel').
+  // Redis-only: the memory backend starts no workers (its jobs run in process; see below).
+  if (backend === 'redis') describe('worker crashes and shutdown', () => {
+    // Worker job files that misbehave: one throws as it loads; one takes its lock on its own
+    // connection, as a real job does, then never finishes (and ignores 'cancel').
     const dir = mkdtempSync(join(tmpdir(), 'jobs-'));
+    const here = (spec: string) => pathToFileURL(createRequire(import.meta.url).resolve(spec)).href;
+    const redisStore = pathToFileURL(fileURLToPath(new URL('../src/store/redis/redis-store.ts', import.meta.url))).href;
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n'); // the .ts file is ESM, as in the repository
     writeFileSync(join(dir, 'work-end-reminder.mjs'), `throw new Error('kaboom at load');\n`);
-    const hang = `import { parentPort, workerData } from 'node:worker_threads';
-parentPort.postMessage({ kind: 'rpc', id: 1, op: 'beginRun', args: [workerData.job.name, { token: workerData.run.token, ttlMs: 600000, slot: null }] });
+    writeFileSync(
+      join(dir, 'prune-expired.ts'),
+      `import { workerData } from 'node:worker_threads';
+import { Redis } from '${here('ioredis')}';
+import { createRedisStore } from '${redisStore}';
+const { redis: r, job, token } = workerData;
+const redis = new Redis(r.url);
+await createRedisStore({ redis, cap: r.cap, prefix: r.prefix }).beginJobRun(job.name, { token, ttlMs: 600000, slot: null }, Date.now());
 setInterval(() => {}, 1000);
-`;
-    writeFileSync(join(dir, 'deliver-scheduled.mjs'), hang);
-    writeFileSync(join(dir, 'prune-expired.mjs'), hang);
-    writeFileSync(join(dir, 'dashboard-push.mjs'), `import { parentPort } from 'node:worker_threads';\nparentPort.postMessage('done');\n`);
+`,
+    );
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
     const t = useTestApp(backend, { clock: 'real', scheduler: { jobsDir: dir } });
 
@@ -233,29 +247,45 @@ setInterval(() => {}, 1000);
       expect((await t().run(MeQuery, {}, asUser('lou'))).data!.me.id).toBe('lou');
     });
 
-    it('stop() waits a bounded time for running jobs, then terminates them and frees their locks', async () => {
+    it('stop() waits a bounded time for running workers, then terminates them and frees their locks', async () => {
       const s = t().scheduler!;
-      // Observe the worker taking the lock (through the main thread) instead of probing for it:
-      // a probe that wins for even a millisecond makes the worker's own claim 'busy'.
-      const store = t().store;
-      const begin = store.beginJobRun.bind(store);
-      let taken: () => void = () => {};
-      const lockTaken = new Promise<void>((resolve) => (taken = resolve));
-      store.beginJobRun = async (name, claim, now) => {
-        const r = await begin(name, claim, now);
-        if (name === 'prune-expired' && r === 'started') taken();
-        return r;
-      };
+      const { newRedis } = await import('./helpers/redis.js');
+      const r = newRedis();
+      const lock = schedulerKeys(t().prefix).job('prune-expired').lock;
       const running = t().run(RunJobMutation, { name: 'prune-expired' }, ADMIN);
-      await until(() => s.running().includes('prune-expired'));
-      await lockTaken;
-      expect(await begin('prune-expired', { token: 'probe', ttlMs: 1, slot: null }, Date.now())).toBe('busy');
+      // Observe the worker's own claim (read only: a probe that took the lock would make it 'busy').
+      await until(async () => (await r.get(lock)) !== null);
+      expect(s.running()).toEqual(['prune-expired']);
       const started = Date.now();
       await s.stop(300);
       expect(Date.now() - started).toBeLessThan(3000);
       expect(s.running()).toEqual([]);
       expect((await running).data!.runJob.lastStatus).toBe('failed: interrupted by shutdown');
+      expect(await r.get(lock)).toBeNull();
       expect(await t().store.beginJobRun('prune-expired', { token: 'after', ttlMs: 1000, slot: null }, Date.now())).toBe('started');
+      await r.quit();
+    });
+  });
+
+  describe('runs in process and shutdown', () => {
+    const t = useTestApp(backend, { clock: 'real', scheduler: {} });
+
+    it('stop() waits a bounded time for a run on the main thread, then records it interrupted and frees its lock', async () => {
+      const s = t().scheduler!;
+      // deliver-scheduled runs in process on both backends: make its delivery hang
+      let inside: () => void = () => {};
+      const entered = new Promise<void>((resolve) => (inside = resolve));
+      t().store.claimScheduled = () => (inside(), new Promise(() => {}));
+      const running = t().run(RunJobMutation, { name: 'deliver-scheduled' }, ADMIN);
+      await entered;
+      expect(s.running()).toEqual(['deliver-scheduled']);
+      expect(await t().store.beginJobRun('deliver-scheduled', { token: 'probe', ttlMs: 1, slot: null }, Date.now())).toBe('busy');
+      const started = Date.now();
+      await s.stop(300);
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(s.running()).toEqual([]);
+      expect((await running).data!.runJob.lastStatus).toBe('failed: interrupted by shutdown');
+      expect(await t().store.beginJobRun('deliver-scheduled', { token: 'after', ttlMs: 1000, slot: null }, Date.now())).toBe('started');
     });
   });
 
@@ -266,7 +296,7 @@ setInterval(() => {}, 1000);
       const s = t().scheduler!;
       const idle = nextRun(s, (e) => e.job === 'dashboard-push');
       expect((await s.run('dashboard-push')).lastStatus).toBe('ok');
-      expect((await idle).summary).toBe('no listeners');
+      expect((await idle).summary).toBe('refresh published (dashboard topic: no listeners)');
 
       const { ws } = await t().listen();
       const feed = subscribe(wsClient(ws, await t().token('root', ['admin'])).client, TopicSubscription, { names: ['dashboard'] });
@@ -274,6 +304,15 @@ setInterval(() => {}, 1000);
       const [ev] = await feed.waitFor(1);
       expect(ev!.data!.topic.topic).toBe('dashboard');
       expect(ev!.data!.topic.payload).toMatchObject({ notifications: { activeUsers: expect.any(Number) }, generatedAt: expect.any(Number) });
+    });
+
+    it('drives dashboardUpdated on every instance: a run on one pushes to the listeners of another', async () => {
+      const { ws } = await t(1).listen();
+      const feed = subscribe(wsClient(ws, await t(1).token('root', ['admin'])).client, DashboardUpdatedSubscription, {});
+      await feed.waitFor(1); // the dashboard as it is
+      expect((await t(0).scheduler!.run('dashboard-push')).lastStatus).toBe('ok');
+      const [, pushed] = await feed.waitFor(2);
+      expect(pushed!.data!.dashboardUpdated.generatedAt).toEqual(expect.any(String));
     });
   });
 });

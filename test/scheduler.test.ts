@@ -3,7 +3,7 @@
  * included), the reminder's local date, one run's claim/record/release (runOnce), and the
  * schedule's timers, fired by hand. Nothing here waits for 17:10.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import pino from 'pino';
 import { createMemoryDeliveryStore } from '../src/store/memory/memory-delivery-store.js';
 import { createMemoryStore } from '../src/store/memory/memory-store.js';
@@ -12,6 +12,7 @@ import { failedStatus, jobDefinitions, runOnce, type JobOps } from '../src/sched
 import { createScheduler, type RunEvent, type Scheduler, type Timers } from '../src/scheduler/scheduler.js';
 import { FailureLog } from '../src/scheduler/failure-log.js';
 import type { BroadcastRecord } from '../src/notifications/types.js';
+import { NotificationService } from '../src/notifications/service.js';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
@@ -144,8 +145,8 @@ function fakeOps(over: Partial<JobOps> = {}) {
     nextScheduledAt: async () => null,
     pruneExpired: async () => 0,
     pruneDeliveries: async () => 0,
-    dashboardListeners: async () => ({ updated: 0, topic: 0 }),
-    publishDashboard: async () => void calls.push('publish'),
+    dashboardTopicListeners: async () => 0,
+    refreshDashboard: async (ev) => void calls.push(`refresh ${JSON.stringify(ev)}`),
     ...over,
   };
   return { ops, calls };
@@ -159,21 +160,21 @@ describe('runOnce', () => {
   it('claims the run, sends the reminder of the occurrence’s local date, records ok, releases', async () => {
     const { ops, calls } = fakeOps();
     const slot = at('2026-11-24T23:10:00Z'); // 00:10 on the 25th in Berlin
-    const r = await runOnce(reminder, ops, { slot, token: 'tok', clock: () => slot + 5 });
+    const r = await runOnce(reminder, ops, { slot, token: 'tok', clock: () => slot + 5, instance: 'i1' });
     expect(r).toMatchObject({ outcome: 'ran', status: 'ok' });
     expect(calls).toEqual([`begin work-end-reminder ${slot} tok`, 'reminder 2026-11-25', `end work-end-reminder ok ${slot + 5}`]);
   });
 
   it('uses today’s local date for a manual run', async () => {
     const { ops, calls } = fakeOps();
-    await runOnce(reminder, ops, { slot: null, token: 't', clock: () => at('2026-11-24T16:00:00Z') });
+    await runOnce(reminder, ops, { slot: null, token: 't', clock: () => at('2026-11-24T16:00:00Z'), instance: 'i1' });
     expect(calls[1]).toBe('reminder 2026-11-24');
   });
 
   it('does nothing when another instance runs it or already ran the occurrence', async () => {
     for (const claim of ['busy', 'done'] as const) {
       const { ops, calls } = fakeOps({ beginRun: async () => claim });
-      expect(await runOnce(reminder, ops, { slot: 1, token: 't', clock: () => 2 })).toEqual({ outcome: claim, status: null, summary: null, error: null });
+      expect(await runOnce(reminder, ops, { slot: 1, token: 't', clock: () => 2, instance: 'i1' })).toEqual({ outcome: claim, status: null, summary: null, error: null });
       expect(calls).toEqual([]);
     }
   });
@@ -184,7 +185,7 @@ describe('runOnce', () => {
         throw new Error('WRONGTYPE Operation against a key\nholding the wrong kind of value');
       },
     });
-    const r = await runOnce(reminder, ops, { slot: null, token: 't', clock: () => 7 });
+    const r = await runOnce(reminder, ops, { slot: null, token: 't', clock: () => 7, instance: 'i1' });
     expect(r.status).toBe('failed: WRONGTYPE Operation against a key holding the wrong kind of value');
     expect(r.error).toContain('WRONGTYPE');
     expect(calls.at(-1)).toBe('end work-end-reminder failed: WRONGTYPE Operation against a key holding the wrong kind of value 7');
@@ -196,17 +197,17 @@ describe('runOnce', () => {
         throw new Error('connect ECONNREFUSED');
       },
     });
-    expect((await runOnce(reminder, ops, { slot: null, token: 't', clock: () => 0 })).status).toBe('failed: connect ECONNREFUSED');
+    expect((await runOnce(reminder, ops, { slot: null, token: 't', clock: () => 0, instance: 'i1' })).status).toBe('failed: connect ECONNREFUSED');
     expect(failedStatus('x'.repeat(1000))).toHaveLength('failed: '.length + 300);
   });
 
-  it('pushes the dashboard only while someone listens', async () => {
+  it('pushes the dashboard by a refresh on the bus; asks for the topic snapshot only while someone subscribes to it', async () => {
     const idle = fakeOps();
-    expect((await runOnce(dashboard, idle.ops, { slot: 5000, token: 't', clock: () => 5000 })).summary).toBe('no listeners');
-    expect(idle.calls).not.toContain('publish');
-    const busy = fakeOps({ dashboardListeners: async () => ({ updated: 0, topic: 2 }) });
-    expect((await runOnce(dashboard, busy.ops, { slot: 5000, token: 't', clock: () => 5000 })).summary).toContain('topic: 2');
-    expect(busy.calls).toContain('publish');
+    expect((await runOnce(dashboard, idle.ops, { slot: 5000, token: 't', clock: () => 5001, instance: 'i1' })).summary).toBe('refresh published (dashboard topic: no listeners)');
+    expect(idle.calls).toContain('refresh {"kind":"refresh","at":5000,"by":"i1","topic":false}');
+    const busy = fakeOps({ dashboardTopicListeners: async () => 2 });
+    expect((await runOnce(dashboard, busy.ops, { slot: 5000, token: 't', clock: () => 5001, instance: 'i1' })).summary).toBe('refresh published (dashboard topic: 2 listening)');
+    expect(busy.calls).toContain('refresh {"kind":"refresh","at":5000,"by":"i1","topic":true}');
   });
 });
 
@@ -228,6 +229,11 @@ function fakeTimers() {
       const due = [...pending.entries()];
       pending.clear();
       for (const [, p] of due) p.fn();
+    },
+    /** fires the timers armed with this delay */
+    fire(ms: number) {
+      const due = [...pending.entries()].filter(([, p]) => p.ms === ms);
+      for (const [id, p] of due) (pending.delete(id), p.fn());
     },
   };
 }
@@ -292,6 +298,8 @@ describe('the schedule, with a clock and timers the test moves', () => {
     schedulers.push(s);
     const ran = new Promise<RunEvent>((resolve) => s.onRun(resolve));
     await s.start();
+    // a fired job's run has started by the time start() returns (the memory backend runs it in process)
+    expect(s.running()).toEqual(['work-end-reminder']);
     const e = await ran;
     expect([e.slot, e.outcome, e.status]).toEqual([at('2026-11-24T16:10:00Z'), 'ran', 'ok']);
     expect(t.delays()).toEqual([24 * 3600_000 - 2 * 60_000]);
@@ -301,7 +309,8 @@ describe('the schedule, with a clock and timers the test moves', () => {
     now = at('2026-11-25T16:30:00Z');
     t.fireAll();
     expect(t.delays()).toEqual([24 * 3600_000 - 20 * 60_000]);
-    await new Promise((r) => setTimeout(r, 200));
+    // a fired occurrence would be running now (see above): none is, and none ran
+    expect(s.running()).toEqual([]);
     expect(events).toEqual([]);
   });
 
@@ -311,9 +320,12 @@ describe('the schedule, with a clock and timers the test moves', () => {
     const t = fakeTimers();
     const s = createScheduler({ store, deliveries: createMemoryDeliveryStore(), backend: { kind: 'memory' }, logger: pino({ level: 'silent' }), clock: () => now, timers: t.timers, timezone: 'Europe/Berlin', only: ['work-end-reminder'] });
     schedulers.push(s);
+    const events: RunEvent[] = [];
+    s.onRun((x) => events.push(x));
     await s.start();
-    await new Promise((r) => setTimeout(r, 10)); // a fired job would have its worker by now
+    // a fired occurrence would be running as start() returns (see the test above): none is
     expect(s.running()).toEqual([]);
+    expect(events).toEqual([]);
     expect(t.delays()).toEqual([24 * 3600_000 - 10 * 60_000]);
   });
 
@@ -334,9 +346,38 @@ describe('the schedule, with a clock and timers the test moves', () => {
     expect(t.delays()).toEqual([24 * 3600_000]);
     const [job] = await s.list();
     expect(job!.lastStatus).toBe('failed: store is on fire');
-    // the worker's clock follows ours from its start (plus its start-up time)
+    // the run's clock is ours
     expect(job!.lastRunAt).toBeGreaterThanOrEqual(now);
     expect(job!.lastRunAt).toBeLessThan(now + 20_000);
+  });
+});
+
+describe('deliver-scheduled between its ticks', () => {
+  it('wakes at the earliest sendAt when that comes before the next tick, and delivers then', async () => {
+    const store = createMemoryStore({ cap: 50 });
+    let now = at('2026-11-24T12:00:00.000Z');
+    const t = fakeTimers();
+    const s = createScheduler({ store, deliveries: createMemoryDeliveryStore(), backend: { kind: 'memory' }, logger: pino({ level: 'silent' }), clock: () => now, timers: t.timers, only: ['deliver-scheduled'] });
+    try {
+      await s.start();
+      expect(t.delays()).toEqual([1000]);
+      const sent = await new NotificationService(store, () => now).send({ userIds: ['una'], type: 'task_due_soon', title: 'due', body: '', sendAt: new Date(now + 1300) });
+      expect(sent.scheduledId).not.toBeNull();
+      // the tick at 12:00:01 finds nothing due, then asks for the earliest sendAt
+      now += 1000;
+      const tick = new Promise<RunEvent>((resolve) => s.onRun(resolve));
+      t.fire(1000);
+      expect((await tick).summary).toBe('delivered 0 scheduled sends (0 notifications stored)');
+      await vi.waitFor(() => expect(t.delays().sort((a, b) => a - b)).toEqual([300, 1000]));
+      now += 300;
+      const extra = new Promise<RunEvent>((resolve) => s.onRun(resolve));
+      t.fire(300);
+      const e = await extra;
+      expect([e.slot, e.summary]).toEqual([null, 'delivered 1 scheduled sends (1 notifications stored)']);
+      expect((await store.list('una', { first: 5 }, now)).items.map((n) => [n.title, n.createdAt])).toEqual([['due', now]]);
+    } finally {
+      await s.stop(2000);
+    }
   });
 });
 

@@ -1,13 +1,14 @@
 /**
- * Subscription.dashboardUpdated: the dashboard, pushed to this instance's listeners.
+ * Subscription.dashboardUpdated: the dashboard, pushed to this instance's listeners; and the
+ * `dashboard` topic's snapshots.
  *
  * - Each listener first gets the current dashboard.
- * - A "refresh" on the dashboard channel (realtime/channels.ts; the scheduler's dashboard job
- *   sends it through {@link DashboardFeed.publish} or a plain PUBLISH) makes every instance read
- *   its dashboard and push it to its listeners.
- * - Until such pushes arrive, a check every `intervalMs` while anyone listens pushes the
- *   dashboard when it changed (a part was recomputed). It stands down while refreshes arrive
- *   at least that often, and stops when the last listener leaves.
+ * - One thing drives pushes: a "refresh" on the dashboard channel (realtime/channels.ts),
+ *   which the scheduler's dashboard-push job publishes every 5 s and every instance listens to
+ *   from start to close. On it, an instance with listeners reads its dashboard (through the
+ *   cache: `system` is its own, the rest shared) and pushes it to them; the instance that sent
+ *   the refresh (`by`) also publishes one snapshot on the `dashboard` topic when it has
+ *   subscribers. An instance with neither reads nothing.
  * Every listener gets the same snapshot object, so the WebSocket layer executes each event once
  * per distinct operation (server/websocket.ts SHARED_ROOT_FIELDS).
  */
@@ -22,26 +23,29 @@ export interface DashboardFeedDeps {
   bus: PubSubEngine;
   /** channels().dashboard */
   channel: string;
-  /** how often to check for changes while anyone listens */
-  intervalMs: number;
-  clock?: () => number;
+  /** this instance's id: a refresh sent `by` it with `topic` set is published on the `dashboard` topic here */
+  instance: string;
+  /** publishes a snapshot on the `dashboard` topic (Realtime.publishTopic) */
+  publishTopic(snapshot: DashboardSnapshot): Promise<unknown>;
+  clock: () => number;
   logger?: { debug(obj: object, msg: string): void };
 }
 
 export class DashboardFeed {
   private readonly listeners = new Set<EventQueue<DashboardSnapshot>>();
-  private timer: NodeJS.Timeout | undefined;
   /** bus subscription id; a promise while subscribing */
-  private sub: Promise<number> | null = null;
-  /** JSON of what was last pushed to everyone */
-  private last: string | null = null;
-  /** when the last refresh came over the bus (performance clock of this process) */
-  private lastRefreshAt = -Infinity;
+  private readonly sub: Promise<number>;
   private refreshing: Promise<void> | null = null;
-  /** a bus refresh arrived while reading: push again once done */
-  private again = false;
+  /** a refresh arrived while reading: read again once done (with the topic if either asked for it) */
+  private again: { topic: boolean } | null = null;
+  private closed = false;
 
-  constructor(private readonly deps: DashboardFeedDeps) {}
+  constructor(private readonly deps: DashboardFeedDeps) {
+    this.sub = deps.bus.subscribe(deps.channel, (ev: DashboardEvent) => {
+      if (ev?.kind === 'refresh') this.refresh(ev.topic === true && ev.by === deps.instance);
+    }, {});
+    this.sub.catch((err: unknown) => deps.logger?.debug({ err }, 'dashboard feed: bus subscribe failed'));
+  }
 
   /** Number of dashboardUpdated streams open on this instance. */
   get size(): number {
@@ -53,10 +57,9 @@ export class DashboardFeed {
     const q: EventQueue<DashboardSnapshot> = new EventQueue<DashboardSnapshot>(() => {
       clearTimeout(expiry);
       this.listeners.delete(q);
-      if (this.listeners.size === 0) this.stop();
     });
     if (opts.endsAt != null) {
-      const ms = opts.endsAt - Date.now();
+      const ms = opts.endsAt - this.deps.clock();
       const expire = () => q.end(new GraphQLError('token expired: subscribe again with a fresh token', { extensions: { code: 'UNAUTHENTICATED' } }));
       if (ms <= 0) {
         expire();
@@ -66,76 +69,52 @@ export class DashboardFeed {
       if (ms < 2 ** 31) (expiry = setTimeout(expire, ms)).unref();
     }
     this.listeners.add(q);
-    if (this.listeners.size === 1) this.start();
-    // Subscribed first, then read: a push requested meanwhile is not lost.
-    const subscribed = this.sub?.catch(() => {}) ?? Promise.resolve();
-    void subscribed.then(() => this.deps.dashboard.snapshot()).then(
-      (s) => {
-        if (this.listeners.size === 1) this.last = JSON.stringify(s);
-        q.push(s);
-      },
-      (err: unknown) => q.end(err),
-    );
+    // The bus subscription is there first, then the read: a refresh meanwhile is not lost.
+    void this.sub
+      .catch(() => {})
+      .then(() => this.deps.dashboard.snapshot())
+      .then(
+        (s) => q.push(s),
+        (err: unknown) => q.end(err),
+      );
     return q;
   }
 
-  /** Asks every instance to push its dashboard to its listeners now (what the dashboard job does). */
-  async publish(): Promise<void> {
-    const ev: DashboardEvent = { kind: 'refresh', at: (this.deps.clock ?? Date.now)() };
+  /**
+   * Asks every instance to push its dashboard to its listeners now (what dashboard-push does);
+   * with `topic`, this instance also publishes one on the `dashboard` topic.
+   */
+  async publish({ topic = false }: { topic?: boolean } = {}): Promise<void> {
+    const ev: DashboardEvent = { kind: 'refresh', at: this.deps.clock(), by: this.deps.instance, topic };
     await this.deps.bus.publish(this.deps.channel, ev);
   }
 
-  /** Ends every stream and stops the timer (app.close). */
+  /** Ends every stream and leaves the bus (app.close). */
   close(): void {
+    this.closed = true;
     for (const q of [...this.listeners]) q.end();
-    this.stop();
+    this.sub.then((id) => this.deps.bus.unsubscribe(id)).catch(() => {});
   }
 
-  private start() {
-    const { bus, channel, intervalMs } = this.deps;
-    this.sub = bus.subscribe(channel, (ev: DashboardEvent) => {
-      if (ev?.kind !== 'refresh') return;
-      this.lastRefreshAt = performance.now();
-      this.refresh(true);
-    }, {});
-    this.sub.catch((err: unknown) => this.deps.logger?.debug({ err }, 'dashboard feed: bus subscribe failed'));
-    this.timer = setInterval(() => {
-      if (performance.now() - this.lastRefreshAt < intervalMs) return;
-      this.refresh(false);
-    }, intervalMs);
-    this.timer.unref();
-  }
-
-  private stop() {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    const sub = this.sub;
-    this.sub = null;
-    this.last = null;
-    sub?.then((id) => this.deps.bus.unsubscribe(id)).catch(() => {});
-  }
-
-  /** Reads the dashboard and pushes it to everyone: always when asked over the bus, else only if it changed. */
-  private refresh(always: boolean) {
+  /** Reads the dashboard and pushes it to this instance's listeners, and on the topic when asked. */
+  private refresh(topic: boolean) {
+    if (this.closed || (!topic && this.listeners.size === 0)) return;
     if (this.refreshing) {
-      this.again ||= always;
+      this.again = { topic: topic || (this.again?.topic ?? false) };
       return;
     }
     this.refreshing = this.deps.dashboard
       .snapshot()
-      .then((s) => {
-        const json = JSON.stringify(s);
-        if (!always && json === this.last) return;
-        this.last = json;
+      .then(async (s) => {
         for (const q of this.listeners) q.push(s);
+        if (topic) await this.deps.publishTopic(s);
       })
-      .catch((err: unknown) => this.deps.logger?.debug({ err }, 'dashboard feed: snapshot failed'))
+      .catch((err: unknown) => this.deps.logger?.debug({ err }, 'dashboard feed: refresh failed'))
       .finally(() => {
         this.refreshing = null;
-        if (this.again && this.listeners.size > 0) {
-          this.again = false;
-          this.refresh(true);
-        }
+        const again = this.again;
+        this.again = null;
+        if (again) this.refresh(again.topic);
       });
   }
 }

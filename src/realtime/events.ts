@@ -38,4 +38,8 @@ export interface DashboardEvent {
   kind: 'refresh';
   /** epoch ms it was requested */
   at: number;
+  /** the instance that sent it; with `topic`, that instance also publishes on the `dashboard` topic */
+  by?: string;
+  /** someone subscribes to the `dashboard` topic */
+  topic?: boolean;
 }

@@ -1,5 +1,5 @@
 /**
- * How often a job's failures reach the log. A loop job (deliver-scheduled runs every second)
+ * How often a job's failures reach the log. A frequent job (deliver-scheduled runs every second)
  * fails on every tick while Redis is down: the first failure is logged, the same failure
  * again at most once per `everyMs` with the number left out meanwhile, and the recovery once.
  */

@@ -1,13 +1,14 @@
 /**
- * The job registry: what each job of jobs/ does, when, and how one run is claimed, done and
- * recorded. Pure of threads and timers: a job file (jobs/NAME.ts, in a worker thread) and the
- * tests both call {@link runOnce} with a {@link JobOps} and a clock.
+ * The job registry: what each job does, when, where it runs, and how one run is claimed, done
+ * and recorded. Pure of threads and timers: the in-process runner, a job file (jobs/NAME.ts, in
+ * a worker thread) and the tests all call {@link runOnce} with a {@link JobOps} and a clock.
  */
 import type { BroadcastRecord } from '../notifications/types.js';
 import type { JobRunClaim, JobRunEnd } from '../store/store.js';
+import type { DashboardEvent } from '../realtime/events.js';
 import { localDate, nextRun, parseCron, type Schedule } from './cron.js';
 
-/** Everything a job may do, implemented over a store (local-ops.ts) or relayed to the main thread (protocol.ts). */
+/** Everything a job may do, over the store and bus of the thread it runs in (job-ops.ts). */
 export interface JobOps {
   /** store.beginJobRun at the ops' clock */
   beginRun(name: string, claim: JobRunClaim): Promise<'started' | 'busy' | 'done'>;
@@ -21,31 +22,15 @@ export interface JobOps {
   pruneExpired(): Promise<number>;
   /** deliveries past their retention forgotten (delivery-store.ts) */
   pruneDeliveries(): Promise<number>;
-  /** Who listens to the dashboard (instances with listeners on Redis, streams in memory). */
-  dashboardListeners(): Promise<DashboardListeners>;
-  /** Publishes the dashboard where someone listens: dashboardUpdated and/or the `dashboard` topic. */
-  publishDashboard(to: DashboardListeners): Promise<void>;
+  /** Subscribers of the `dashboard` topic: instances on Redis (PUBSUB NUMSUB), streams in process. */
+  dashboardTopicListeners(): Promise<number>;
+  /**
+   * Publishes a refresh on the dashboard channel, which every instance listens to: each pushes
+   * its own dashboard to its `dashboardUpdated` listeners, and the instance `by` also publishes
+   * one snapshot on the `dashboard` topic when `topic` is set (src/dashboard/feed.ts).
+   */
+  refreshDashboard(ev: DashboardEvent): Promise<void>;
 }
-
-export interface DashboardListeners {
-  /** Subscription.dashboardUpdated */
-  updated: number;
-  /** Subscription.topic(names: ["dashboard"]) */
-  topic: number;
-}
-
-/** The names of {@link JobOps}, for relaying them by name. */
-export const JOB_OPS = [
-  'beginRun',
-  'endRun',
-  'workEndReminder',
-  'deliverDue',
-  'nextScheduledAt',
-  'pruneExpired',
-  'pruneDeliveries',
-  'dashboardListeners',
-  'publishDashboard',
-] as const satisfies readonly (keyof JobOps)[];
 
 export const JOB_NAMES = ['work-end-reminder', 'deliver-scheduled', 'prune-expired', 'dashboard-push'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
@@ -63,6 +48,8 @@ export interface RunContext {
   slot: number | null;
   /** the run's start by the job's clock */
   now: number;
+  /** the instance that runs it (its scheduler's id) */
+  instance: string;
 }
 
 export interface JobDefinition {
@@ -73,14 +60,14 @@ export interface JobDefinition {
   /** a worker running longer is terminated (Bree closeWorkerAfterMs) and the run recorded as failed */
   maxRunMs: number;
   /**
-   * Frequent jobs keep one worker running their schedule for `lifetimeMs` (then a fresh one
-   * takes over): starting a worker costs ~0.5 s of CPU, too much every second.
+   * 'worker': a Bree worker thread with its own connection (Redis; rare, possibly long runs).
+   * 'process': on the main thread, over its store and bus: frequent runs of a few round trips,
+   * where a worker's start (~0.5 s of CPU) or a kept-alive worker (~25 MB) costs more than the
+   * work (docs/jobs.md). The memory backend runs every job in process (its state is there).
    */
-  loop?: {
-    lifetimeMs: number;
-    /** an extra wake-up before the next tick (deliver-scheduled: the earliest sendAt) */
-    wakeAt?: (ops: JobOps) => Promise<number | null>;
-  };
+  runsIn: 'worker' | 'process';
+  /** an extra run before the next tick (deliver-scheduled: the earliest sendAt) */
+  wakeAt?: (ops: JobOps) => Promise<number | null>;
   /** One run; returns a short summary for the log. Throwing marks the run failed. */
   run(ops: JobOps, ctx: RunContext): Promise<string>;
 }
@@ -100,6 +87,7 @@ export function jobDefinitions(settings: JobSettings): JobDefinition[] {
       schedule: { kind: 'cron', cron: parseCron(settings.workEndCron), timezone: tz },
       lockTtlMs: 10 * MINUTE,
       maxRunMs: 10 * MINUTE,
+      runsIn: 'worker',
       async run(ops, { slot, now }) {
         // The occurrence's local date (a manual run: today's): one reminder per user per day,
         // however often it runs and on however many instances.
@@ -115,7 +103,8 @@ export function jobDefinitions(settings: JobSettings): JobDefinition[] {
       schedule: { kind: 'every', everyMs: SECOND },
       lockTtlMs: MINUTE,
       maxRunMs: 15 * MINUTE,
-      loop: { lifetimeMs: 10 * MINUTE, wakeAt: (ops) => ops.nextScheduledAt() },
+      runsIn: 'process',
+      wakeAt: (ops) => ops.nextScheduledAt(),
       async run(ops) {
         const { sends, stored } = await ops.deliverDue();
         return `delivered ${sends} scheduled sends (${stored} notifications stored)`;
@@ -126,6 +115,7 @@ export function jobDefinitions(settings: JobSettings): JobDefinition[] {
       schedule: { kind: 'cron', cron: parseCron(PRUNE_CRON), timezone: tz },
       lockTtlMs: 30 * MINUTE,
       maxRunMs: 30 * MINUTE,
+      runsIn: 'worker',
       async run(ops) {
         const users = await ops.pruneExpired();
         return `pruned ${users} users, ${await ops.pruneDeliveries()} deliveries`;
@@ -135,14 +125,14 @@ export function jobDefinitions(settings: JobSettings): JobDefinition[] {
       name: 'dashboard-push',
       schedule: { kind: 'every', everyMs: 5 * SECOND },
       lockTtlMs: 30 * SECOND,
-      maxRunMs: 15 * MINUTE,
-      loop: { lifetimeMs: 10 * MINUTE },
-      async run(ops) {
-        // Only while someone listens: computing the dashboard for nobody is wasted work.
-        const to = await ops.dashboardListeners();
-        if (to.updated + to.topic === 0) return 'no listeners';
-        await ops.publishDashboard(to);
-        return `published (dashboardUpdated: ${to.updated}, topic: ${to.topic} listening)`;
+      maxRunMs: MINUTE,
+      runsIn: 'process',
+      async run(ops, { slot, now, instance }) {
+        // A refresh costs an instance without listeners nothing; the topic snapshot is computed
+        // (by this instance) only while someone subscribes to it.
+        const topic = await ops.dashboardTopicListeners();
+        await ops.refreshDashboard({ kind: 'refresh', at: slot ?? now, by: instance, topic: topic > 0 });
+        return `refresh published (dashboard topic: ${topic > 0 ? `${topic} listening` : 'no listeners'})`;
       },
     },
   ];
@@ -170,7 +160,7 @@ export function failedStatus(err: unknown): string {
  * One run: claim it for the cluster (lock per job, once per slot), run, record lastRunAt and
  * lastStatus, release the lock. A failure is recorded, never thrown.
  */
-export async function runOnce(def: JobDefinition, ops: JobOps, { slot, token, clock }: { slot: number | null; token: string; clock: () => number }): Promise<RunResult> {
+export async function runOnce(def: JobDefinition, ops: JobOps, { slot, token, clock, instance }: { slot: number | null; token: string; clock: () => number; instance: string }): Promise<RunResult> {
   const startedAt = clock();
   let claim: 'started' | 'busy' | 'done';
   try {
@@ -184,7 +174,7 @@ export async function runOnce(def: JobDefinition, ops: JobOps, { slot, token, cl
   let summary: string | null = null;
   let error: string | null = null;
   try {
-    summary = await def.run(ops, { slot, now: startedAt });
+    summary = await def.run(ops, { slot, now: startedAt, instance });
   } catch (err) {
     status = failedStatus(err);
     error = stackOf(err);
@@ -198,6 +188,7 @@ export async function runOnce(def: JobDefinition, ops: JobOps, { slot, token, cl
     error ??= stackOf(err);
     if (status === 'ok') status = failedStatus(new Error(`ran, but could not record it: ${err instanceof Error ? err.message : String(err)}`));
     const end = { token, startedAt, status };
+    // Real time, not the job clock: these retries run on real timers until the lock lapses.
     const giveUpAt = Date.now() + def.lockTtlMs;
     const retry = () => {
       ops.endRun(def.name, end).catch(() => {

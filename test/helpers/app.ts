@@ -21,7 +21,6 @@ import { createAuth, type Auth } from '../../src/server/auth.js';
 import type { PersistedOperations } from '../../src/server/persisted-operations.js';
 import type { Store } from '../../src/store/store.js';
 import type { DeliveryStore } from '../../src/store/delivery-store.js';
-import { dashboardHooks } from '../../src/scheduler/dashboard-hooks.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from '../../src/scheduler/scheduler.js';
 import { ExpirySweeper } from '../../src/notifications/expiry-sweeper.js';
 import { deleteByPrefix, newRedis, redisUrl, uniquePrefix, withRedis } from './redis.js';
@@ -56,6 +55,8 @@ export interface TestApp {
   clock: TestClock;
   /** the key prefix of this test's backend (Redis) */
   prefix: string;
+  /** this instance's backend: store, bus, channels */
+  backend: Backend;
   token(sub: string, roles?: Role[], expiresIn?: string): Promise<string>;
   /** Runs a typed document; `as` is a token or a principal to sign one for. */
   run<R, V extends Record<string, unknown>>(doc: TypedDocumentNode<R, V>, variables: V, as: string | { sub: string; roles?: Role[] } | null): Promise<ExecutionResult<R>>;
@@ -94,8 +95,11 @@ export function useTestApp(
     maxBufferedBytes?: number;
     /** MEMORY_MAX_USERS / MEMORY_MAX_NOTIFICATIONS of the memory backend */
     memory?: { maxUsers?: number; maxNotifications?: number };
-    /** dashboard part TTLs and push interval (defaults: the app's) */
-    dashboard?: { ttlMs?: Partial<DashboardTtls>; pushIntervalMs?: number };
+    /**
+     * dashboard part TTLs (defaults: the app's); `refreshMs`: each instance publishes a dashboard
+     * refresh that often, standing in for the dashboard-push job (every 5 s) where a test needs faster pushes
+     */
+    dashboard?: { ttlMs?: Partial<DashboardTtls>; refreshMs?: number };
     /** the built web pages to serve at /console and /inbox (default: none) */
     webRoot?: string;
     /** the instance's metrics (default: enabled, without Node's default metrics) */
@@ -109,9 +113,11 @@ export function useTestApp(
   const logger = pino({ level: 'silent' });
   let instances: TestApp[] = [];
   let subscribers: Redis[] = [];
+  let refreshers: NodeJS.Timeout[] = [];
   let shared: { prefix: string; memory: Backend | null; clock: TestClock } | null = null;
 
   afterEach(async () => {
+    for (const r of refreshers.splice(0)) clearInterval(r);
     await Promise.all(instances.map((t) => t.outbox?.stop(2000)));
     await Promise.all(instances.map((t) => t.scheduler?.stop(2000)));
     await Promise.all(instances.map((t) => t.app.close(100)));
@@ -149,26 +155,28 @@ export function useTestApp(
     } else b = shared.memory!;
     const now = opts.clock === 'real' ? Date.now : () => clock.now;
     // Job workers reach the same backend: their own connection to the same prefix on Redis.
-    let app: App | undefined;
+    const instanceId = `test-${i}`;
     const scheduler = opts.scheduler
       ? createScheduler({
           store: b.store,
           deliveries: b.deliveries,
+          bus: b,
+          instanceId,
           backend: redis ? { kind: 'redis', url: redisUrl(), prefix, cap } : { kind: 'memory' },
           logger,
           clock: now,
-          dashboard: dashboardHooks(() => app, b),
           ...opts.scheduler,
         })
       : null;
     const sweeper = new ExpirySweeper({ store: b.store, clock: now, logger, intervalMs: opts.sweeper?.intervalMs });
     if (opts.sweeper) sweeper.start();
     const delivery: DeliveryConfig | null = opts.outbox ? { ...TEST_DELIVERY, ...(typeof opts.outbox === 'function' ? opts.outbox() : opts.outbox) } : null;
-    app = createApp({ ...b, auth, logger, clock: now, jobs: scheduler, expirySweeper: sweeper, webhookAllowPrivate: delivery?.webhookAllowPrivate ?? true, persisted: opts.persisted, dashboardTtlMs: opts.dashboard?.ttlMs, dashboardPushIntervalMs: opts.dashboard?.pushIntervalMs, webRoot: opts.webRoot ?? null, metrics: opts.metrics?.(), wsKeepAliveMs: opts.wsKeepAliveMs, maxBufferedBytes: opts.maxBufferedBytes, ...opts.limits });
+    const app: App = createApp({ ...b, instanceId, auth, logger, clock: now, jobs: scheduler, expirySweeper: sweeper, webhookAllowPrivate: delivery?.webhookAllowPrivate ?? true, persisted: opts.persisted, dashboardTtlMs: opts.dashboard?.ttlMs, webRoot: opts.webRoot ?? null, metrics: opts.metrics?.(), wsKeepAliveMs: opts.wsKeepAliveMs, maxBufferedBytes: opts.maxBufferedBytes, ...opts.limits });
     const outbox = delivery
-      ? createDeliveryWorker({ store: b.store, deliveries: b.deliveries, redis, prefix, config: delivery, consumer: `test-${i}`, logger, clock: now, pollMs: 50, onOutcome: (d) => app!.metrics.deliveries.inc({ channel: d.channel, status: d.status }) })
+      ? createDeliveryWorker({ store: b.store, deliveries: b.deliveries, redis, prefix, config: delivery, consumer: `test-${i}`, logger, clock: now, pollMs: 50, onOutcome: (d) => app.metrics.deliveries.inc({ channel: d.channel, status: d.status }) })
       : null;
     outbox?.start();
+    if (opts.dashboard?.refreshMs) refreshers.push(setInterval(() => void app.dashboardFeed.publish().catch(() => {}), opts.dashboard.refreshMs));
     const token = (sub: string, roles: Role[] = ['user'], expiresIn = '1h') => auth.sign({ sub, roles, expiresIn });
     const t: TestApp = {
       app,
@@ -176,6 +184,7 @@ export function useTestApp(
       deliveries: b.deliveries,
       clock,
       prefix,
+      backend: b,
       token,
       scheduler,
       outbox,
