@@ -6,15 +6,20 @@
  *
  * Usage: `createYoga({ schema, renderGraphiQL, graphiql: graphiqlOptions(devToken) })`.
  */
-import { renderGraphiQL as renderInlineGraphiQL } from '@graphql-yoga/render-graphiql';
 import type { GraphiQLOptions } from 'graphql-yoga';
+
+// Loaded with the first page: the inlined assets are ~30 MB of heap (the module's source and the
+// page's strings), a quarter of an idle server's RSS, which a server nobody opens GraphiQL on
+// should not carry.
+let renderer: Promise<typeof import('@graphql-yoga/render-graphiql')> | null = null;
 
 /**
  * yoga `renderGraphiQL` option: inlines GraphiQL's assets so the page needs no CDN.
  * Subscriptions go over SSE unless the options say otherwise.
  */
-export function renderGraphiQL(options: GraphiQLOptions): string {
-  return renderInlineGraphiQL({ subscriptionsProtocol: 'SSE', ...options });
+export async function renderGraphiQL(options: GraphiQLOptions): Promise<string> {
+  const { renderGraphiQL: render } = await (renderer ??= import('@graphql-yoga/render-graphiql'));
+  return render({ subscriptionsProtocol: 'SSE', ...options });
 }
 
 /**
