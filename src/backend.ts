@@ -67,11 +67,12 @@ export function redisBackend({ redis, subscriber, blocking = null, cap, prefix =
     };
   }
   const bus = new RedisPubSub({ publisher: redis, subscriber });
+  const ch = channelNames(prefix);
   return {
-    store: createRedisStore({ redis, cap, prefix }),
+    store: createRedisStore({ redis, cap, prefix, channels: ch }),
     deliveries: createRedisDeliveryStore({ redis, blocking, prefix }),
     bus,
-    channels: channelNames(prefix),
+    channels: ch,
     l2: { redis, prefix },
     watchBus(hooks) {
       let down = false;

@@ -47,7 +47,7 @@ function cluster(opts: Partial<CacheOptions> = {}) {
   const prefix = uniquePrefix();
   prefixes.push(prefix);
   const t = clock();
-  const make = (o: Partial<CacheOptions> = {}) => createCache({ l2: redis, prefix, clock: t.fn, ...opts, ...o });
+  const make = (o: Partial<CacheOptions> = {}) => createCache({ l2: { redis, keys: cacheKeys(prefix) }, clock: t.fn, ...opts, ...o });
   return { prefix, t, a: make(), b: make(), make };
 }
 
@@ -92,7 +92,7 @@ describe('L1', () => {
     const zero = createCache();
     await zero.get({ key: 'k', ttlMs: 0, shared: false }, c.fn);
     await zero.get({ key: 'k', ttlMs: 0, shared: false }, c.fn);
-    const off = createCache({ l2: redis, prefix: uniquePrefix(), enabled: false });
+    const off = createCache({ l2: { redis, keys: cacheKeys(uniquePrefix()) }, enabled: false });
     await off.get({ key: 'k', ttlMs: 60_000, shared: true }, c.fn);
     await off.get({ key: 'k', ttlMs: 60_000, shared: true }, c.fn);
     expect(c.calls).toBe(4);
@@ -204,7 +204,7 @@ describe('Redis failures degrade to computing', () => {
   ])('%s', async (_name, broken) => {
     const l2 = await broken();
     const t = clock();
-    const cache = createCache({ l2, prefix: uniquePrefix(), clock: t.fn, l2TimeoutMs: 50 });
+    const cache = createCache({ l2: { redis: l2, keys: cacheKeys(uniquePrefix()) }, clock: t.fn, l2TimeoutMs: 50 });
     const c = computation((n) => n);
     const spec = { key: 'k', ttlMs: 30_000, shared: true };
     expect((await cache.get(spec, c.fn)).value).toBe(1);
@@ -220,7 +220,7 @@ describe('Redis failures: circuit breaker', () => {
     r.on('error', () => {});
     extra.push(r);
     const t = clock();
-    const cache = createCache({ l2: r, prefix: uniquePrefix(), clock: t.fn, l2TimeoutMs: 100, l2RetryMs: 150 });
+    const cache = createCache({ l2: { redis: r, keys: cacheKeys(uniquePrefix()) }, clock: t.fn, l2TimeoutMs: 100, l2RetryMs: 150 });
     const timed = async (key: string) => {
       const t0 = performance.now();
       await cache.get({ key, ttlMs: 30_000, shared: true }, async () => key);

@@ -11,6 +11,7 @@ import { createMemoryDeliveryStore } from '../src/store/memory/memory-delivery-s
 import { createMemoryStore } from '../src/store/memory/memory-store.js';
 import { createRedisDeliveryStore } from '../src/store/redis/redis-delivery-store.js';
 import { createRedisStore } from '../src/store/redis/redis-store.js';
+import { channels as channelNames } from '../src/realtime/channels.js';
 import { deliverScheduled, type Store } from '../src/store/store.js';
 import { deleteByPrefix, uniquePrefix, withRedis } from './helpers/redis.js';
 
@@ -30,7 +31,7 @@ const setups: Record<string, () => { store: Store; outbox: DeliveryStore }> = {
   redis: () => {
     const prefix = uniquePrefix();
     prefixes.push(prefix);
-    return { store: createRedisStore({ redis, cap: 50, prefix }), outbox: createRedisDeliveryStore({ redis, prefix }) };
+    return { store: createRedisStore({ redis, cap: 50, prefix, channels: channelNames(prefix) }), outbox: createRedisDeliveryStore({ redis, prefix }) };
   },
 };
 

@@ -93,7 +93,7 @@ const setups: Setup[] = [
       const prefix = uniquePrefix();
       prefixesToDelete.push(prefix);
       // Day counters ({g}:stats:DAY) go by their own TTL, not by pruning: see 'daily stats'.
-      return { store: createRedisStore({ redis, cap, prefix }), keys: async () => (await scanKeys(prefix)).filter((k) => !k.startsWith('{g}:stats:')) };
+      return { store: createRedisStore({ redis, cap, prefix, channels: channelNames(prefix) }), keys: async () => (await scanKeys(prefix)).filter((k) => !k.startsWith('{g}:stats:')) };
     },
     async record({ cap = 100 } = {}) {
       const prefix = uniquePrefix();
@@ -109,7 +109,7 @@ const setups: Setup[] = [
       });
       await sub.psubscribe(`${prefix}{u:*}:events`);
       return {
-        store: createRedisStore({ redis, cap, prefix }),
+        store: createRedisStore({ redis, cap, prefix, channels: channelNames(prefix) }),
         keys: null,
         async events(userId) {
           // Published after everything before it on the same connection: delivered after it too.
@@ -1338,7 +1338,7 @@ describe.each(setups)('$name store: daily stats', ({ name, make }) => {
   if (name === 'redis') it('keeps a day in one hash that expires after a few days (STATS_TTL_MS)', async () => {
     const prefix = uniquePrefix();
     prefixesToDelete.push(prefix);
-    const store = createRedisStore({ redis, cap: 10, prefix });
+    const store = createRedisStore({ redis, cap: 10, prefix, channels: channelNames(prefix) });
     await sendOne(store, 'a', T0, { type: 'news' });
     await store.broadcast(newBroadcast(T0 + 1, { type: 'news' }), T0 + 1);
     const key = statsKey(prefix, day(T0));
@@ -1503,7 +1503,7 @@ describe.each(setups)('$name store: scheduled sends and job runs', ({ name, make
   if (name === 'redis') it('keeps job state under P{g}:job:NAME and its lock, which carries a TTL', async () => {
     const prefix = uniquePrefix();
     prefixesToDelete.push(prefix);
-    const store = createRedisStore({ redis, cap: 10, prefix });
+    const store = createRedisStore({ redis, cap: 10, prefix, channels: channelNames(prefix) });
     await store.beginJobRun('job-a', { token: 'tok', ttlMs: MIN, slot: T0 }, T0);
     expect(await redis.get(`${prefix}{g}:job:job-a:lock`)).toBe('tok');
     const ttl = await redis.pttl(`${prefix}{g}:job:job-a:lock`);

@@ -1,4 +1,4 @@
-import { deliverScheduled, type InboxSnapshot, type SendOutcome, type Store } from '../store/store.js';
+import { StoreFullError, deliverScheduled, type InboxSnapshot, type SendOutcome, type Store } from '../store/store.js';
 import { DomainError, badInput } from './errors.js';
 import { decodeSeq } from './ids.js';
 import { defaultPolicy, mergePolicies } from './policies.js';
@@ -84,7 +84,7 @@ export class NotificationService {
   /** First contact of a user-role caller makes the user exist (active). */
   async ensureUser(userId: string): Promise<void> {
     if (this.known.has(userId)) return;
-    await this.store.ensureUser(userId, this.clock());
+    await this.store.ensureUser(userId, this.clock()).catch(refuseWhenFull);
     if (this.known.size > 100_000) this.known.clear();
     this.known.add(userId);
   }
@@ -100,7 +100,7 @@ export class NotificationService {
   upsertUser(id: string, displayName: string | null | undefined, active: boolean | null | undefined): Promise<UserRecord> {
     v.externalId('id', id);
     if (displayName) v.text('displayName', displayName, v.LIMITS.displayName);
-    return this.store.upsertUser(id, { displayName, active: active ?? undefined }, this.clock());
+    return this.store.upsertUser(id, { displayName, active: active ?? undefined }, this.clock()).catch(refuseWhenFull);
   }
 
   async updatePreferences(userId: string, input: { mutedTypes?: readonly string[] | null; channels?: readonly ChannelPreference[] | null }): Promise<UserRecord> {
@@ -118,7 +118,7 @@ export class NotificationService {
       userId,
       { mutedTypes: mutedTypes ? [...mutedTypes] : undefined, channels: channels?.map((c) => ({ type: c.type, channels: [...new Set(c.channels)] })) },
       this.clock(),
-    );
+    ).catch(refuseWhenFull);
   }
 
   list(userId: string, args: ListArgs) {
@@ -192,7 +192,7 @@ export class NotificationService {
       this.metrics?.sends.inc({ kind: 'scheduled' });
       return { notifications: [], deduplicated: [], muted: [], scheduledId };
     }
-    const outcomes = await this.store.send(userIds, { content, dedupKey, dedupWindowMs, ...routed }, now);
+    const outcomes = await this.store.send(userIds, { content, dedupKey, dedupWindowMs, ...routed }, now).catch(refuseWhenFull);
     for (const id of userIds) this.known.add(id);
     const result = summarize(outcomes);
     if (this.metrics) {
@@ -217,7 +217,7 @@ export class NotificationService {
       const now = this.clock();
       const claimed = await this.store.claimScheduled(now, batch, leaseMs);
       for (const s of claimed) {
-        const outcomes = await deliverScheduled(this.store, s, now);
+        const outcomes = await deliverScheduled(this.store, s, now).catch(refuseWhenFull);
         await this.store.completeScheduled(s.id);
         for (const o of outcomes) if (o.status === 'stored') stored++;
         sends++;
@@ -326,6 +326,11 @@ const DAY_MS = 24 * 3600 * 1000;
 export const SCHEDULE_THRESHOLD_MS = 1000;
 /** How far ahead a send may be scheduled. */
 export const MAX_SCHEDULE_AHEAD_MS = 365 * DAY_MS;
+
+/** A store at its bounds (the embedded backend's) refused to grow: too much for this server, the caller's to fix. */
+function refuseWhenFull(err: unknown): never {
+  throw err instanceof StoreFullError ? new DomainError('RESOURCE_EXHAUSTED', err.message) : err;
+}
 
 function summarize(outcomes: SendOutcome[]): SendResult {
   const r: SendResult = { notifications: [], deduplicated: [], muted: [], scheduledId: null };

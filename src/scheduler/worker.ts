@@ -11,6 +11,7 @@ import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import { createRedisStore } from '../store/redis/redis-store.js';
+import { channels as channelNames } from '../realtime/channels.js';
 import { createRedisDeliveryStore } from '../store/redis/redis-delivery-store.js';
 import { jobDefinitions, runOnce, type JobName, type JobOps } from './jobs.js';
 import { localJobOps, redisDashboardListeners } from './local-ops.js';
@@ -46,7 +47,7 @@ export async function runJobWorker(name: JobName): Promise<void> {
   if (data.backend.kind === 'redis') {
     const redis = new Redis(data.backend.url, { maxRetriesPerRequest: 3, connectionName: `notifications:job:${name}` });
     redis.on('error', () => {}); // commands fail with the error; the run records it
-    const store = createRedisStore({ redis, cap: data.backend.cap, prefix: data.backend.prefix });
+    const store = createRedisStore({ redis, cap: data.backend.cap, prefix: data.backend.prefix, channels: channelNames(data.backend.prefix) });
     const channels = data.dashboardChannels;
     // Who listens is asked here; the dashboard itself is computed where its caches are.
     const listeners = async () => (channels ? redisDashboardListeners(redis, channels) : { updated: 0, topic: 0 });

@@ -8,8 +8,8 @@ import type {
   Preferences,
   Template,
   UserRecord,
-} from '../notifications/types.js';
-import { decodeSeq } from '../notifications/ids.js';
+} from './types.js';
+import { decodeSeq } from './ids.js';
 
 /**
  * The one persistence contract. Two implementations (Redis, memory) pass the same
@@ -25,7 +25,7 @@ import { decodeSeq } from '../notifications/ids.js';
  *   inbox is trimmed to `cap`), then everything expired at `now` is dropped.
  * - `now` is always passed in (ms); stores never read the clock, so tests control time.
  * - Each inbox keeps the newest `cap` items (own and broadcasts together), a store option.
- * - Changes are published as they commit (realtime/events.ts on realtime/channels.ts names):
+ * - Changes are published as they commit (events.ts, on the channel names the store is given):
  *   a stored own notification, every change of a user's unread count or read state and every
  *   removal (one `unread` event per commit, with the ids), activation/mute changes, and each
  *   broadcast once. On Redis the scripts publish; the memory store calls `publish`.
@@ -125,6 +125,17 @@ export interface Store {
    * lost its data (Redis restarted empty or wiped); resumes from before it are not complete.
    */
   epoch(): Promise<number>;
+}
+
+/**
+ * A store that holds a bounded amount (the embedded memory backend) refuses a change that would
+ * go beyond it, whole. The domain answers it as RESOURCE_EXHAUSTED.
+ */
+export class StoreFullError extends Error {
+  constructor(what: string, limit: number) {
+    super(`this server holds at most ${limit} ${what} (embedded memory backend)`);
+    this.name = 'StoreFullError';
+  }
 }
 
 export interface InboxSnapshot {

@@ -1,4 +1,4 @@
-import { clockSeq, decodeSeq, encodeSeq, nextSeq } from '../../notifications/ids.js';
+import { clockSeq, decodeSeq, encodeSeq, nextSeq } from '../ids.js';
 import {
   priorityRank,
   type Notification,
@@ -7,14 +7,12 @@ import {
   type Preferences,
   type Template,
   type UserRecord,
-} from '../../notifications/types.js';
-import type { Channels } from '../../realtime/channels.js';
-import type { BroadcastEvent, UserEvent } from '../../realtime/events.js';
+} from '../types.js';
+import type { BroadcastEvent, StoreChannels, UserEvent } from '../events.js';
 import { encodeContent, toNotification } from '../codec.js';
 import type { MemoryOutbox } from './memory-delivery-store.js';
-import { resumeComplete, statsDay, type DailyStats, type JobStatus, type ScheduledSend, type Store } from '../store.js';
+import { StoreFullError, resumeComplete, statsDay, type DailyStats, type JobStatus, type ScheduledSend, type Store } from '../store.js';
 import { DueIndex } from './due-index.js';
-import { DomainError } from '../../notifications/errors.js';
 
 /**
  * The embedded backend: the same algorithm as the Redis scripts (settle on touch, cap, expiry,
@@ -58,13 +56,14 @@ export const MEMORY_LIMITS = { maxUsers: 100_000, maxNotifications: 1_000_000 } 
 
 export interface MemoryStoreOptions {
   cap: number;
-  /** users it creates at most; a send, token or upsert that would create one more is RESOURCE_EXHAUSTED. @default 100000 */
+  /** users it creates at most; a send, token or upsert that would create one more is refused (StoreFullError). @default 100000 */
   maxUsers?: number;
-  /** notifications (sends) held at most over all inboxes; a send beyond is RESOURCE_EXHAUSTED. @default 1000000 */
+  /** notifications (sends) held at most over all inboxes; a send beyond is refused (StoreFullError). @default 1000000 */
   maxNotifications?: number;
   /** where events go (an in-process pubsub); they are published synchronously, in commit order */
   publish?: (channel: string, event: UserEvent | BroadcastEvent) => void;
-  channels?: Channels;
+  /** where each event goes; absent: nothing is published */
+  channels?: StoreChannels;
   /** where stored notifications queue their deliveries beyond the app */
   outbox?: MemoryOutbox;
 }
@@ -72,7 +71,7 @@ export interface MemoryStoreOptions {
 export function createMemoryStore({ cap, publish, channels, outbox, maxUsers = MEMORY_LIMITS.maxUsers, maxNotifications = MEMORY_LIMITS.maxNotifications }: MemoryStoreOptions): Store {
   /** items in all inboxes */
   let held = 0;
-  const full = (what: string, limit: number) => new DomainError('RESOURCE_EXHAUSTED', `this server holds at most ${limit} ${what} (embedded memory backend)`);
+  const full = (what: string, limit: number) => new StoreFullError(what, limit);
   let seq = 0;
   // Every id this store issues is above it: a restarted server's ids are above the old ones.
   const epoch = clockSeq();

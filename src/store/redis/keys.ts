@@ -148,6 +148,7 @@ export interface CacheKeys {
   value(key: string): string;
   lock(key: string): string;
   stats(day: string): string;
+  statsTtlMs: number;
 }
 
 export function cacheKeys(prefix = 'ntf:'): CacheKeys {
@@ -159,6 +160,7 @@ export function cacheKeys(prefix = 'ntf:'): CacheKeys {
     value: (key) => `${prefix}{g}:cache:v:${check(key)}`,
     lock: (key) => `${prefix}{g}:cache:lock:${check(key)}`,
     stats: (day) => `${prefix}{g}:cache:stats:${checkDay(day)}`,
+    statsTtlMs: STATS_TTL_MS,
   };
 }
 

@@ -1,9 +1,9 @@
 import type { ChainableCommander, Redis } from 'ioredis';
-import { decodeSeq, encodeSeq } from '../../notifications/ids.js';
-import { priorityRank, type NotificationTypePolicy, type Template } from '../../notifications/types.js';
+import { decodeSeq, encodeSeq } from '../ids.js';
+import { priorityRank, type NotificationTypePolicy, type Template } from '../types.js';
 import { resumeComplete, statsDay, type ClaimedSend, type ScheduledSend, type Store } from '../store.js';
 import { decodeItems, decodeUser, encodeContent } from '../codec.js';
-import { channels as channelNames } from '../../realtime/channels.js';
+import type { StoreChannels } from '../events.js';
 import { SKIP } from '../deliveries.js';
 import { DELIVERY_RETENTION_MS } from '../delivery-store.js';
 import { STATS_TTL_MS, keySpace, outboxKeys, schedulerKeys, statsKey, userScriptKeys } from './keys.js';
@@ -19,16 +19,17 @@ export interface RedisStoreOptions {
   cap: number;
   /** Key prefix, so tests and tenants can share a server. @default "ntf:" */
   prefix?: string;
+  /** Where the scripts publish what they commit (realtime/channels.ts names them, with the same prefix). */
+  channels: StoreChannels;
 }
 
 /**
  * The Redis store: every multi-key change is one Lua script (src/store/redis/lua), every key
  * comes from keys.ts. A broadcast costs one script call whatever its audience.
  */
-export function createRedisStore({ redis, cap, prefix = 'ntf:' }: RedisStoreOptions): Store {
+export function createRedisStore({ redis, cap, prefix = 'ntf:', channels: ch }: RedisStoreOptions): Store {
   defineScripts(redis);
   const ks = keySpace(prefix);
-  const ch = channelNames(prefix);
   const g = ks.global;
   const u = (userId: string, now: number) => [...userScriptKeys(ks, userId), now, cap, userId, ch.user(userId)];
   const sk = schedulerKeys(prefix);
