@@ -12,8 +12,12 @@ import { createMemoryStore } from '../src/store/memory/memory-store.js';
 import { createRedisDeliveryStore } from '../src/store/redis/redis-delivery-store.js';
 import { createRedisStore } from '../src/store/redis/redis-store.js';
 import { channels as channelNames } from '../src/realtime/channels.js';
-import { deliverScheduled, type Store } from '../src/store/store.js';
+import type { ClaimedSend, Store } from '../src/store/store.js';
+import { NotificationService } from '../src/notifications/service.js';
 import { deleteByPrefix, uniquePrefix, withRedis } from './helpers/redis.js';
+
+/** A scheduled send's delivery, the domain rule (NotificationService.deliverScheduled) over this store. */
+const deliverScheduled = (store: Store, send: ClaimedSend, now: number) => new NotificationService(store).deliverScheduled(send, now);
 
 const T0 = Date.now();
 const HOUR = 3600_000;

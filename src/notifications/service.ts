@@ -1,4 +1,4 @@
-import { StoreFullError, deliverScheduled, type InboxSnapshot, type SendOutcome, type Store } from '../store/store.js';
+import { StoreFullError, type ClaimedSend, type InboxSnapshot, type SendOutcome, type Store } from '../store/store.js';
 import { DomainError, badInput } from './errors.js';
 import { decodeSeq } from './ids.js';
 import { defaultPolicy, mergePolicies } from './policies.js';
@@ -207,7 +207,7 @@ export class NotificationService {
 
   /**
    * Delivers the scheduled sends that are due (sendAt <= now), each exactly once per user even
-   * when a deliverer dies half-way (deliverScheduled marks each user). Returns how many
+   * when a deliverer dies half-way ({@link deliverScheduled} marks each user). Returns how many
    * sends were delivered and how many notifications that stored.
    */
   async deliverDue({ batch = 100, leaseMs = 60_000 }: { batch?: number; leaseMs?: number } = {}): Promise<{ sends: number; stored: number }> {
@@ -217,13 +217,32 @@ export class NotificationService {
       const now = this.clock();
       const claimed = await this.store.claimScheduled(now, batch, leaseMs);
       for (const s of claimed) {
-        const outcomes = await deliverScheduled(this.store, s, now).catch(refuseWhenFull);
+        const outcomes = await this.deliverScheduled(s, now);
         await this.store.completeScheduled(s.id);
         for (const o of outcomes) if (o.status === 'stored') stored++;
         sends++;
       }
       if (claimed.length < batch) return { sends, stored };
     }
+  }
+
+  /**
+   * Delivers a claimed send as `send` would at `now` (createdAt = now, expiresAt = now + ttlMs),
+   * leaving a per-user mark (a member of the user's dedup set) for {@link DELIVERY_MARK_MS}:
+   * delivering the same send again changes nothing for anyone (every user 'deduplicated').
+   * `now` is the time the send was claimed at ({@link deliverDue}).
+   */
+  deliverScheduled(send: ClaimedSend, now: number): Promise<SendOutcome[]> {
+    const { id, userIds, content, ttlMs, dedupKey, dedupWindowMs, channels, escalateAfterMs } = send;
+    const item = {
+      content: { ...content, createdAt: now, expiresAt: now + ttlMs },
+      dedupKey,
+      dedupWindowMs,
+      deliveryMark: { key: `#s:${id}`, until: now + DELIVERY_MARK_MS },
+      channels,
+      escalateAfterMs,
+    };
+    return this.store.send(userIds, item, now).catch(refuseWhenFull);
   }
 
   async broadcast(input: BroadcastInput): Promise<BroadcastRecord> {
@@ -326,6 +345,8 @@ const DAY_MS = 24 * 3600 * 1000;
 export const SCHEDULE_THRESHOLD_MS = 1000;
 /** How far ahead a send may be scheduled. */
 export const MAX_SCHEDULE_AHEAD_MS = 365 * DAY_MS;
+/** How long a delivered scheduled send's per-user mark lives (bounds a safe redelivery). */
+export const DELIVERY_MARK_MS = DAY_MS;
 
 /** A store at its bounds (the embedded backend's) refused to grow: too much for this server, the caller's to fix. */
 function refuseWhenFull(err: unknown): never {

@@ -20,7 +20,7 @@ import { DomainError } from '../notifications/errors.js';
 import type { DeliveryStore } from '../store/delivery-store.js';
 import type { Store } from '../store/store.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { JOB_NAME } from '../store/redis/keys.js';
+import { JOB_NAME } from '../store/schedule-store.js';
 import { FailureLog } from './failure-log.js';
 import { checkTimezone, describeSchedule, serverTimezone } from './cron.js';
 import { DEFAULT_WORK_END_CRON, failedStatus, jobDefinitions, nextRunOf, type JobDefinition, type JobName, type JobOps, type JobSettings, type RunResult } from './jobs.js';
