@@ -3,17 +3,17 @@ import type { BroadcastEvent, StoreChannels, UserEvent } from '../events.js';
 import { decodeSeq, encodeSeq } from '../ids.js';
 import { resumeComplete, type InboxStore } from '../inbox-store.js';
 import { StoreFullError } from '../store.js';
-import { priorityRank, type Notification, type NotificationContent, type Preferences, type UserRecord } from '../types.js';
-import type { UserStore } from '../user-store.js';
+import { priorityRank, type Notification, type NotificationContent, type Preferences } from '../types.js';
 import type { CountStats } from './admin-store.js';
 import { DueIndex } from './due-index.js';
 import type { MemoryOutbox } from './memory-delivery-store.js';
 import type { Sequence } from './sequence.js';
 
 /**
- * Inboxes and users of the embedded backend: the same algorithm as the Redis scripts (settle
- * on touch, cap, expiry, dedup) on plain maps. Single-threaded JS makes each method atomic, as
- * a Lua script is.
+ * Inboxes of the embedded backend: the same algorithm as the Redis scripts (settle on touch,
+ * cap, expiry, dedup) on plain maps. Single-threaded JS makes each method atomic, as a Lua
+ * script is. The users live here too (every inbox operation settles one); user-store.ts
+ * serves them through {@link MemoryUsers}.
  */
 
 interface Item {
@@ -24,7 +24,7 @@ interface Item {
   readAt: number | null;
 }
 
-interface UserState {
+export interface UserState {
   displayName: string | null;
   active: boolean;
   createdAt: number;
@@ -64,6 +64,18 @@ export interface MemoryStoreOptions {
   outbox?: MemoryOutbox;
 }
 
+/** What the users' part (user-store.ts) works on: the inboxes' users and their per-user step. */
+export interface MemoryUsers {
+  users: ReadonlyMap<string, UserState>;
+  /** runs `fn` as one per-user operation: settle first, then keep the expiry index and publish the count */
+  op<R>(userId: string, now: number, create: boolean, fn: (user: UserState | null) => R): R;
+  ensure(userId: string, now: number): { user: UserState; created: boolean };
+  /** publishes the user's activation and muted types (live broadcast filters follow them) */
+  publishUserState(userId: string, user: UserState): void;
+  bumpMuteCount(type: string, delta: number): void;
+  activeCount(): number;
+}
+
 interface MemoryInboxOptions extends MemoryStoreOptions {
   sequence: Sequence;
   count: CountStats;
@@ -78,7 +90,7 @@ export function createMemoryInboxStore({
   maxNotifications = MEMORY_LIMITS.maxNotifications,
   sequence,
   count,
-}: MemoryInboxOptions): InboxStore & UserStore {
+}: MemoryInboxOptions): { store: InboxStore; users: MemoryUsers } {
   /** items in all inboxes */
   let held = 0;
   const full = (what: string, limit: number) => new StoreFullError(what, limit);
@@ -204,17 +216,6 @@ export function createMemoryInboxStore({
     return { user, created: true };
   };
   const view = (userId: string, id: string, it: Item): Notification => toNotification(userId, id, it.content ?? bodies.get(id)!, it.readAt);
-  const record = (id: string, user: UserState): UserRecord => ({
-    id,
-    displayName: user.displayName,
-    active: user.active,
-    createdAt: user.createdAt,
-    preferences: structuredClone(user.prefs),
-  });
-  const setActive = (userId: string, user: UserState, active: boolean) => {
-    for (const t of user.prefs.mutedTypes) bumpMuteCount(t, active ? 1 : -1);
-    user.active = active;
-  };
   const activeCount = () => {
     let n = 0;
     for (const user of users.values()) if (user.active) n++;
@@ -238,47 +239,7 @@ export function createMemoryInboxStore({
       return out;
     });
 
-  return {
-    async ensureUser(userId, now) {
-      ensure(userId, now);
-    },
-
-    async upsertUser(userId, patch, now) {
-      return op(userId, now, true, (user) => {
-        if (patch.displayName !== undefined) user!.displayName = patch.displayName;
-        if (patch.active !== undefined && patch.active !== user!.active) setActive(userId, user!, patch.active);
-        userState(userId, user!);
-        return record(userId, user!);
-      });
-    },
-
-    async getUsers(userIds) {
-      return userIds.map((id) => {
-        const user = users.get(id);
-        return user ? record(id, user) : null;
-      });
-    },
-
-    async updatePreferences(userId, patch, now) {
-      return op(userId, now, true, (user) => {
-        if (patch.mutedTypes) {
-          const next = [...new Set(patch.mutedTypes)];
-          if (user!.active) {
-            for (const t of user!.prefs.mutedTypes) if (!next.includes(t)) bumpMuteCount(t, -1);
-            for (const t of next) if (!user!.prefs.mutedTypes.includes(t)) bumpMuteCount(t, 1);
-          }
-          user!.prefs.mutedTypes = next;
-        }
-        if (patch.channels) user!.prefs.channels = structuredClone(patch.channels);
-        userState(userId, user!);
-        return record(userId, user!);
-      });
-    },
-
-    async countActiveUsers() {
-      return activeCount();
-    },
-
+  const store: InboxStore = {
     async send(userIds, item, now) {
       // Checked before anything is written, so a send is refused whole rather than in part.
       if (users.size + userIds.filter((id) => !users.has(id)).length > maxUsers) throw full('users', maxUsers);
@@ -450,4 +411,5 @@ export function createMemoryInboxStore({
       return visited;
     },
   };
+  return { store, users: { users, op, ensure, publishUserState: userState, bumpMuteCount, activeCount } };
 }
