@@ -68,12 +68,12 @@ export function redisBackend({ redis, subscriber, blocking = null, cap, prefix =
     };
   }
   const bus = new RedisPubSub({ publisher: redis, subscriber });
-  const ch = channelNames(prefix);
+  const channels = channelNames(prefix);
   return {
-    store: createRedisStore({ redis, cap, prefix, channels: ch }),
+    store: createRedisStore({ redis, cap, prefix, channels }),
     deliveries: createRedisDeliveryStore({ redis, blocking, prefix }),
     bus,
-    channels: ch,
+    channels,
     l2: { redis, prefix },
     watchBus(hooks) {
       let down = false;

@@ -1,6 +1,6 @@
 import { StoreFullError, type ClaimedSend, type InboxSnapshot, type SendOutcome, type Store } from '../store/store.js';
 import { DomainError, badInput } from './errors.js';
-import { decodeSeq } from './ids.js';
+import { EXTERNAL_ID, decodeSeq } from './ids.js';
 import { defaultPolicy, mergePolicies } from './policies.js';
 import { renderTemplate } from './templates.js';
 import type {
@@ -84,13 +84,19 @@ export class NotificationService {
   /** First contact of a user-role caller makes the user exist (active). */
   async ensureUser(userId: string): Promise<void> {
     if (this.known.has(userId)) return;
+    v.externalId('userId', userId);
     await this.store.ensureUser(userId, this.clock()).catch(refuseWhenFull);
     if (this.known.size > 100_000) this.known.clear();
     this.known.add(userId);
   }
 
-  getUsers(ids: readonly string[]): Promise<(UserRecord | null)[]> {
-    return this.store.getUsers(ids);
+  async getUsers(ids: readonly string[]): Promise<(UserRecord | null)[]> {
+    if (ids.every((id) => EXTERNAL_ID.test(id))) return this.store.getUsers(ids);
+    // An id outside the user id charset names no user (and can't be part of a key): null, not an error.
+    const valid = ids.filter((id) => EXTERNAL_ID.test(id));
+    const records = await this.store.getUsers(valid);
+    const byId = new Map(valid.map((id, i) => [id, records[i] ?? null]));
+    return ids.map((id) => byId.get(id) ?? null);
   }
 
   unreadCounts(ids: readonly string[]): Promise<number[]> {
