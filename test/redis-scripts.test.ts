@@ -3,9 +3,10 @@
  * and the keys' own guard: a user id that could break a key's structure never makes a key.
  */
 import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { keySpace, userScriptKeys } from '../src/store/redis/keys.js';
-import { SCRIPTS, type ScriptName } from '../src/store/redis/scripts.js';
+import { SCRIPTS, script, type ScriptName } from '../src/store/redis/scripts.js';
 
 const header = (file: string) => {
   const text = readFileSync(new URL(`../src/store/redis/lua/${file}.lua`, import.meta.url), 'utf8');
@@ -54,12 +55,31 @@ describe('Lua scripts', () => {
   });
 });
 
+/**
+ * What the compiler holds callers to (`npm run typecheck` checks this function; it never runs):
+ * every key and argument by name and type, across the parts they are passed in.
+ */
+export function callsTheCompilerChecks(redis: Redis) {
+  const [user, global] = userScriptKeys(keySpace(), 'ann');
+  const argv = { now: 1, cap: 50, userId: 'ann', channel: 'ntf:{u:ann}:events' };
+  void script(redis, 'ensureUser', [user, global], argv);
+  void script(redis, 'upsertUser', [user, global], [argv, { nameMode: 'set', displayName: 'Ann', active: '' }]);
+  // @ts-expect-error the global keys are missing
+  void script(redis, 'ensureUser', [user], argv);
+  // @ts-expect-error an argument is missing
+  void script(redis, 'upsertUser', [user, global], [argv, { nameMode: 'set', displayName: 'Ann' }]);
+  // @ts-expect-error a number where a string goes
+  void script(redis, 'upsertUser', [user, global], [argv, { nameMode: 1, displayName: 'Ann', active: '' }]);
+  // @ts-expect-error ids for a script that takes none
+  void script(redis, 'ensureUser', [user, global], argv, ['x']);
+}
+
 describe('keys', () => {
   const keys = keySpace('p:');
 
   it('a user id makes its keys under its hash tag', () => {
     expect(keys.user('a.b@c-d_1').inbox).toBe('p:{u:a.b@c-d_1}:inbox');
-    expect(userScriptKeys(keys, 'x').due).toBe('p:{g}:due');
+    expect(userScriptKeys(keys, 'x')[1].due).toBe('p:{g}:due');
   });
 
   it.each(['', 'a}b', '{a', 'a:b', 'a b', 'a*', 'x'.repeat(129)])('refuses to build keys for the user id %j', (id) => {

@@ -7,7 +7,7 @@ import { resumeComplete, type InboxStore } from '../inbox-store.js';
 import { priorityRank } from '../types.js';
 import type { RedisContext } from './context.js';
 import { STATS_TTL_MS, outboxKeys, statsKey } from './keys.js';
-import { script } from './scripts.js';
+import { NONE, script } from './scripts.js';
 
 /** Spliced into the sync event's JSON by inboxSnapshot.lua. */
 const SYNC_TOKEN = /^[0-9a-z]{1,32}$/;
@@ -58,8 +58,8 @@ export function createRedisInboxStore({ redis, prefix, keys, channels, userKeys,
         script(
           on,
           'sendNotification',
-          { ...userKeys(id), stats, addr: keys.user(id).addr, ...outboxSendKeys, epoch: global.epoch },
-          { ...userArgv(id, now), ...argv },
+          [keys.user(id), global, { stats }, outboxSendKeys],
+          [userArgv(id, now), argv],
         ),
       );
       return userIds.map((userId, i) => {
@@ -106,14 +106,16 @@ export function createRedisInboxStore({ redis, prefix, keys, channels, userKeys,
 
     async list(userId, query, now) {
       const filter = query.filter ?? {};
-      const reply = await script(redis, 'listNotifications', userKeys(userId), {
-        ...userArgv(userId, now),
-        first: query.first,
-        after: (query.after ? decodeSeq(query.after) : null) ?? '',
-        unreadOnly: filter.unreadOnly ? '1' : '0',
-        types: filter.types ? JSON.stringify(filter.types) : '',
-        minRank: filter.minPriority ? priorityRank(filter.minPriority) : '',
-      });
+      const reply = await script(redis, 'listNotifications', userKeys(userId), [
+        userArgv(userId, now),
+        {
+          first: query.first,
+          after: (query.after ? decodeSeq(query.after) : null) ?? NONE,
+          unreadOnly: filter.unreadOnly ? '1' : '0',
+          types: filter.types ? JSON.stringify(filter.types) : '',
+          minRank: filter.minPriority ? priorityRank(filter.minPriority) : NONE,
+        },
+      ]);
       return {
         totalCount: Number(reply[0]),
         unreadCount: Number(reply[1]),
@@ -126,13 +128,13 @@ export function createRedisInboxStore({ redis, prefix, keys, channels, userKeys,
     async since(userId, after, now) {
       const seq = decodeSeq(after);
       if (seq === null) return [];
-      return decodeItems(userId, await script(redis, 'listSince', userKeys(userId), { ...userArgv(userId, now), after: seq }));
+      return decodeItems(userId, await script(redis, 'listSince', userKeys(userId), [userArgv(userId, now), { after: seq }]));
     },
 
     async inboxSnapshot(userId, after, token, now) {
       if (!SYNC_TOKEN.test(token)) throw new Error(`inboxSnapshot: token must match ${SYNC_TOKEN}`);
       const seq = after === null ? null : decodeSeq(after);
-      const reply = await script(redis, 'inboxSnapshot', { ...userKeys(userId), epoch: global.epoch }, { ...userArgv(userId, now), after: seq ?? '', token });
+      const reply = await script(redis, 'inboxSnapshot', userKeys(userId), [userArgv(userId, now), { after: seq ?? NONE, token }]);
       const removedUpTo = String(reply[1]);
       return {
         unreadCount: Number(reply[0]),
@@ -155,12 +157,12 @@ export function createRedisInboxStore({ redis, prefix, keys, channels, userKeys,
 
     async markRead(userId, ids, now) {
       if (ids.length === 0) return [];
-      return decodeItems(userId, await script(redis, 'markRead', userKeys(userId), { ...userArgv(userId, now), read: '1' }, ids));
+      return decodeItems(userId, await script(redis, 'markRead', userKeys(userId), [userArgv(userId, now), { read: '1' }], ids));
     },
 
     async markUnread(userId, ids, now) {
       if (ids.length === 0) return [];
-      return decodeItems(userId, await script(redis, 'markRead', userKeys(userId), { ...userArgv(userId, now), read: '0' }, ids));
+      return decodeItems(userId, await script(redis, 'markRead', userKeys(userId), [userArgv(userId, now), { read: '0' }], ids));
     },
 
     markAllRead: (userId, now) => script(redis, 'markAllRead', userKeys(userId), userArgv(userId, now)),

@@ -108,14 +108,13 @@ export function keySpace(prefix = DEFAULT_PREFIX): KeySpace {
 }
 
 /**
- * The KEYS every per-user script receives (user-common.lua names them; scripts.ts orders them).
- * Global keys ride along because settling reads the broadcast log and user scripts keep the
- * active set, mute counts and the expiry index exact; see docs/architecture.md on Cluster.
+ * The keys every per-user script picks its KEYS from (user-common.lua names them; scripts.ts
+ * orders them): the user's and the global ones. Global keys ride along because settling reads
+ * the broadcast log and user scripts keep the active set, mute counts and the expiry index
+ * exact; see docs/architecture.md on Cluster.
  */
-export function userScriptKeys(keys: KeySpace, userId: string) {
-  const { user, inbox, unread, exp, items, readat, dedup } = keys.user(userId);
-  const { seq, blog, bcast, active, mutecount, due, maxexp } = keys.global;
-  return { user, inbox, unread, exp, items, readat, dedup, seq, blog, bcast, active, mutecount, due, maxexp };
+export function userScriptKeys(keys: KeySpace, userId: string): [UserKeys, GlobalKeys] {
+  return [keys.user(userId), keys.global];
 }
 
 // ---------------------------------------------------------------------------------------------

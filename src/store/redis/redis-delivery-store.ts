@@ -92,7 +92,7 @@ export function createRedisDeliveryStore({ redis, blocking = null, prefix = DEFA
 
     async promoteDue(now, limit) {
       const ready = { readyWebhook: outbox.ready('WEBHOOK'), readyTelegram: outbox.ready('TELEGRAM'), readyWecom: outbox.ready('WECOM') };
-      const [moved, next] = await script(redis, 'promoteDeliveries', { due: outbox.due, ...ready }, { now, limit });
+      const [moved, next] = await script(redis, 'promoteDeliveries', [{ due: outbox.due }, ready], { now, limit });
       return { moved: Number(moved), nextDueAt: next === '' ? null : Number(next) };
     },
 

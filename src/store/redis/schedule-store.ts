@@ -1,7 +1,7 @@
 import type { ClaimedSend, ScheduledSend, ScheduleStore } from '../schedule-store.js';
 import type { RedisContext } from './context.js';
 import { schedulerKeys } from './keys.js';
-import { script } from './scripts.js';
+import { NONE, script } from './scripts.js';
 
 /** Scheduled sends and job runs on Redis (keys.ts schedulerKeys). */
 export function createRedisScheduleStore({ redis, prefix, keys, oneTrip }: RedisContext): ScheduleStore {
@@ -30,7 +30,7 @@ export function createRedisScheduleStore({ redis, prefix, keys, oneTrip }: Redis
     },
 
     async beginJobRun(name, run) {
-      return script(redis, 'beginJobRun', scheduler.job(name), { token: run.token, ttlMs: Math.max(1, Math.round(run.ttlMs)), slot: run.slot ?? '' });
+      return script(redis, 'beginJobRun', scheduler.job(name), { token: run.token, ttlMs: Math.max(1, Math.round(run.ttlMs)), slot: run.slot ?? NONE });
     },
 
     async endJobRun(name, run) {

@@ -11,12 +11,14 @@ export function createRedisUserStore({ redis, keys, userKeys, userArgv, oneTrip 
     },
 
     async upsertUser(userId, patch, now) {
-      const reply = await script(redis, 'upsertUser', userKeys(userId), {
-        ...userArgv(userId, now),
-        nameMode: patch.displayName === undefined ? '' : patch.displayName === null ? 'clear' : 'set',
-        displayName: patch.displayName ?? '',
-        active: patch.active === undefined ? '' : patch.active ? '1' : '0',
-      });
+      const reply = await script(redis, 'upsertUser', userKeys(userId), [
+        userArgv(userId, now),
+        {
+          nameMode: patch.displayName === undefined ? '' : patch.displayName === null ? 'clear' : 'set',
+          displayName: patch.displayName ?? '',
+          active: patch.active === undefined ? '' : patch.active ? '1' : '0',
+        },
+      ]);
       return decodeUser(userId, reply)!;
     },
 
@@ -26,11 +28,13 @@ export function createRedisUserStore({ redis, keys, userKeys, userArgv, oneTrip 
     },
 
     async updatePreferences(userId, patch, now) {
-      const reply = await script(redis, 'updatePreferences', userKeys(userId), {
-        ...userArgv(userId, now),
-        mutedTypes: patch.mutedTypes ? JSON.stringify([...new Set(patch.mutedTypes)]) : '',
-        channels: patch.channels ? JSON.stringify(patch.channels) : '',
-      });
+      const reply = await script(redis, 'updatePreferences', userKeys(userId), [
+        userArgv(userId, now),
+        {
+          mutedTypes: patch.mutedTypes ? JSON.stringify([...new Set(patch.mutedTypes)]) : '',
+          channels: patch.channels ? JSON.stringify(patch.channels) : '',
+        },
+      ]);
       return decodeUser(userId, reply)!;
     },
 
