@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { encodeSeq } from '../src/notifications/ids.js';
-import { T0, setups, sendOne, userRec } from './helpers/store-backends.js';
+import { T0, newItem, setups, sendOne, userRec } from './helpers/store-backends.js';
 
 describe.each(setups)('$name store: users', ({ make }) => {
   describe('users', () => {
@@ -67,6 +67,15 @@ describe.each(setups)('$name store: users', ({ make }) => {
       expect(await store.updatePreferences('p', { channels: [] }, T0 + 4)).toEqual(userRec('p', T0));
       await store.updatePreferences('p', { mutedTypes: ['x'], channels }, T0 + 5);
       expect(await store.getUsers(['p'])).toEqual([userRec('p', T0, { preferences: { mutedTypes: ['x'], channels } })]);
+    });
+
+    it.each(['', 'a{b}', 'a:b', 'x'.repeat(129)])('refuses the user id %j (the domain never passes one): no key, no user', async (id) => {
+      const { store } = make();
+      await expect(store.ensureUser(id, T0)).rejects.toThrow(/user id must match/);
+      await expect(store.getUsers(['ok', id])).rejects.toThrow(/user id must match/);
+      await expect(store.send([id], newItem(T0), T0)).rejects.toThrow(/user id must match/);
+      await expect(store.list(id, { first: 10 }, T0)).rejects.toThrow(/user id must match/);
+      expect(await store.countActiveUsers()).toBe(0);
     });
   });
 });

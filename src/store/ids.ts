@@ -28,3 +28,12 @@ export function decodeSeq(id: string): number | null {
 
 /** What a user id may be: it is part of keys and of the hash tag {u:ID}, so no braces, no colon. */
 export const USER_ID = /^[A-Za-z0-9_.@-]{1,128}$/;
+
+/**
+ * `userId`, if it is one (USER_ID). Both stores refuse others: the domain answers them as bad
+ * input before they get here, so one that does is a bug, and it must not make a key.
+ */
+export function checkUserId(userId: string): string {
+  if (!USER_ID.test(userId)) throw new Error(`user id must match ${USER_ID}, got ${JSON.stringify(userId.slice(0, 140))}`);
+  return userId;
+}

@@ -1,6 +1,6 @@
 import { encodeContent, toNotification } from '../codec.js';
 import type { BroadcastEvent, StoreChannels, UserEvent } from '../events.js';
-import { decodeSeq, encodeSeq } from '../ids.js';
+import { checkUserId, decodeSeq, encodeSeq } from '../ids.js';
 import { resumeComplete, type InboxStore } from '../inbox-store.js';
 import { StoreFullError } from '../store.js';
 import { priorityRank, type Notification, type NotificationContent, type Preferences } from '../types.js';
@@ -149,6 +149,7 @@ export function createMemoryInboxStore({
    * inbox's membership changed (finish()).
    */
   const op = <R>(userId: string, now: number, create: boolean, fn: (user: UserState | null) => R): R => {
+    checkUserId(userId);
     let user = users.get(userId) ?? null;
     let created = false;
     if (!user && create) ({ user, created } = ensure(userId, now));
@@ -199,7 +200,7 @@ export function createMemoryInboxStore({
   };
 
   const ensure = (userId: string, now: number): { user: UserState; created: boolean } => {
-    const existing = users.get(userId);
+    const existing = users.get(checkUserId(userId));
     if (existing) return { user: existing, created: false };
     if (users.size >= maxUsers) throw full('users', maxUsers);
     const user: UserState = {
@@ -306,23 +307,23 @@ export function createMemoryInboxStore({
       return { ...base, recipients: audience - muted, deduplicated: 0, muted };
     },
 
-    async list(userId, q, now) {
+    async list(userId, query, now) {
       return op(userId, now, false, (user) => {
         const page = { items: [] as Notification[], hasNextPage: false, hasPreviousPage: false, totalCount: 0, unreadCount: 0 };
         if (!user) return page;
-        const f = q.filter ?? {};
-        const after = q.after ? decodeSeq(q.after) : null;
-        const types = f.types ? new Set(f.types) : null;
-        const minRank = f.minPriority ? priorityRank(f.minPriority) : null;
+        const filter = query.filter ?? {};
+        const after = query.after ? decodeSeq(query.after) : null;
+        const types = filter.types ? new Set(filter.types) : null;
+        const minRank = filter.minPriority ? priorityRank(filter.minPriority) : null;
         for (const [id, it] of [...user.inbox].reverse()) {
-          if (f.unreadOnly && it.readAt !== null) continue;
+          if (filter.unreadOnly && it.readAt !== null) continue;
           const c = it.content ?? bodies.get(id)!;
           if (types && !types.has(c.type)) continue;
           if (minRank !== null && priorityRank(c.priority) < minRank) continue;
           page.totalCount++;
           if (it.readAt === null) page.unreadCount++;
           if (after !== null && it.seq >= after) page.hasPreviousPage = true;
-          else if (page.items.length < q.first) page.items.push(view(userId, id, it));
+          else if (page.items.length < query.first) page.items.push(view(userId, id, it));
           else page.hasNextPage = true;
         }
         // Like the Redis script: without a content filter the badge is the whole inbox's.

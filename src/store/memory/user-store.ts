@@ -1,3 +1,4 @@
+import { checkUserId } from '../ids.js';
 import type { UserRecord } from '../types.js';
 import type { UserStore } from '../user-store.js';
 import type { MemoryUsers, UserState } from './inbox-store.js';
@@ -33,7 +34,7 @@ export function createMemoryUserStore({ users, op, ensure, publishUserState, bum
 
     async getUsers(userIds) {
       return userIds.map((id) => {
-        const user = users.get(id);
+        const user = users.get(checkUserId(id));
         return user ? record(id, user) : null;
       });
     },

@@ -32,7 +32,7 @@
  * can't break a tag: the domain refuses others as bad input, and one that reaches this module
  * anyway is a bug, so building its keys throws. docs/redis-layout.md mirrors this table.
  */
-import { USER_ID } from '../ids.js';
+import { checkUserId } from '../ids.js';
 import { DEFAULT_PREFIX } from '../prefix.js';
 import { JOB_NAME } from '../schedule-store.js';
 
@@ -91,7 +91,7 @@ export function keySpace(prefix = DEFAULT_PREFIX): KeySpace {
       templates: globalKey('templates'),
     },
     user(userId) {
-      if (!USER_ID.test(userId)) throw new Error(`user id must match ${USER_ID}, got ${JSON.stringify(userId.slice(0, 140))}`);
+      checkUserId(userId);
       const key = (name: string) => `${prefix}{u:${userId}}:${name}`;
       return {
         user: key('user'),
