@@ -13,6 +13,7 @@ import { redisBackend } from '../src/backend.js';
 import { NotificationService } from '../src/notifications/service.js';
 import { createAuth, randomSecret } from '../src/server/auth.js';
 import { createRedisStore } from '../src/store/redis/redis-store.js';
+import { channels as channelNames } from '../src/realtime/channels.js';
 import { describeInbox, queryInbox, seedInbox } from './inbox-query.js';
 import { usedMemory } from './redis-server.js';
 import { countRoundTrips } from './round-trips.js';
@@ -54,7 +55,7 @@ export const broadcastScenario: Scenario = {
     const redis = await bench.connect();
     const storePrefix = `${bench.prefix}ntf:`;
     const naivePrefix = `${bench.prefix}naive:`;
-    const store = createRedisStore({ redis, cap: CAP, prefix: storePrefix });
+    const store = createRedisStore({ redis, cap: CAP, prefix: storePrefix, channels: channelNames(storePrefix) });
     const service = new NotificationService(store);
 
     // ---- 1. seed N active users through the store API
@@ -76,7 +77,7 @@ export const broadcastScenario: Scenario = {
     // that do not depend on the audience: compiling and caching the Lua script (~100-230 KB of
     // used_memory on a fresh server) and first-use allocations of the saveOffline path (~25 KB
     // more, also seen with 0 users). A later broadcast adds ~1.5 KB whatever N is.
-    await new NotificationService(createRedisStore({ redis, cap: CAP, prefix: `${bench.prefix}warm:` })).broadcast({
+    await new NotificationService(createRedisStore({ redis, cap: CAP, prefix: `${bench.prefix}warm:`, channels: channelNames(`${bench.prefix}warm:`) })).broadcast({
       type: 'system_announcement',
       title: 'warm-up',
       body: BODY,

@@ -17,7 +17,9 @@ import { createCache } from '../src/cache/cache.js';
 import { Dashboard } from '../src/dashboard/dashboard.js';
 import { NotificationService } from '../src/notifications/service.js';
 import { createRedisDeliveryStore } from '../src/store/redis/redis-delivery-store.js';
+import { cacheKeys } from '../src/store/redis/keys.js';
 import { createRedisStore } from '../src/store/redis/redis-store.js';
+import { channels as channelNames } from '../src/realtime/channels.js';
 import type { LoadResult, LoadSpec } from './http-load.js';
 import { startServer, type ServerProcess } from './server-process.js';
 import { int, intOption, ms, perSecond, pool, section, type Scenario } from './scenario.js';
@@ -104,7 +106,7 @@ export const dashboardScenario: Scenario = {
     const keyPrefix = `${bench.prefix}ntf:`;
 
     // ---- seed: users and a day of traffic, so every counter has something to count
-    const service = new NotificationService(createRedisStore({ redis, cap: 50, prefix: keyPrefix }));
+    const service = new NotificationService(createRedisStore({ redis, cap: 50, prefix: keyPrefix, channels: channelNames(keyPrefix) }));
     await pool(users, 500, (i) => service.upsertUser(`u${i}`, `User ${i}`, true));
     const types = ['task_assigned', 'comment', 'mention', 'review_requested', 'deploy_finished'];
     // 200 sends to 10 users each; sends i and i + 150 repeat (users, dedupKey): 50 x 10 deduplicated
@@ -182,10 +184,10 @@ export const dashboardScenario: Scenario = {
       const [trivial, trivialAuth, on, off] = rows as [Row, Row, Row, Row];
 
       // The same parts computed in this process, servers idle: what the cache saves per request.
-      const store = createRedisStore({ redis, cap: 50, prefix: keyPrefix });
+      const store = createRedisStore({ redis, cap: 50, prefix: keyPrefix, channels: channelNames(keyPrefix) });
       const deliveries = createRedisDeliveryStore({ redis, prefix: keyPrefix });
       const resolver = (enabled: boolean) =>
-        new Dashboard({ store, deliveries, cache: createCache({ l2: redis, prefix: keyPrefix, enabled }), clock: Date.now, connectedClients: () => 0 });
+        new Dashboard({ store, deliveries, cache: createCache({ l2: { redis, keys: cacheKeys(keyPrefix) }, enabled }), clock: Date.now, connectedClients: () => 0 });
       const resolverOn = await snapshotsPerSecond(resolver(true), concurrency, 2);
       const resolverOff = await snapshotsPerSecond(resolver(false), concurrency, 2);
       section(`resolver alone: Dashboard.snapshot() in the bench process, ${concurrency} at a time, 2 s each (no HTTP, no GraphQL)`, [

@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { NotificationService } from '../src/notifications/service.js';
 import { keySpace } from '../src/store/redis/keys.js';
 import { createRedisStore } from '../src/store/redis/redis-store.js';
+import { channels as channelNames } from '../src/realtime/channels.js';
 import type { ReminderLoadSpec, ReminderSamples } from './reminder-load.js';
 import { int, intOption, ms, perSecond, pool, section, seconds, type Scenario } from './scenario.js';
 import { startServer } from './server-process.js';
@@ -62,7 +63,7 @@ export const reminderScenario: Scenario = {
     const queryUsers = Math.min(n, intOption(options, 'query-users', 2000));
     const redis = await bench.connect();
     const prefix = `${bench.prefix}ntf:`;
-    const store = createRedisStore({ redis, cap: CAP, prefix });
+    const store = createRedisStore({ redis, cap: CAP, prefix, channels: channelNames(prefix) });
     const service = new NotificationService(store);
 
     // ---- 1. N active users; the ones the load queries as get a page of their own

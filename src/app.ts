@@ -21,6 +21,7 @@ import { createMutationLimiter, type RateLimits } from './server/rate-limit.js';
 import { createGraphQLServer, type GraphQLServer } from './server/yoga.js';
 import type { Store } from './store/store.js';
 import type { DeliveryStore } from './store/delivery-store.js';
+import { cacheKeys } from './store/redis/keys.js';
 import { DeliveryService } from './channels/delivery-service.js';
 import type { JobsApi } from './scheduler/scheduler.js';
 import type { ExpirySweeper } from './notifications/expiry-sweeper.js';
@@ -99,7 +100,7 @@ export function createApp(deps: AppDeps): App {
   const deliveries = new DeliveryService(deps.deliveries, { allowPrivate: deps.webhookAllowPrivate ?? false, clock });
   const realtime = new Realtime({ bus, channels, service });
   deps.watchBus?.({ suspend: () => realtime.suspend(), resume: () => realtime.resume() });
-  const cache = createCache({ l2: deps.l2?.redis ?? null, prefix: deps.l2?.prefix, clock: service.now.bind(service), enabled: deps.cacheEnabled, logger, metrics });
+  const cache = createCache({ l2: deps.l2 ? { redis: deps.l2.redis, keys: cacheKeys(deps.l2.prefix) } : null, clock: service.now.bind(service), enabled: deps.cacheEnabled, logger, metrics });
   // ws and server exist only below; the dashboard asks for the count when it computes.
   const connectedClients = () => ws.connections() + openEventStreams(server);
   const loopLag = sampleEventLoopLag();

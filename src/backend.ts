@@ -3,6 +3,7 @@ import { PubSub, type PubSubEngine } from 'graphql-subscriptions';
 import type { Redis } from 'ioredis';
 import { channels as channelNames, type Channels } from './realtime/channels.js';
 import { createMemoryStore } from './store/memory/memory-store.js';
+import { DEFAULT_PREFIX } from './store/prefix.js';
 import { createRedisStore } from './store/redis/redis-store.js';
 import type { Store } from './store/store.js';
 import type { DeliveryStore } from './store/delivery-store.js';
@@ -62,7 +63,7 @@ export interface RedisBackendOptions {
  * channel per instance and fans out locally, so any instance reaches any client.
  * Both connections belong to the caller, who closes them.
  */
-export function redisBackend({ redis, subscriber, blocking = null, cap, prefix = 'ntf:' }: RedisBackendOptions): Backend {
+export function redisBackend({ redis, subscriber, blocking = null, cap, prefix = DEFAULT_PREFIX }: RedisBackendOptions): Backend {
   // RedisPubSub fires UNSUBSCRIBE without awaiting it: on a closed or broken connection that
   // promise would reject unhandled and end the process. Nothing else uses this connection.
   for (const m of ['unsubscribe', 'punsubscribe'] as const) {
@@ -74,11 +75,12 @@ export function redisBackend({ redis, subscriber, blocking = null, cap, prefix =
     };
   }
   const bus = new RedisPubSub({ publisher: redis, subscriber });
+  const channels = channelNames(prefix);
   return {
-    store: createRedisStore({ redis, cap, prefix }),
+    store: createRedisStore({ redis, cap, prefix, channels }),
     deliveries: createRedisDeliveryStore({ redis, blocking, prefix }),
     bus,
-    channels: channelNames(prefix),
+    channels,
     async countSubscribers(channel) {
       const reply = (await redis.call('PUBSUB', 'NUMSUB', channel)) as (string | number)[];
       return Number(reply[1] ?? 0);

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { TOPIC_NAME } from './notifications/ids.js';
+import { DEFAULT_PREFIX } from './store/prefix.js';
 import { ROLES, type Role } from './notifications/types.js';
 import { ScheduleError, checkTimezone, nextOccurrence, parseCron } from './scheduler/cron.js';
 import { DEFAULT_WORK_END_CRON } from './scheduler/jobs.js';
@@ -62,7 +63,7 @@ export interface Config {
   wsKeepAliveMs: number;
   /** A WebSocket or SSE client with more than this many bytes waiting to be written to it is closed (slow consumer). @default 1048576 */
   maxBufferedBytes: number;
-  /** Prefix of every Redis key and channel, so several deployments can share a Redis. @default 'ntf:' */
+  /** Prefix of every Redis key and channel, so several deployments can share a Redis. @default DEFAULT_PREFIX ('ntf:') */
   redisKeyPrefix: string;
   /**
    * How long a Redis command may take, queued while Redis is away included, before the request
@@ -289,7 +290,7 @@ const topicRolesVar = envVar<Record<string, Role>>({ dashboard: 'admin' }, (raw)
   return out;
 });
 
-const keyPrefixVar = envVar('ntf:', (raw) => (/^[A-Za-z0-9_.:-]{1,64}$/.test(raw) ? raw : bad('expected 1-64 characters of A-Z a-z 0-9 _ . : -')));
+const keyPrefixVar = envVar(DEFAULT_PREFIX, (raw) => (/^[A-Za-z0-9_.:-]{1,64}$/.test(raw) ? raw : bad('expected 1-64 characters of A-Z a-z 0-9 _ . : -')));
 
 const envSchema = z.object({
   PORT: intVar(1, 65535, 4000),

@@ -42,13 +42,37 @@ function deferred() {
   return { promise, resolve };
 }
 
-/** Two caches on one Redis prefix: two instances of the server. */
+/**
+ * The test Redis, telling `seen` each reply to `command` once it arrived: a test waits for what
+ * an instance did (lost the lock, released it) instead of sleeping a while.
+ */
+function watched(command: 'set' | 'del', seen: (args: unknown[], reply: unknown) => void): Redis {
+  return new Proxy(redis, {
+    get(target, name) {
+      const value = Reflect.get(target, name, target) as unknown;
+      if (typeof value !== 'function') return value;
+      if (name !== command) return value.bind(target);
+      return async (...args: unknown[]) => {
+        const reply: unknown = await value.apply(target, args);
+        seen(args, reply);
+        return reply;
+      };
+    },
+  });
+}
+
+/** Two caches on one Redis prefix: two instances of the server. `make(o, conn)`: another one, on `conn`. */
 function cluster(opts: Partial<CacheOptions> = {}) {
   const prefix = uniquePrefix();
   prefixes.push(prefix);
   const t = clock();
-  const make = (o: Partial<CacheOptions> = {}) => createCache({ l2: redis, prefix, clock: t.fn, ...opts, ...o });
-  return { prefix, t, a: make(), b: make(), make };
+  const make = (o: Partial<CacheOptions> = {}, conn: Redis = redis) => createCache({ l2: { redis: conn, keys: cacheKeys(prefix) }, clock: t.fn, ...opts, ...o });
+  /** resolves when a `SET … NX` (the single-flight lock) came back refused */
+  const lockRefused = deferred();
+  const refusals = watched('set', (args, reply) => {
+    if (args.includes('NX') && reply === null) lockRefused.resolve();
+  });
+  return { prefix, t, a: make(), b: make(), make, lockRefused, refusals };
 }
 
 describe('L1', () => {
@@ -92,7 +116,7 @@ describe('L1', () => {
     const zero = createCache();
     await zero.get({ key: 'k', ttlMs: 0, shared: false }, c.fn);
     await zero.get({ key: 'k', ttlMs: 0, shared: false }, c.fn);
-    const off = createCache({ l2: redis, prefix: uniquePrefix(), enabled: false });
+    const off = createCache({ l2: { redis, keys: cacheKeys(uniquePrefix()) }, enabled: false });
     await off.get({ key: 'k', ttlMs: 60_000, shared: true }, c.fn);
     await off.get({ key: 'k', ttlMs: 60_000, shared: true }, c.fn);
     expect(c.calls).toBe(4);
@@ -124,14 +148,12 @@ describe('L2: across instances', () => {
   });
 
   it('100 concurrent callers on two instances: one computation', async () => {
-    const { a, b } = cluster();
-    const c = computation((n) => n);
-    const slow = async () => {
-      await new Promise((r) => setTimeout(r, 30));
-      return c.fn();
-    };
+    const { make, lockRefused, refusals } = cluster();
+    const [a, b] = [make({}, refusals), make({}, refusals)];
+    // The winner computes until the other instance has been refused the lock, and so waits for its value.
+    const c = computation((n) => n, { gate: lockRefused.promise });
     const spec = { key: 'hot', ttlMs: 30_000, shared: true };
-    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).get(spec, slow)));
+    const results = await Promise.all(Array.from({ length: 100 }, (_, i) => (i % 2 ? a : b).get(spec, c.fn)));
     expect(c.calls).toBe(1);
     expect(new Set(results.map((r) => JSON.stringify(r))).size).toBe(1);
     const [ca, cb] = [a.counters(), b.counters()];
@@ -154,13 +176,16 @@ describe('L2: across instances', () => {
 
   it('when the winner fails, the waiting instance computes as soon as the lock is gone (no error of the winner reaches it)', async () => {
     expect.assertions(4);
-    const { a, b } = cluster();
+    const { a, make, lockRefused, refusals } = cluster();
+    const b = make({}, refusals);
     const spec = { key: 'w', ttlMs: 30_000, shared: true };
+    const computing = deferred();
     const failing = a.get(spec, async () => {
-      await new Promise((r) => setTimeout(r, 40));
+      computing.resolve(); // a holds the lock
+      await lockRefused.promise; // b was refused it: b waits for a's value
       throw new Error('winner failed');
     });
-    await new Promise((r) => setTimeout(r, 10)); // a holds the lock
+    await computing.promise;
     const t0 = performance.now();
     const waiting = b.get(spec, async () => 'from b');
     await expect(failing).rejects.toThrow('winner failed');
@@ -171,9 +196,12 @@ describe('L2: across instances', () => {
 
   it('releases the lock when the computation fails, so the next caller computes at once', async () => {
     expect.assertions(3);
-    const { prefix, a } = cluster();
+    const { prefix, make } = cluster();
+    // The failing caller does not await the DEL: wait for its reply.
+    const released = deferred();
+    const a = make({}, watched('del', () => released.resolve()));
     await expect(a.get({ key: 'f', ttlMs: 30_000, shared: true }, async () => Promise.reject(new Error('nope')))).rejects.toThrow('nope');
-    await new Promise((r) => setTimeout(r, 10)); // the DEL is not awaited by the failing caller
+    await released.promise;
     expect(await redis.exists(cacheKeys(prefix).lock('f'))).toBe(0);
     expect((await a.get({ key: 'f', ttlMs: 30_000, shared: true }, async () => 'ok')).value).toBe('ok');
   });
@@ -204,7 +232,7 @@ describe('Redis failures degrade to computing', () => {
   ])('%s', async (_name, broken) => {
     const l2 = await broken();
     const t = clock();
-    const cache = createCache({ l2, prefix: uniquePrefix(), clock: t.fn, l2TimeoutMs: 50 });
+    const cache = createCache({ l2: { redis: l2, keys: cacheKeys(uniquePrefix()) }, clock: t.fn, l2TimeoutMs: 50 });
     const c = computation((n) => n);
     const spec = { key: 'k', ttlMs: 30_000, shared: true };
     expect((await cache.get(spec, c.fn)).value).toBe(1);
@@ -220,7 +248,7 @@ describe('Redis failures: circuit breaker', () => {
     r.on('error', () => {});
     extra.push(r);
     const t = clock();
-    const cache = createCache({ l2: r, prefix: uniquePrefix(), clock: t.fn, l2TimeoutMs: 100, l2RetryMs: 150 });
+    const cache = createCache({ l2: { redis: r, keys: cacheKeys(uniquePrefix()) }, clock: t.fn, l2TimeoutMs: 100, l2RetryMs: 150 });
     const timed = async (key: string) => {
       const t0 = performance.now();
       await cache.get({ key, ttlMs: 30_000, shared: true }, async () => key);

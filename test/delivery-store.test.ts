@@ -11,8 +11,13 @@ import { createMemoryDeliveryStore } from '../src/store/memory/memory-delivery-s
 import { createMemoryStore } from '../src/store/memory/memory-store.js';
 import { createRedisDeliveryStore } from '../src/store/redis/redis-delivery-store.js';
 import { createRedisStore } from '../src/store/redis/redis-store.js';
-import { deliverScheduled, type Store } from '../src/store/store.js';
+import { channels as channelNames } from '../src/realtime/channels.js';
+import type { ClaimedSend, Store } from '../src/store/store.js';
+import { NotificationService } from '../src/notifications/service.js';
 import { deleteByPrefix, uniquePrefix, withRedis } from './helpers/redis.js';
+
+/** A scheduled send's delivery, the domain rule (NotificationService.deliverScheduled) over this store. */
+const deliverScheduled = (store: Store, send: ClaimedSend, now: number) => new NotificationService(store).deliverScheduled(send, now);
 
 const T0 = Date.now();
 const HOUR = 3600_000;
@@ -30,7 +35,7 @@ const setups: Record<string, () => { store: Store; outbox: DeliveryStore }> = {
   redis: () => {
     const prefix = uniquePrefix();
     prefixes.push(prefix);
-    return { store: createRedisStore({ redis, cap: 50, prefix }), outbox: createRedisDeliveryStore({ redis, prefix }) };
+    return { store: createRedisStore({ redis, cap: 50, prefix, channels: channelNames(prefix) }), outbox: createRedisDeliveryStore({ redis, prefix }) };
   },
 };
 

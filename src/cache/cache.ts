@@ -17,11 +17,11 @@
  *   in Redis (flushed on the L2 round trips a miss makes anyway, so a hit costs no command).
  *
  * Values go through JSON in L2: keep them plain data. Callers share the returned objects:
- * never mutate them. Keys come from src/store/redis/keys.ts (`cacheKeys`).
+ * never mutate them. Redis keys come from the injected {@link CacheKeys} (src/store/redis/keys.ts
+ * `cacheKeys`, given by the composition root).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
-import { CACHE_KEY, STATS_TTL_MS, cacheKeys } from '../store/redis/keys.js';
 import { statsDay } from '../store/store.js';
 import type { Metrics } from '../metrics/metrics.js';
 
@@ -31,11 +31,18 @@ export interface Cached<T> {
   computedAt: number;
 }
 
+/** Where the shared level keeps its entries, locks and day counters (src/store/redis/keys.ts `cacheKeys`). */
+export interface CacheKeys {
+  value(key: string): string;
+  lock(key: string): string;
+  stats(day: string): string;
+  /** how long a day's counters are kept */
+  statsTtlMs: number;
+}
+
 export interface CacheOptions {
-  /** Redis for shared entries and the cluster-wide counters; null: this process only. Never closed here. */
-  l2?: Redis | null;
-  /** Redis key prefix, the store's. @default 'ntf:' */
-  prefix?: string;
+  /** Redis for shared entries and the cluster-wide counters, and its keys; null: this process only. Never closed here. */
+  l2?: { redis: Redis; keys: CacheKeys } | null;
   /** @default Date.now */
   clock?: () => number;
   /** false: every call computes (benchmarks, debugging); misses are still counted. @default true */
@@ -120,12 +127,13 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const POLL_MS = [2, 5, 10, 20, 40];
 const POLL_MAX_MS = 50;
 const SIMPLE_ARG = /^[A-Za-z0-9_.-]{1,64}$/;
+/** Longest key `define` makes: a name and key args of {@link SIMPLE_ARG} characters, '=', '@', ':' and ',' (keys.ts CACHE_KEY). */
+const MAX_KEY_LENGTH = 200;
 
 class L2Failure extends Error {}
 
 export function createCache({
-  l2 = null,
-  prefix = 'ntf:',
+  l2: shared = null,
   clock = Date.now,
   enabled = true,
   logger,
@@ -136,7 +144,8 @@ export function createCache({
   maxEntries = 10_000,
   metrics = null,
 }: CacheOptions = {}): Cache {
-  const keys = cacheKeys(prefix);
+  const l2 = shared?.redis ?? null;
+  const keys = shared?.keys;
   const l1 = new Map<string, { c: Cached<unknown>; expiresAt: number }>();
   const inflight = new Map<string, Promise<Cached<unknown>>>();
   const names = new Set<string>();
@@ -173,10 +182,10 @@ export function createCache({
     const taken = [...pending];
     pending.clear();
     for (const [day, n] of taken) {
-      const k = keys.stats(day);
+      const k = keys!.stats(day);
       if (n.hits) p.hincrby(k, 'hits', n.hits);
       if (n.misses) p.hincrby(k, 'misses', n.misses);
-      p.pexpire(k, STATS_TTL_MS);
+      p.pexpire(k, keys!.statsTtlMs);
     }
     return () => {
       for (const [day, n] of taken) {
@@ -250,8 +259,8 @@ export function createCache({
   };
 
   const throughL2 = async <T>(spec: EntrySpec, compute: () => Promise<T>): Promise<Cached<T>> => {
-    const vk = keys.value(spec.key);
-    const lk = keys.lock(spec.key);
+    const vk = keys!.value(spec.key);
+    const lk = keys!.lock(spec.key);
     let found: Cached<unknown> | null;
     let won: boolean;
     try {
@@ -330,6 +339,7 @@ export function createCache({
       if (names.has(def.name)) throw new Error(`cache: "${def.name}" is defined twice`);
       names.add(def.name);
       const keyArgs = def.keyArgs ?? [];
+      for (const k of keyArgs) if (!SIMPLE_ARG.test(k)) throw new Error(`cache: "${def.name}" key arg must match ${SIMPLE_ARG}, got ${JSON.stringify(k)}`);
       const key = (args: A) => {
         if (keyArgs.length === 0) return def.name;
         const parts = keyArgs.map((k) => {
@@ -339,7 +349,7 @@ export function createCache({
           return SIMPLE_ARG.test(text) ? `${k}=${text}` : `${k}@${createHash('sha256').update(text).digest('hex').slice(0, 24)}`;
         });
         const k = `${def.name}:${parts.join(',')}`;
-        if (!CACHE_KEY.test(k)) throw new Error(`cache: key ${JSON.stringify(k)} is not a valid key`);
+        if (k.length > MAX_KEY_LENGTH) throw new Error(`cache: key ${JSON.stringify(k)} is longer than ${MAX_KEY_LENGTH}`);
         return k;
       };
       const fn = (args: A) => cache.get({ key: key(args), ttlMs: def.ttlMs, shared: def.shared }, () => compute(args));
@@ -352,7 +362,7 @@ export function createCache({
       if (!l2 || !l2Up()) return local;
       const p = l2.pipeline();
       const undo = flushInto(p);
-      p.hmget(keys.stats(day), 'hits', 'misses');
+      p.hmget(keys!.stats(day), 'hits', 'misses');
       try {
         const replies = await redisCall('stats', () => exec(p));
         const [hits, misses] = replies.at(-1) as (string | null)[];

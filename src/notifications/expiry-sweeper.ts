@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import type { Store } from '../store/store.js';
+import type { InboxStore } from '../store/store.js';
 
 export interface ExpirySweeperOptions {
-  store: Store;
+  store: Pick<InboxStore, 'sweepExpired'>;
   /** @default Date.now */
   clock?: () => number;
   /** time between passes. @default 1000 */
@@ -20,7 +20,7 @@ export interface ExpirySweeperOptions {
  * several only spreads the work.
  */
 export class ExpirySweeper {
-  private readonly store: Store;
+  private readonly store: Pick<InboxStore, 'sweepExpired'>;
   private readonly clock: () => number;
   private readonly intervalMs: number;
   private readonly batch: number;

@@ -1,33 +1,14 @@
 /**
- * Ids. Notification and broadcast ids are the backend's sequence number in fixed-width
- * base36, so string order equals creation order and an id doubles as a connection cursor.
- * Ids that callers choose (users, templates) become parts of Redis keys and hash tags,
+ * Ids. Notification and broadcast ids are the store's sequence (src/store/ids.ts, re-exported
+ * here). Ids that callers choose (users, templates) become parts of Redis keys and hash tags,
  * hence the narrow charset.
  */
+import { USER_ID } from '../store/ids.js';
 
-export const SEQ_ID_WIDTH = 11;
-const SEQ_ID = /^[0-9a-z]{11}$/;
+export { SEQ_ID_WIDTH, clockSeq, decodeSeq, encodeSeq, nextSeq } from '../store/ids.js';
 
-export function encodeSeq(seq: number): string {
-  return seq.toString(36).padStart(SEQ_ID_WIDTH, '0');
-}
-
-/** The wall clock in microseconds: the floor of every sequence number issued now (ids.lua clockSeq). */
-export const clockSeq = (): number => Date.now() * 1000;
-
-/**
- * The sequence number after `last`: never below the clock, so a store that lost its data never
- * issues an old id again (ids.lua nextSeq). Below 2^53, exact, until the year 2255.
- */
-export const nextSeq = (last: number): number => Math.max(last + 1, clockSeq());
-
-/** The sequence number of an issued id, or null when the string is not one. */
-export function decodeSeq(id: string): number | null {
-  return SEQ_ID.test(id) ? parseInt(id, 36) : null;
-}
-
-/** User ids, template names and other ids chosen by callers. */
-export const EXTERNAL_ID = /^[A-Za-z0-9_.@-]{1,128}$/;
+/** User ids, template names and other ids chosen by callers: the store's user id charset. */
+export const EXTERNAL_ID = USER_ID;
 
 /** Notification types and dedup keys: no separators that our storage formats use (tab, colon is fine). */
 export const TYPE_NAME = /^[a-z][a-z0-9_.-]{0,63}$/;

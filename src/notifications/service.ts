@@ -1,6 +1,6 @@
-import { deliverScheduled, type InboxSnapshot, type SendOutcome, type Store } from '../store/store.js';
+import { StoreFullError, type ClaimedSend, type InboxSnapshot, type SendOutcome, type Store } from '../store/store.js';
 import { DomainError, badInput } from './errors.js';
-import { decodeSeq } from './ids.js';
+import { EXTERNAL_ID, decodeSeq } from './ids.js';
 import { defaultPolicy, mergePolicies } from './policies.js';
 import { renderTemplate } from './templates.js';
 import type {
@@ -84,13 +84,19 @@ export class NotificationService {
   /** First contact of a user-role caller makes the user exist (active). */
   async ensureUser(userId: string): Promise<void> {
     if (this.known.has(userId)) return;
-    await this.store.ensureUser(userId, this.clock());
+    v.externalId('userId', userId);
+    await this.store.ensureUser(userId, this.clock()).catch(refuseWhenFull);
     if (this.known.size > 100_000) this.known.clear();
     this.known.add(userId);
   }
 
-  getUsers(ids: readonly string[]): Promise<(UserRecord | null)[]> {
-    return this.store.getUsers(ids);
+  async getUsers(ids: readonly string[]): Promise<(UserRecord | null)[]> {
+    if (ids.every((id) => EXTERNAL_ID.test(id))) return this.store.getUsers(ids);
+    // An id outside the user id charset names no user (and can't be part of a key): null, not an error.
+    const valid = ids.filter((id) => EXTERNAL_ID.test(id));
+    const records = await this.store.getUsers(valid);
+    const byId = new Map(valid.map((id, i) => [id, records[i] ?? null]));
+    return ids.map((id) => byId.get(id) ?? null);
   }
 
   unreadCounts(ids: readonly string[]): Promise<number[]> {
@@ -100,7 +106,7 @@ export class NotificationService {
   upsertUser(id: string, displayName: string | null | undefined, active: boolean | null | undefined): Promise<UserRecord> {
     v.externalId('id', id);
     if (displayName) v.text('displayName', displayName, v.LIMITS.displayName);
-    return this.store.upsertUser(id, { displayName, active: active ?? undefined }, this.clock());
+    return this.store.upsertUser(id, { displayName, active: active ?? undefined }, this.clock()).catch(refuseWhenFull);
   }
 
   async updatePreferences(userId: string, input: { mutedTypes?: readonly string[] | null; channels?: readonly ChannelPreference[] | null }): Promise<UserRecord> {
@@ -118,7 +124,7 @@ export class NotificationService {
       userId,
       { mutedTypes: mutedTypes ? [...mutedTypes] : undefined, channels: channels?.map((c) => ({ type: c.type, channels: [...new Set(c.channels)] })) },
       this.clock(),
-    );
+    ).catch(refuseWhenFull);
   }
 
   list(userId: string, args: ListArgs) {
@@ -192,7 +198,7 @@ export class NotificationService {
       this.metrics?.sends.inc({ kind: 'scheduled' });
       return { notifications: [], deduplicated: [], muted: [], scheduledId };
     }
-    const outcomes = await this.store.send(userIds, { content, dedupKey, dedupWindowMs, ...routed }, now);
+    const outcomes = await this.store.send(userIds, { content, dedupKey, dedupWindowMs, ...routed }, now).catch(refuseWhenFull);
     for (const id of userIds) this.known.add(id);
     const result = summarize(outcomes);
     if (this.metrics) {
@@ -207,7 +213,7 @@ export class NotificationService {
 
   /**
    * Delivers the scheduled sends that are due (sendAt <= now), each exactly once per user even
-   * when a deliverer dies half-way (deliverScheduled marks each user). Returns how many
+   * when a deliverer dies half-way ({@link deliverScheduled} marks each user). Returns how many
    * sends were delivered and how many notifications that stored.
    */
   async deliverDue({ batch = 100, leaseMs = 60_000 }: { batch?: number; leaseMs?: number } = {}): Promise<{ sends: number; stored: number }> {
@@ -217,13 +223,32 @@ export class NotificationService {
       const now = this.clock();
       const claimed = await this.store.claimScheduled(now, batch, leaseMs);
       for (const s of claimed) {
-        const outcomes = await deliverScheduled(this.store, s, now);
+        const outcomes = await this.deliverScheduled(s, now);
         await this.store.completeScheduled(s.id);
         for (const o of outcomes) if (o.status === 'stored') stored++;
         sends++;
       }
       if (claimed.length < batch) return { sends, stored };
     }
+  }
+
+  /**
+   * Delivers a claimed send as `send` would at `now` (createdAt = now, expiresAt = now + ttlMs),
+   * leaving a per-user mark (a member of the user's dedup set) for {@link DELIVERY_MARK_MS}:
+   * delivering the same send again changes nothing for anyone (every user 'deduplicated').
+   * `now` is the time the send was claimed at ({@link deliverDue}).
+   */
+  deliverScheduled(send: ClaimedSend, now: number): Promise<SendOutcome[]> {
+    const { id, userIds, content, ttlMs, dedupKey, dedupWindowMs, channels, escalateAfterMs } = send;
+    const item = {
+      content: { ...content, createdAt: now, expiresAt: now + ttlMs },
+      dedupKey,
+      dedupWindowMs,
+      deliveryMark: { key: `#s:${id}`, until: now + DELIVERY_MARK_MS },
+      channels,
+      escalateAfterMs,
+    };
+    return this.store.send(userIds, item, now).catch(refuseWhenFull);
   }
 
   async broadcast(input: BroadcastInput): Promise<BroadcastRecord> {
@@ -326,6 +351,13 @@ const DAY_MS = 24 * 3600 * 1000;
 export const SCHEDULE_THRESHOLD_MS = 1000;
 /** How far ahead a send may be scheduled. */
 export const MAX_SCHEDULE_AHEAD_MS = 365 * DAY_MS;
+/** How long a delivered scheduled send's per-user mark lives (bounds a safe redelivery). */
+export const DELIVERY_MARK_MS = DAY_MS;
+
+/** A store at its bounds (the embedded backend's) refused to grow: too much for this server, the caller's to fix. */
+function refuseWhenFull(err: unknown): never {
+  throw err instanceof StoreFullError ? new DomainError('RESOURCE_EXHAUSTED', err.message) : err;
+}
 
 function summarize(outcomes: SendOutcome[]): SendResult {
   const r: SendResult = { notifications: [], deduplicated: [], muted: [], scheduledId: null };

@@ -1,90 +1,17 @@
-/** Domain types shared by the service, the stores and the schema. Times are epoch milliseconds. */
-
-export const PRIORITIES = ['LOW', 'NORMAL', 'HIGH', 'URGENT'] as const;
-export type Priority = (typeof PRIORITIES)[number];
-/** Numeric rank used for `minPriority` filters (stored next to each item so stores can filter without parsing JSON). */
-export const priorityRank = (p: Priority): number => PRIORITIES.indexOf(p);
-
-export const CHANNELS = ['IN_APP', 'WEBHOOK', 'TELEGRAM', 'WECOM'] as const;
-export type Channel = (typeof CHANNELS)[number];
+/**
+ * Domain types: the stored shapes (defined by the store, src/store/types.ts, re-exported here
+ * for the service and the schema) and who may call. Times are epoch milliseconds.
+ */
+export * from '../store/types.js';
 
 export const ROLES = ['user', 'service', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
 
-/** What a notification looks like to its recipient (own item or a broadcast seen through the inbox). */
-export interface Notification {
-  id: string;
-  userId: string;
-  type: string;
-  title: string;
-  body: string;
-  data: unknown;
-  priority: Priority;
-  createdAt: number;
-  expiresAt: number;
-  readAt: number | null;
-  broadcastId: string | null;
-}
-
-/** The immutable part of a notification, stored once (JSON) per own item or per broadcast. */
-export interface NotificationContent {
-  type: string;
-  title: string;
-  body: string;
-  data: unknown;
-  priority: Priority;
-  createdAt: number;
-  expiresAt: number;
-  /** true for broadcasts: the id doubles as the broadcast id */
-  broadcast?: true;
-}
-
-export interface ChannelPreference {
-  type: string;
-  channels: Channel[];
-}
-
-export interface Preferences {
-  mutedTypes: string[];
-  channels: ChannelPreference[];
-}
-
-export interface UserRecord {
-  id: string;
-  displayName: string | null;
-  active: boolean;
-  createdAt: number;
-  preferences: Preferences;
-}
-
-export interface NotificationTypePolicy {
-  type: string;
-  ttlSeconds: number;
-  defaultPriority: Priority;
-  dedupWindowSeconds: number;
-  description: string | null;
-}
-
-export interface Template {
-  name: string;
-  type: string;
-  title: string;
-  body: string;
-}
-
-export interface NotificationFilter {
-  unreadOnly?: boolean | null;
-  types?: string[] | null;
-  minPriority?: Priority | null;
-}
-
-export interface BroadcastRecord {
-  id: string;
-  type: string;
-  title: string;
-  createdAt: number;
-  saveOffline: boolean;
-  recipients: number;
-  deduplicated: number;
-  muted: number;
+/** An authenticated caller, as the server's auth makes it from a token (src/server/auth.ts). */
+export interface Principal {
+  sub: string;
+  /** Never empty; `['user']` when the token carries no `roles` claim. */
+  roles: Role[];
+  /** expiry (epoch ms) when the token has one: live subscriptions end then */
+  expiresAt?: number;
 }

@@ -1,3 +1,5 @@
+import { DEFAULT_PREFIX } from '../store/prefix.js';
+
 /**
  * Pub/sub channel names, all of them. Redis scripts receive these as ARGV (they publish inside
  * the same atomic step as the commit, so events leave in commit order = id order).
@@ -17,7 +19,7 @@ export interface Channels {
   dashboard: string;
 }
 
-export function channels(prefix = 'ntf:'): Channels {
+export function channels(prefix = DEFAULT_PREFIX): Channels {
   return {
     user: (userId) => `${prefix}{u:${userId}}:events`,
     broadcasts: `${prefix}{g}:broadcasts`,

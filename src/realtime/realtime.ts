@@ -187,6 +187,8 @@ export class Realtime {
       ids = [];
     });
     if (opts.endsAt != null) {
+      // The wall clock, not the service's: a token's expiry is wall-clock time (jose checks it so)
+      // and the timer below runs in real time; a test's clock must not end or prolong a stream.
       const ms = opts.endsAt - Date.now();
       const expire = () => q.end(new GraphQLError('token expired: subscribe again with a fresh token', { extensions: { code: 'UNAUTHENTICATED' } }));
       if (ms <= 0) expire();

@@ -11,7 +11,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type Bree from 'bree';
 import type { Logger } from 'pino';
-import { JOB_NAME } from '../store/redis/keys.js';
+import { JOB_NAME } from '../store/schedule-store.js';
 import type { Store } from '../store/store.js';
 import { failedStatus, type JobDefinition, type JobName, type JobSettings, type RunResult } from './jobs.js';
 import type { DashboardChannels } from './job-ops.js';

@@ -11,6 +11,7 @@ import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import { Redis } from 'ioredis';
 import { createRedisStore } from '../store/redis/redis-store.js';
+import { channels as channelNames } from '../realtime/channels.js';
 import { createRedisDeliveryStore } from '../store/redis/redis-delivery-store.js';
 import { jobDefinitions, runOnce, type JobName } from './jobs.js';
 import { jobOps, redisDashboardBus } from './job-ops.js';
@@ -28,7 +29,7 @@ export async function runJobWorker(name: JobName): Promise<void> {
   const redis = new Redis(data.redis.url, { maxRetriesPerRequest: 3, connectionName: `notifications:job:${name}` });
   redis.on('error', () => {}); // commands fail with the error; the run records it
   try {
-    const store = createRedisStore({ redis, cap: data.redis.cap, prefix: data.redis.prefix });
+    const store = createRedisStore({ redis, cap: data.redis.cap, prefix: data.redis.prefix, channels: channelNames(data.redis.prefix) });
     const deliveries = createRedisDeliveryStore({ redis, prefix: data.redis.prefix });
     const ops = jobOps({ store, deliveries, clock, dashboard: redisDashboardBus(redis, data.dashboardChannels) });
     const result = await runOnce(def, ops, { slot: data.slot, token: data.token, clock, instance: data.instance });

@@ -4,11 +4,9 @@ import type { Dashboard } from '../dashboard/dashboard.js';
 import type { DashboardFeed } from '../dashboard/feed.js';
 import type { NotificationService } from '../notifications/service.js';
 import type { DeliveryService } from '../channels/delivery-service.js';
-import type { UserRecord } from '../notifications/types.js';
-import type { Role } from '../notifications/types.js';
+import type { Principal, Role, UserRecord } from '../notifications/types.js';
 import type { Realtime } from '../realtime/realtime.js';
 import type { JobsApi } from '../scheduler/scheduler.js';
-import type { Principal } from '../server/auth.js';
 
 /** Per-request loaders: a page of 50 notifications loads its recipients in one round trip. */
 export interface Loaders {

@@ -25,19 +25,10 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import type { Logger } from 'pino';
-import { ROLES, type Role } from '../notifications/types.js';
+import { ROLES, type Principal, type Role } from '../notifications/types.js';
 import { MIN_JWT_SECRET_LENGTH } from '../config.js';
 
-export type { Role };
-
-/** Who is calling. */
-export interface Principal {
-  sub: string;
-  /** Never empty; `['user']` when the token carries no `roles` claim. */
-  roles: Role[];
-  /** expiry (epoch ms) when the token has one: live subscriptions end then */
-  expiresAt?: number;
-}
+export type { Principal, Role };
 
 /** A token was sent but is unusable; the message says why and is safe to show the client. */
 export class AuthError extends Error {

@@ -1,4 +1,4 @@
-import { priorityRank, type Notification, type NotificationContent, type UserRecord } from '../notifications/types.js';
+import { priorityRank, type Notification, type NotificationContent, type UserRecord } from './types.js';
 
 /** How items and users are laid out in Redis values (see keys.ts). */
 

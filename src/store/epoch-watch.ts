@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Store } from './store.js';
+import type { AdminStore } from './admin-store.js';
 
 /**
  * What this process noticed of lost data sets, for metrics: read it, or pass `onLoss`.
@@ -8,7 +8,7 @@ import type { Store } from './store.js';
 export const dataLoss = { losses: 0, lastAt: null as number | null };
 
 export interface EpochWatchOptions {
-  store: Store;
+  store: Pick<AdminStore, 'epoch'>;
   logger: Logger;
   /** How often the epoch is read. @default 1000 */
   intervalMs?: number;

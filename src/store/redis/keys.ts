@@ -27,10 +27,14 @@
  * | P{u:ID}:dedup                    | zset   | dedup key by window end                                  | send                  |
  * | P{u:ID}:addr                     | hash   | channel -> JSON {channel, address, secret, updatedAt}    | setChannelAddress     |
  *
- * P is the configured prefix (default "ntf:"). A user's keys share the hash tag {u:ID}; the
- * global keys share {g}. User ids are restricted to [A-Za-z0-9_.@-] so they can't break a tag.
- * docs/redis-layout.md mirrors this table.
+ * P is the configured prefix (DEFAULT_PREFIX, "ntf:"). A user's keys share the hash tag {u:ID};
+ * the global keys share {g}. User ids are restricted to [A-Za-z0-9_.@-] (ids.ts USER_ID) so they
+ * can't break a tag: the domain refuses others as bad input, and one that reaches this module
+ * anyway is a bug, so building its keys throws. docs/redis-layout.md mirrors this table.
  */
+import { checkUserId } from '../ids.js';
+import { DEFAULT_PREFIX } from '../prefix.js';
+import { JOB_NAME } from '../schedule-store.js';
 
 export interface GlobalKeys {
   seq: string;
@@ -67,50 +71,50 @@ export interface KeySpace {
   user(userId: string): UserKeys;
 }
 
-export function keySpace(prefix = 'ntf:'): KeySpace {
-  const g = (name: string) => `${prefix}{g}:${name}`;
+export function keySpace(prefix = DEFAULT_PREFIX): KeySpace {
+  const globalKey = (name: string) => `${prefix}{g}:${name}`;
   return {
     prefix,
     global: {
-      seq: g('seq'),
-      epoch: g('epoch'),
-      blog: g('blog'),
-      bdrop: g('bdrop'),
-      bcast: g('bcast'),
-      bexp: g('bexp'),
-      bdedup: g('bdedup'),
-      maxexp: g('maxexp'),
-      active: g('active'),
-      mutecount: g('mutecount'),
-      due: g('due'),
-      policies: g('policies'),
-      templates: g('templates'),
+      seq: globalKey('seq'),
+      epoch: globalKey('epoch'),
+      blog: globalKey('blog'),
+      bdrop: globalKey('bdrop'),
+      bcast: globalKey('bcast'),
+      bexp: globalKey('bexp'),
+      bdedup: globalKey('bdedup'),
+      maxexp: globalKey('maxexp'),
+      active: globalKey('active'),
+      mutecount: globalKey('mutecount'),
+      due: globalKey('due'),
+      policies: globalKey('policies'),
+      templates: globalKey('templates'),
     },
     user(userId) {
-      const u = (name: string) => `${prefix}{u:${userId}}:${name}`;
+      checkUserId(userId);
+      const key = (name: string) => `${prefix}{u:${userId}}:${name}`;
       return {
-        user: u('user'),
-        inbox: u('inbox'),
-        unread: u('unread'),
-        exp: u('exp'),
-        items: u('items'),
-        readat: u('readat'),
-        dedup: u('dedup'),
-        addr: u('addr'),
+        user: key('user'),
+        inbox: key('inbox'),
+        unread: key('unread'),
+        exp: key('exp'),
+        items: key('items'),
+        readat: key('readat'),
+        dedup: key('dedup'),
+        addr: key('addr'),
       };
     },
   };
 }
 
 /**
- * The KEYS every per-user script receives, in this order (lua/include/user-keys.lua names them).
- * Global keys ride along because settling reads the broadcast log and user scripts keep the
- * active set, mute counts and the expiry index exact; see docs/architecture.md on Cluster.
+ * The keys every per-user script picks its KEYS from (user-common.lua names them; scripts.ts
+ * orders them): the user's and the global ones. Global keys ride along because settling reads
+ * the broadcast log and user scripts keep the active set, mute counts and the expiry index
+ * exact; see docs/architecture.md on Cluster.
  */
-export function userScriptKeys(ks: KeySpace, userId: string): string[] {
-  const u = ks.user(userId);
-  const g = ks.global;
-  return [u.user, u.inbox, u.unread, u.exp, u.items, u.readat, u.dedup, g.seq, g.blog, g.bcast, g.active, g.mutecount, g.due, g.maxexp];
+export function userScriptKeys(keys: KeySpace, userId: string): [UserKeys, GlobalKeys] {
+  return [keys.user(userId), keys.global];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -148,9 +152,10 @@ export interface CacheKeys {
   value(key: string): string;
   lock(key: string): string;
   stats(day: string): string;
+  statsTtlMs: number;
 }
 
-export function cacheKeys(prefix = 'ntf:'): CacheKeys {
+export function cacheKeys(prefix = DEFAULT_PREFIX): CacheKeys {
   const check = (key: string) => {
     if (!CACHE_KEY.test(key)) throw new Error(`cache key must match ${CACHE_KEY}, got ${JSON.stringify(key)}`);
     return key;
@@ -159,6 +164,7 @@ export function cacheKeys(prefix = 'ntf:'): CacheKeys {
     value: (key) => `${prefix}{g}:cache:v:${check(key)}`,
     lock: (key) => `${prefix}{g}:cache:lock:${check(key)}`,
     stats: (day) => `${prefix}{g}:cache:stats:${checkDay(day)}`,
+    statsTtlMs: STATS_TTL_MS,
   };
 }
 
@@ -178,23 +184,20 @@ export function cacheKeys(prefix = 'ntf:'): CacheKeys {
  * Job names are [a-z][a-z0-9-]*, so they can't break a key or a tag.
  */
 
-/** Job names as they appear in keys (and as jobs/ file names). */
-export const JOB_NAME = /^[a-z][a-z0-9-]{0,63}$/;
-
 export interface SchedulerKeys {
   sched: string;
   schedbody: string;
   job(name: string): { status: string; lock: string };
 }
 
-export function schedulerKeys(prefix = 'ntf:'): SchedulerKeys {
-  const g = (name: string) => `${prefix}{g}:${name}`;
+export function schedulerKeys(prefix = DEFAULT_PREFIX): SchedulerKeys {
+  const globalKey = (name: string) => `${prefix}{g}:${name}`;
   return {
-    sched: g('sched'),
-    schedbody: g('schedbody'),
+    sched: globalKey('sched'),
+    schedbody: globalKey('schedbody'),
     job(name) {
       if (!JOB_NAME.test(name)) throw new Error(`job name ${JSON.stringify(name)} must match ${JOB_NAME}`);
-      return { status: g(`job:${name}`), lock: g(`job:${name}:lock`) };
+      return { status: globalKey(`job:${name}`), lock: globalKey(`job:${name}:lock`) };
     },
   };
 }
@@ -232,19 +235,19 @@ export interface OutboxKeys {
   limiter(name: string): string;
 }
 
-export function outboxKeys(prefix = 'ntf:'): OutboxKeys {
-  const o = (name: string) => `${prefix}{o}:${name}`;
+export function outboxKeys(prefix = DEFAULT_PREFIX): OutboxKeys {
+  const outboxKey = (name: string) => `${prefix}{o}:${name}`;
   return {
-    records: o('dlv'),
-    due: o('due'),
-    log: o('log'),
-    failed: o('failed'),
-    counts: o('counts'),
-    purge: o('purge'),
-    ready: (channel) => o(`ready:${channel}`),
+    records: outboxKey('dlv'),
+    due: outboxKey('due'),
+    log: outboxKey('log'),
+    failed: outboxKey('failed'),
+    counts: outboxKey('counts'),
+    purge: outboxKey('purge'),
+    ready: (channel) => outboxKey(`ready:${channel}`),
     limiter: (name) => {
       if (!/^[a-z][a-z0-9-]{0,31}$/.test(name)) throw new Error(`limiter name ${JSON.stringify(name)} must match [a-z][a-z0-9-]*`);
-      return o(`rl:${name}`);
+      return outboxKey(`rl:${name}`);
     },
   };
 }
@@ -268,6 +271,6 @@ export interface RateLimitKeys {
   burst: string;
 }
 
-export function rateLimitKeys(prefix = 'ntf:'): RateLimitKeys {
+export function rateLimitKeys(prefix = DEFAULT_PREFIX): RateLimitKeys {
   return { window: `${prefix}rl:mut`, burst: `${prefix}rl:burst` };
 }

@@ -2,8 +2,9 @@ import type { Redis } from 'ioredis';
 import { DELIVERY_STATUSES, EXTERNAL_CHANNELS, type ChannelAddress, type Delivery, type DeliveryStatus, type ExternalChannel } from '../deliveries.js';
 import { DELIVERY_RETENTION_MS, type DeliveryLogPage, type DeliveryStore, type OutboxEntry } from '../delivery-store.js';
 import { scanLog } from '../delivery-log.js';
+import { DEFAULT_PREFIX } from '../prefix.js';
 import { OUTBOX_GROUP, keySpace, outboxKeys } from './keys.js';
-import { defineScripts } from './scripts.js';
+import { defineScripts, script } from './scripts.js';
 
 export interface RedisDeliveryStoreOptions {
   /** commands; the caller owns it */
@@ -17,16 +18,16 @@ export interface RedisDeliveryStoreOptions {
 }
 
 /** The outbox on Redis: records in a hash, ready work in one stream per channel with a consumer group. */
-export function createRedisDeliveryStore({ redis, blocking = null, prefix = 'ntf:' }: RedisDeliveryStoreOptions): DeliveryStore {
+export function createRedisDeliveryStore({ redis, blocking = null, prefix = DEFAULT_PREFIX }: RedisDeliveryStoreOptions): DeliveryStore {
   defineScripts(redis);
-  const ks = keySpace(prefix);
-  const o = outboxKeys(prefix);
+  const keys = keySpace(prefix);
+  const outbox = outboxKeys(prefix);
   const groups = new Map<ExternalChannel, Promise<void>>();
   // The group reads from the start of the stream ('0'), so entries queued before it existed count.
   const ensureGroup = (channel: ExternalChannel) => {
     let p = groups.get(channel);
     if (!p) {
-      p = redis.xgroup('CREATE', o.ready(channel), OUTBOX_GROUP, '0', 'MKSTREAM').then(
+      p = redis.xgroup('CREATE', outbox.ready(channel), OUTBOX_GROUP, '0', 'MKSTREAM').then(
         () => undefined,
         (err: Error) => {
           if (!String(err.message).includes('BUSYGROUP')) {
@@ -41,7 +42,7 @@ export function createRedisDeliveryStore({ redis, blocking = null, prefix = 'ntf
   };
 
   const parse = (raw: string | null | undefined): Delivery | null => (raw ? (JSON.parse(raw) as Delivery) : null);
-  const get = async (ids: readonly string[]) => (ids.length === 0 ? [] : (await redis.hmget(o.records, ...ids)).map(parse));
+  const get = async (ids: readonly string[]) => (ids.length === 0 ? [] : (await redis.hmget(outbox.records, ...ids)).map(parse));
 
   const entries = (channel: ExternalChannel, flat: unknown): OutboxEntry[] => {
     const out: OutboxEntry[] = [];
@@ -55,13 +56,13 @@ export function createRedisDeliveryStore({ redis, blocking = null, prefix = 'ntf
 
   return {
     async setAddress(userId, a) {
-      await redis.hset(ks.user(userId).addr, a.channel, JSON.stringify(a));
+      await redis.hset(keys.user(userId).addr, a.channel, JSON.stringify(a));
     },
     async removeAddress(userId, channel) {
-      return (await redis.hdel(ks.user(userId).addr, channel)) === 1;
+      return (await redis.hdel(keys.user(userId).addr, channel)) === 1;
     },
     async addresses(userId) {
-      const h = await redis.hgetall(ks.user(userId).addr);
+      const h = await redis.hgetall(keys.user(userId).addr);
       return EXTERNAL_CHANNELS.flatMap((c) => (h[c] ? [JSON.parse(h[c]) as ChannelAddress] : []));
     },
 
@@ -69,11 +70,11 @@ export function createRedisDeliveryStore({ redis, blocking = null, prefix = 'ntf
 
     async log(q): Promise<DeliveryLogPage> {
       const onlyFailed = q.status?.length === 1 && q.status[0] === 'FAILED';
-      const index = onlyFailed ? o.failed : o.log;
+      const index = onlyFailed ? outbox.failed : outbox.log;
       let totalCount: number | null = null;
       // Status and channel filters alone are counted exactly from the counters; a user filter scans.
       if (!q.userId) {
-        const counts = await redis.hgetall(o.counts);
+        const counts = await redis.hgetall(outbox.counts);
         const statuses = q.status?.length ? q.status : DELIVERY_STATUSES;
         totalCount = statuses.reduce((sum, s) => sum + Number(counts[q.channel ? `${q.channel}:${s}` : s] ?? 0), 0);
       }
@@ -84,12 +85,14 @@ export function createRedisDeliveryStore({ redis, blocking = null, prefix = 'ntf
     },
 
     async retry(id, now) {
-      const reply = await redis.retryDelivery(o.records, o.due, o.failed, o.counts, o.purge, id, now);
+      const { records, due, failed, counts, purge } = outbox;
+      const reply = await script(redis, 'retryDelivery', { records, due, failed, counts, purge }, { id, now });
       return reply === 'not_found' || reply === 'not_failed' ? reply : (JSON.parse(reply) as Delivery);
     },
 
     async promoteDue(now, limit) {
-      const [moved, next] = await redis.promoteDeliveries(o.due, o.ready('WEBHOOK'), o.ready('TELEGRAM'), o.ready('WECOM'), now, limit);
+      const ready = { readyWebhook: outbox.ready('WEBHOOK'), readyTelegram: outbox.ready('TELEGRAM'), readyWecom: outbox.ready('WECOM') };
+      const [moved, next] = await script(redis, 'promoteDeliveries', [{ due: outbox.due }, ready], { now, limit });
       return { moved: Number(moved), nextDueAt: next === '' ? null : Number(next) };
     },
 
@@ -97,42 +100,50 @@ export function createRedisDeliveryStore({ redis, blocking = null, prefix = 'ntf
       if (channels.length === 0) return [];
       await Promise.all(channels.map(ensureGroup));
       const conn = blocking ?? redis;
-      const keys = channels.map((c) => o.ready(c));
+      const streams = channels.map((c) => outbox.ready(c));
       const args: (string | number)[] = ['GROUP', OUTBOX_GROUP, consumer, 'COUNT', Math.max(1, count)];
       if (blocking) args.push('BLOCK', Math.max(1, blockMs));
-      args.push('STREAMS', ...keys, ...keys.map(() => '>'));
+      args.push('STREAMS', ...streams, ...streams.map(() => '>'));
       const reply = (await (conn as unknown as { xreadgroup(...a: (string | number)[]): Promise<[string, unknown][] | null> }).xreadgroup(...args)) ?? [];
-      return reply.flatMap(([key, flat]) => entries(channels[keys.indexOf(key)]!, flat));
+      return reply.flatMap(([key, flat]) => entries(channels[streams.indexOf(key)]!, flat));
     },
 
     async reclaim(channel, consumer, idleMs, count) {
       await ensureGroup(channel);
-      const [, flat] = (await redis.xautoclaim(o.ready(channel), OUTBOX_GROUP, consumer, idleMs, '0-0', 'COUNT', count)) as [string, unknown];
+      const [, flat] = (await redis.xautoclaim(outbox.ready(channel), OUTBOX_GROUP, consumer, idleMs, '0-0', 'COUNT', count)) as [string, unknown];
       return entries(channel, flat);
     },
 
     async finish(entry, outcome, now) {
       const error = outcome.kind === 'retry' || outcome.kind === 'failed' ? outcome.error : outcome.kind === 'skipped' ? outcome.reason : '';
       const next = outcome.kind === 'retry' || outcome.kind === 'defer' ? outcome.nextAttemptAt : 0;
-      const reply = await redis.finishDelivery(
-        o.records, o.due, o.ready(entry.channel), o.failed, o.counts, o.purge,
-        entry.deliveryId, entry.entryId, OUTBOX_GROUP, now, outcome.kind, error, next,
-        outcome.kind === 'retry' ? outcome.maxAttempts : 0, DELIVERY_RETENTION_MS,
-      );
+      const { records, due, failed, counts, purge } = outbox;
+      const reply = await script(redis, 'finishDelivery', { records, due, ready: outbox.ready(entry.channel), failed, counts, purge }, {
+        id: entry.deliveryId,
+        entryId: entry.entryId,
+        group: OUTBOX_GROUP,
+        now,
+        outcome: outcome.kind,
+        error,
+        nextAttemptAt: next,
+        maxAttempts: outcome.kind === 'retry' ? outcome.maxAttempts : 0,
+        retentionMs: DELIVERY_RETENTION_MS,
+      });
       return reply ? (JSON.parse(reply) as Delivery) : null;
     },
 
     async prune(now, limit = 1000) {
       let total = 0;
       for (;;) {
-        const n = await redis.pruneDeliveries(o.records, o.purge, o.log, o.failed, o.counts, now, limit);
+        const { records, purge, log, failed, counts } = outbox;
+        const n = await script(redis, 'pruneDeliveries', { records, purge, log, failed, counts }, { now, limit });
         total += n;
         if (n < limit) return total;
       }
     },
 
     async countByStatus() {
-      const counts = await redis.hgetall(o.counts);
+      const counts = await redis.hgetall(outbox.counts);
       return Object.fromEntries(DELIVERY_STATUSES.map((s) => [s, Number(counts[s] ?? 0)])) as Record<DeliveryStatus, number>;
     },
   };

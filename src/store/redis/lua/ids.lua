@@ -1,6 +1,6 @@
 --[[
   Shared: ids from the sequence, fixed-width base36, so string order = creation order
-  (mirrors encodeSeq and nextSeq in src/notifications/ids.ts).
+  (mirrors encodeSeq and nextSeq in src/store/ids.ts).
 ]]
 local ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz'
 local function encodeId(n)

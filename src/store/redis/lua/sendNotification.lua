@@ -3,7 +3,7 @@
   KEYS 1-14, ARGV 1-4: see user-common.lua;  KEYS 15 the day's stats hash (P{g}:stats:DAY)
   ARGV 5 type  6 priority rank  7 content JSON  8 expiresAt  9 dedup key ('' none)  10 dedup window end
        11 stats TTL ms
-       12 delivery mark ('' or absent: none): a scheduled send's "#s:ID" (store.ts deliverScheduled),
+       12 delivery mark ('' or absent: none): a scheduled send's "#s:ID" (NotificationService.deliverScheduled),
           kept in the dedup zset; when present and live this is a redelivery  13 mark end (ms)
        14 external channels to deliver to, comma-separated ('' or absent: in-app only)
        15 escalation delay ms (0: at once)  16 retention of a finished delivery ms

@@ -5,8 +5,8 @@
     1 user  2 inbox  3 unread  4 exp  5 items  6 readat  7 dedup            ({u:ID})
     8 seq   9 blog  10 bcast  11 active  12 mutecount  13 due  14 maxexp   ({g})
   Every script's ARGV starts with:
-    1 now (ms)  2 cap  3 user id  4 the user's event channel (realtime/channels.ts)
-  Events (realtime/events.ts) are published inside the script, so they leave in commit order:
+    1 now (ms)  2 cap  3 user id  4 the user's event channel (the store is given the names)
+  Events (store/events.ts) are published inside the script, so they leave in commit order:
     {"kind":"unread","count":N,"read":[ids],"unread":[ids],"removed":[ids]} whenever the script
     changed the unread count or the read state, or removed items (finish(); empty lists left out).
   Item values: own items "type\trank\tjson"; settled broadcasts "" (body in bcast).

@@ -1,0 +1,238 @@
+/**
+ * What the Store contract suites share (test/store-*.test.ts): the backends each suite runs
+ * against (memory, and Redis under its own key prefix, deleted after each test, on the private
+ * server from test/global-setup.ts), and helpers that make items and read inboxes.
+ *
+ * Time is a parameter: every call gets `now` explicitly, starting at T0 and only moving
+ * forward; nothing sleeps.
+ */
+import { afterEach, expect } from 'vitest';
+import type { Redis } from 'ioredis';
+import { decodeSeq } from '../../src/notifications/ids.js';
+import { NotificationService } from '../../src/notifications/service.js';
+import type {
+  BroadcastRecord,
+  Notification,
+  NotificationContent,
+  NotificationFilter,
+  Priority,
+  UserRecord,
+} from '../../src/notifications/types.js';
+import { channels as channelNames } from '../../src/realtime/channels.js';
+import type { UserEvent } from '../../src/realtime/events.js';
+import { createMemoryStore } from '../../src/store/memory/memory-store.js';
+import { createRedisStore } from '../../src/store/redis/redis-store.js';
+import type { ClaimedSend, NewBroadcast, NewItem, Page, SendOutcome, Store } from '../../src/store/store.js';
+import { deleteByPrefix, newRedis, uniquePrefix, withRedis } from './redis.js';
+
+export const T0 = Date.now();
+export const SEC = 1_000;
+export const MIN = 60 * SEC;
+export const HOUR = 60 * MIN;
+
+/** A scheduled send's delivery, the domain rule (NotificationService.deliverScheduled) over this store. */
+export const deliverScheduled = (store: Store, send: ClaimedSend, now: number) => new NotificationService(store).deliverScheduled(send, now);
+
+// ---------------------------------------------------------------------------------------------
+// Backends
+// ---------------------------------------------------------------------------------------------
+
+export const redis = withRedis();
+export const prefixesToDelete: string[] = [];
+const subscribers: Redis[] = [];
+afterEach(async () => {
+  for (const p of prefixesToDelete.splice(0)) await deleteByPrefix(redis, p);
+  await Promise.all(subscribers.splice(0).map((s) => s.quit().catch(() => s.disconnect())));
+});
+
+/** Every key under `prefix`, prefix stripped, sorted (SCAN, never KEYS). */
+export async function scanKeys(prefix: string): Promise<string[]> {
+  const out = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    cursor = next;
+    for (const k of keys) out.add(k.slice(prefix.length));
+  } while (cursor !== '0');
+  return [...out].sort();
+}
+
+export interface Made {
+  store: Store;
+  /** Redis only: the keys the store holds (prefix stripped, sorted); null for memory. */
+  keys: (() => Promise<string[]>) | null;
+}
+
+export interface Recorded extends Made {
+  /** the events published so far on `userId`'s channel, in order (every one published before the call) */
+  events(userId: string): Promise<UserEvent[]>;
+}
+
+export interface Setup {
+  name: 'memory' | 'redis';
+  make(opts?: { cap?: number }): Made;
+  /** a store whose published events are recorded (memory: its publish hook; Redis: a subscriber) */
+  record(opts?: { cap?: number }): Promise<Recorded>;
+}
+
+const BARRIER = '{"kind":"barrier"}';
+
+export const setups: Setup[] = [
+  {
+    name: 'memory',
+    make: ({ cap = 100 } = {}) => ({ store: createMemoryStore({ cap }), keys: null }),
+    async record({ cap = 100 } = {}) {
+      const log: { channel: string; ev: UserEvent }[] = [];
+      const ch = channelNames();
+      const store = createMemoryStore({ cap, channels: ch, publish: (channel, ev) => void log.push({ channel, ev: ev as UserEvent }) });
+      return { store, keys: null, events: async (userId) => log.filter((e) => e.channel === ch.user(userId)).map((e) => e.ev) };
+    },
+  },
+  {
+    name: 'redis',
+    make: ({ cap = 100 } = {}) => {
+      const prefix = uniquePrefix();
+      prefixesToDelete.push(prefix);
+      // Day counters ({g}:stats:DAY) go by their own TTL, not by pruning: see 'daily stats'.
+      return { store: createRedisStore({ redis, cap, prefix, channels: channelNames(prefix) }), keys: async () => (await scanKeys(prefix)).filter((k) => !k.startsWith('{g}:stats:')) };
+    },
+    async record({ cap = 100 } = {}) {
+      const prefix = uniquePrefix();
+      prefixesToDelete.push(prefix);
+      const ch = channelNames(prefix);
+      const sub = newRedis();
+      subscribers.push(sub);
+      const log: { channel: string; msg: string }[] = [];
+      const waiting: (() => void)[] = [];
+      sub.on('pmessage', (_pattern, channel, msg) => {
+        log.push({ channel, msg });
+        if (msg === BARRIER) waiting.splice(0).forEach((w) => w());
+      });
+      await sub.psubscribe(`${prefix}{u:*}:events`);
+      return {
+        store: createRedisStore({ redis, cap, prefix, channels: channelNames(prefix) }),
+        keys: null,
+        async events(userId) {
+          // Published after everything before it on the same connection: delivered after it too.
+          const seen = new Promise<void>((r) => waiting.push(r));
+          await redis.publish(ch.user(userId), BARRIER);
+          await seen;
+          return log.filter((e) => e.channel === ch.user(userId) && e.msg !== BARRIER).map((e) => JSON.parse(e.msg) as UserEvent);
+        },
+      };
+    },
+  },
+];
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+export interface ContentOpts {
+  type?: string;
+  title?: string;
+  priority?: Priority;
+  /** expiresAt = now + ttl */
+  ttl?: number;
+  data?: unknown;
+}
+
+export interface ItemOpts extends ContentOpts {
+  dedupKey?: string;
+  window?: number;
+}
+
+export function content(now: number, o: ContentOpts = {}): NotificationContent {
+  return {
+    type: o.type ?? 'news',
+    title: o.title ?? `title ${now - T0}`,
+    body: `body ${now - T0}`,
+    data: o.data === undefined ? { at: now - T0, tags: ['x', 1] } : o.data,
+    priority: o.priority ?? 'NORMAL',
+    createdAt: now,
+    expiresAt: now + (o.ttl ?? HOUR),
+  };
+}
+
+export function newItem(now: number, o: ItemOpts = {}): NewItem {
+  const item: NewItem = { content: content(now, o), dedupWindowMs: o.window ?? 0 };
+  if (o.dedupKey !== undefined) item.dedupKey = o.dedupKey;
+  return item;
+}
+
+export function newBroadcast(now: number, o: ItemOpts & { saveOffline?: boolean } = {}): NewBroadcast {
+  return { ...newItem(now, o), saveOffline: o.saveOffline ?? true };
+}
+
+export const statuses = (outs: SendOutcome[]) => outs.map((o) => o.status);
+
+export function storedOf(o: SendOutcome | undefined): Notification {
+  if (o?.status !== 'stored') throw new Error(`expected 'stored', got ${o?.status}`);
+  return o.notification;
+}
+
+/** Sends one own item to one user and returns it (it must be stored). */
+export async function sendOne(store: Store, userId: string, now: number, o: ItemOpts = {}): Promise<Notification> {
+  const [out] = await store.send([userId], newItem(now, o), now);
+  return storedOf(out);
+}
+
+export interface Sent {
+  rec: BroadcastRecord;
+  content: NotificationContent;
+  /** the broadcast as `userId` sees it in the inbox */
+  view(userId: string, readAt?: number | null): Notification;
+}
+
+export async function broadcast(store: Store, now: number, o: ItemOpts & { saveOffline?: boolean } = {}): Promise<Sent> {
+  const b = newBroadcast(now, o);
+  const rec = await store.broadcast(b, now);
+  return {
+    rec,
+    content: b.content,
+    view: (userId, readAt = null) => ({ ...b.content, id: rec.id, userId, readAt, broadcastId: rec.id }),
+  };
+}
+
+/** Ids of the whole (filtered) inbox, newest first. */
+export async function listIds(store: Store, userId: string, now: number, filter?: NotificationFilter): Promise<string[]> {
+  const page = await store.list(userId, { first: 1_000, filter: filter ?? null }, now);
+  expect(page.hasNextPage).toBe(false);
+  return page.items.map((n) => n.id);
+}
+
+/** Walks every page of `first`, checking the page flags and that counts don't change on the way. */
+export async function walk(store: Store, userId: string, first: number, now: number, filter?: NotificationFilter) {
+  const pages: Page[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const page: Page = await store.list(userId, { first, after, filter: filter ?? null }, now);
+    pages.push(page);
+    expect(page.hasPreviousPage).toBe(after !== null);
+    expect(page.items.length).toBeLessThanOrEqual(first);
+    if (!page.hasNextPage) break;
+    expect(page.items).toHaveLength(first);
+    after = page.items.at(-1)!.id;
+    if (pages.length > 100) throw new Error('pagination does not end');
+  }
+  const totals = new Set(pages.map((p) => `${p.totalCount}/${p.unreadCount}`));
+  expect(totals.size).toBe(1);
+  return { ids: pages.flatMap((p) => p.items.map((n) => n.id)), pages, totalCount: pages[0]!.totalCount, unreadCount: pages[0]!.unreadCount };
+}
+
+export const userRec = (id: string, createdAt: number, o: Partial<UserRecord> = {}): UserRecord => ({
+  id,
+  displayName: null,
+  active: true,
+  createdAt,
+  preferences: { mutedTypes: [], channels: [] },
+  ...o,
+});
+
+export const seqOf = (id: string) => {
+  const n = decodeSeq(id);
+  if (n === null) throw new Error(`not an issued id: ${id}`);
+  return n;
+};
+
+// ---------------------------------------------------------------------------------------------

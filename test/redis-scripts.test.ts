@@ -1,0 +1,89 @@
+/**
+ * The scripts' typed descriptions (src/store/redis/scripts.ts) against the Lua files' headers,
+ * and the keys' own guard: a user id that could break a key's structure never makes a key.
+ */
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { keySpace, userScriptKeys } from '../src/store/redis/keys.js';
+import { SCRIPTS, script, type ScriptName } from '../src/store/redis/scripts.js';
+
+const header = (file: string) => {
+  const text = readFileSync(new URL(`../src/store/redis/lua/${file}.lua`, import.meta.url), 'utf8');
+  return text.slice(text.indexOf('--[['), text.indexOf(']]'));
+};
+
+/**
+ * How many KEYS and ARGV a header lists, and whether ARGV goes on ("6.. ids"). Headers number
+ * their entries, two spaces apart: "KEYS 1 seq  2 blog", continued on indented lines. "see
+ * user-common.lua" stands for the KEYS and ARGV every per-user script starts with.
+ */
+function declared(text: string) {
+  const count = { KEYS: 0, ARGV: 0, rest: false };
+  if (/\bKEYS, ARGV 1-4: see user-common\.lua/.test(text)) Object.assign(count, declared(header('user-common')));
+  let section: 'KEYS' | 'ARGV' | null = null;
+  // a section word, or a number at a line's start, after a section word, or after two spaces
+  for (const m of text.matchAll(/(?:^|\s)(KEYS|ARGV)\b[,:]?|(?:^[ \t]*|(?<=(?:KEYS|ARGV),?) |[ \t]{2})(\d+)(?:-(\d+))?(\.\.)?(?=[\s:,])/gm)) {
+    if (m[1]) {
+      section = m[1] as 'KEYS' | 'ARGV';
+      continue;
+    }
+    if (!section) continue;
+    // "6.. ids": the named ones end at 5, any number follow
+    if (m[4]) count.rest = true;
+    count[section] = Math.max(count[section], m[4] ? Number(m[2]) - 1 : Number(m[3] ?? m[2]));
+  }
+  return count;
+}
+
+describe('Lua scripts', () => {
+  const names = Object.keys(SCRIPTS) as ScriptName[];
+
+  it.each(names)('%s: its description lists the KEYS and ARGV its header does', (name) => {
+    const spec = SCRIPTS[name];
+    expect({ KEYS: spec.keys.length, ARGV: Object.keys(spec.argv).length, rest: 'rest' in spec }).toEqual(declared(header(name)));
+  });
+
+  it.each(names)('%s: names each key once', (name) => {
+    expect(new Set(SCRIPTS[name].keys).size).toBe(SCRIPTS[name].keys.length);
+  });
+
+  it('reads headers as written: a continued list, a range, a variadic tail', () => {
+    expect(declared(header('broadcast'))).toEqual({ KEYS: 11, ARGV: 10, rest: false });
+    expect(declared(header('sendNotification'))).toEqual({ KEYS: 25, ARGV: 18, rest: false });
+    expect(declared(header('markRead'))).toEqual({ KEYS: 14, ARGV: 5, rest: true });
+  });
+});
+
+/**
+ * What the compiler holds callers to (`npm run typecheck` checks this function; it never runs):
+ * every key and argument by name and type, across the parts they are passed in.
+ */
+export function callsTheCompilerChecks(redis: Redis) {
+  const [user, global] = userScriptKeys(keySpace(), 'ann');
+  const argv = { now: 1, cap: 50, userId: 'ann', channel: 'ntf:{u:ann}:events' };
+  void script(redis, 'ensureUser', [user, global], argv);
+  void script(redis, 'upsertUser', [user, global], [argv, { nameMode: 'set', displayName: 'Ann', active: '' }]);
+  // @ts-expect-error the global keys are missing
+  void script(redis, 'ensureUser', [user], argv);
+  // @ts-expect-error an argument is missing
+  void script(redis, 'upsertUser', [user, global], [argv, { nameMode: 'set', displayName: 'Ann' }]);
+  // @ts-expect-error a number where a string goes
+  void script(redis, 'upsertUser', [user, global], [argv, { nameMode: 1, displayName: 'Ann', active: '' }]);
+  // @ts-expect-error ids for a script that takes none
+  void script(redis, 'ensureUser', [user, global], argv, ['x']);
+}
+
+describe('keys', () => {
+  const keys = keySpace('p:');
+
+  it('a user id makes its keys under its hash tag', () => {
+    expect(keys.user('a.b@c-d_1').inbox).toBe('p:{u:a.b@c-d_1}:inbox');
+    expect(userScriptKeys(keys, 'x')[1].due).toBe('p:{g}:due');
+  });
+
+  it.each(['', 'a}b', '{a', 'a:b', 'a b', 'a*', 'x'.repeat(129)])('refuses to build keys for the user id %j', (id) => {
+    expect(() => keys.user(id)).toThrow(/user id must match/);
+    expect(() => userScriptKeys(keys, id)).toThrow(/user id must match/);
+  });
+});
