@@ -11,21 +11,6 @@ export const priorityRank = (p: Priority): number => PRIORITIES.indexOf(p);
 export const CHANNELS = ['IN_APP', 'WEBHOOK', 'TELEGRAM', 'WECOM'] as const;
 export type Channel = (typeof CHANNELS)[number];
 
-/** What a notification looks like to its recipient (own item or a broadcast seen through the inbox). */
-export interface Notification {
-  id: string;
-  userId: string;
-  type: string;
-  title: string;
-  body: string;
-  data: unknown;
-  priority: Priority;
-  createdAt: number;
-  expiresAt: number;
-  readAt: number | null;
-  broadcastId: string | null;
-}
-
 /** The immutable part of a notification, stored once (JSON) per own item or per broadcast. */
 export interface NotificationContent {
   type: string;
@@ -37,6 +22,14 @@ export interface NotificationContent {
   expiresAt: number;
   /** true for broadcasts: the id doubles as the broadcast id */
   broadcast?: true;
+}
+
+/** What a notification looks like to its recipient (own item or a broadcast seen through the inbox). */
+export interface Notification extends Omit<NotificationContent, 'broadcast'> {
+  id: string;
+  userId: string;
+  readAt: number | null;
+  broadcastId: string | null;
 }
 
 export interface ChannelPreference {
