@@ -85,19 +85,7 @@ export async function startServer(redisUrl: string, prefix: string, env: Record<
     http,
     ws: `ws://127.0.0.1:${port}/graphql`,
     pid: child.pid!,
-    rssBytes() {
-      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
-      return Number(kb) * 1024;
-    },
-    openFds() {
-      return readdirSync(`/proc/${child.pid}/fd`).length;
-    },
-    cpuMs() {
-      // utime + stime: fields 14 and 15 of /proc/PID/stat
-      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-    },
+    ...procStats(child.pid!),
     token: (sub, roles = ['user']) => auth.sign({ sub, roles, expiresIn: '2h' }),
     collectGarbage() {
       const url = inspectorUrl;
@@ -119,6 +107,25 @@ export async function startServer(redisUrl: string, prefix: string, env: Record<
       child.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
       if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** RSS, CPU time and open descriptors of a process, read from /proc. */
+export function procStats(pid: number): Pick<ServerProcess, 'rssBytes' | 'cpuMs' | 'openFds'> {
+  return {
+    rssBytes() {
+      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      return Number(kb) * 1024;
+    },
+    openFds() {
+      return readdirSync(`/proc/${pid}/fd`).length;
+    },
+    cpuMs() {
+      // utime + stime (all threads): fields 14 and 15 of /proc/PID/stat
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
     },
   };
 }
