@@ -12,9 +12,10 @@
  *  idle         RSS before any connection (server: scheduler on, as shipped), and per idle
  *               subscriber `--idle` connections, read 3 s after the last is live, no forced GC
  *
- * `--only a,b` runs a subset. BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=DIR" profiles
- * the server (bench/cpu-profile.ts summarises a profile).
+ * `--only a,b` runs a subset. BENCH_PROFILE_DIR=DIR writes a CPU profile of the server over
+ * each measured window (DIR/sends-http.cpuprofile, …; bench/cpu-profile.ts summarises one).
  */
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { connectMany, messageNumber, pacedSends, percentile } from './ws-load.js';
 import { intOption, int, section, type Scenario, UsageError } from './scenario.js';
@@ -38,12 +39,29 @@ interface Subject {
   sendHttp(u: string, title: string): Promise<string>;
   /** senders over WebSocket */
   openSenders(n: number): Promise<{ send(u: string, title: string): Promise<string>; close(): void }>;
+  /** profiles the process until the returned function is called, which saves it as DIR/<name>.cpuprofile */
+  profile?(name: string): Promise<() => Promise<void>>;
+}
+
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
+
+async function profiled(subject: Subject, name: string): Promise<() => Promise<void>> {
+  return subject.profile ? subject.profile(name) : async () => {};
 }
 
 function serverSubject(server: ServerProcess, svc: string): Subject {
   return {
     cpuMs: () => server.cpuMs(),
     rssBytes: () => server.rssBytes(),
+    ...(PROFILE_DIR && {
+      async profile(name: string) {
+        const stop = await server.cpuProfile();
+        return async () => {
+          mkdirSync(PROFILE_DIR, { recursive: true });
+          writeFileSync(`${PROFILE_DIR}/${name}.cpuprofile`, JSON.stringify(await stop()));
+        };
+      },
+    }),
     async openUser(u, onId) {
       const [s] = await connectMany(1, server.ws, () => server.token(u));
       s!.subscribe(NOTIF_SUB, {}, (p) => onId(p.data.notificationReceived.id as string));
@@ -120,13 +138,14 @@ async function perUserSends(subject: Subject, transport: 'http' | 'ws', U: numbe
   );
   const senders = transport === 'ws' ? await subject.openSenders(4) : null;
   const send = senders ? senders.send : subject.sendHttp;
-  const run = async (titles: string[]) => {
+  const run = async (titles: string[], profileAs?: string) => {
     const jobs: [string, string][] = [];
     for (const t of titles) for (let i = 0; i < U; i++) jobs.push([`${tag}${i}`, t]);
     seen.clear();
     got = 0;
     const stored: string[] = [];
     let j = 0;
+    const saveProfile = profileAs ? await profiled(subject, profileAs) : null;
     const t0 = performance.now();
     const cpu0 = subject.cpuMs();
     await Promise.all(
@@ -139,6 +158,7 @@ async function perUserSends(subject: Subject, transport: 'http' | 'ws', U: numbe
     );
     await until(() => got >= jobs.length, 60_000);
     const cpu = subject.cpuMs() - cpu0;
+    await saveProfile?.();
     return {
       perSec: got / ((lastGot - t0) / 1000),
       cpuPerSendUs: (cpu * 1000) / jobs.length,
@@ -148,7 +168,7 @@ async function perUserSends(subject: Subject, transport: 'http' | 'ws', U: numbe
   try {
     const warm = await run(['warm']);
     if (!warm.onceEach) throw new Error(`warm-up: ${got} of ${U} delivered`);
-    return await run(Array.from({ length: K }, (_, k) => `n${k}`));
+    return await run(Array.from({ length: K }, (_, k) => `n${k}`), `sends-${transport}`);
   } finally {
     senders?.close();
     for (const u of users) u.close();
@@ -156,7 +176,7 @@ async function perUserSends(subject: Subject, transport: 'http' | 'ws', U: numbe
 }
 
 /** The server's paced topic run, as the relay's (pacedBareRelay). */
-async function pacedServerTopic(server: ServerProcess, svc: string, S: number, rate: number, seconds: number) {
+async function pacedServerTopic(server: ServerProcess, subject: Subject, svc: string, S: number, rate: number, seconds: number) {
   const sockets = await connectMany(S, server.ws, (i) => server.token(`topic${i}`));
   const sentAt = new Map<number, number>();
   const latencies: number[] = [];
@@ -190,6 +210,7 @@ async function pacedServerTopic(server: ServerProcess, svc: string, S: number, r
   await new Promise((r) => setTimeout(r, 500));
   const perSec = rate / S;
   const total = Math.round(perSec * seconds);
+  const saveProfile = await profiled(subject, 'topic');
   const cpu0 = server.cpuMs();
   const start = await pacedSends(perSec, total, (k, now) => {
     sentAt.set(k, now);
@@ -197,6 +218,7 @@ async function pacedServerTopic(server: ServerProcess, svc: string, S: number, r
   });
   await until(() => delivered >= total * S, seconds * 1000 + 30_000 - (performance.now() - start));
   const cpuPerDeliveryUs = ((server.cpuMs() - cpu0) * 1000) / Math.max(1, delivered);
+  await saveProfile();
   for (const s of [...sockets, publisher!]) s.close();
   latencies.sort((a, b) => a - b);
   return { p99: percentile(latencies, 99), delivered, expected: total * S, cpuPerDeliveryUs };
@@ -288,7 +310,7 @@ export const hotPathsScenario: Scenario = {
       if (parts.has('sends-http') || parts.has('sends-ws') || parts.has('topic')) {
         // Throughput: the server as shipped but for the scheduler, whose worker threads would
         // add their own CPU to the process's.
-        const server = await startServer(redis.url, `${redis.prefix}${tag}s:`);
+        const server = await startServer(redis.url, `${redis.prefix}${tag}s:`, {}, { inspect: PROFILE_DIR !== undefined });
         const relay = await startRelay(redis.url, `${redis.prefix}${tag}r:`);
         try {
           const svc = await server.token('bench-sender', ['service']);
@@ -305,7 +327,7 @@ export const hotPathsScenario: Scenario = {
             if (!a.onceEach || !b.onceEach) throw new Error(`${label}: not every send was delivered exactly once`);
           }
           if (parts.has('topic')) {
-            const a = await pacedServerTopic(server, svc, S, rate, pacedSeconds);
+            const a = await pacedServerTopic(server, s, svc, S, rate, pacedSeconds);
             const b = await pacedBareRelay(relay, S, rate, pacedSeconds);
             record(figures, `CPU per topic delivery, paced ${int(rate)}/s`, 'µs', 2, a.cpuPerDeliveryUs, b.cpuPerDeliveryUs);
             record(figures, `paced ${int(rate)} deliveries/s, p99`, 'ms', 1, a.p99, b.p99);

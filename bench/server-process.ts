@@ -25,6 +25,8 @@ export interface ServerProcess {
   token(sub: string, roles?: ('user' | 'service' | 'admin')[]): Promise<string>;
   /** A full garbage collection in the server (over the inspector: start with `inspect`). */
   collectGarbage(): Promise<void>;
+  /** Starts V8's CPU profiler in the server (start with `inspect`); the function stops it and returns the .cpuprofile object. */
+  cpuProfile(): Promise<() => Promise<unknown>>;
   stop(): Promise<void>;
 }
 
@@ -87,19 +89,20 @@ export async function startServer(redisUrl: string, prefix: string, env: Record<
     pid: child.pid!,
     ...procStats(child.pid!),
     token: (sub, roles = ['user']) => auth.sign({ sub, roles, expiresIn: '2h' }),
-    collectGarbage() {
-      const url = inspectorUrl;
-      if (!url) return Promise.reject(new Error('start the server with { inspect: true }'));
-      return new Promise((resolve, reject) => {
-        const ws = new WebSocket(url);
-        ws.on('open', () => ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })));
-        ws.on('message', (data: Buffer) => {
-          if ((JSON.parse(String(data)) as { id?: number }).id !== 1) return;
-          ws.close();
-          resolve();
-        });
-        ws.on('error', reject);
-      });
+    async collectGarbage() {
+      const session = await inspectorSession(inspectorUrl);
+      await session.call('HeapProfiler.collectGarbage').finally(() => session.close());
+    },
+    async cpuProfile() {
+      const session = await inspectorSession(inspectorUrl);
+      await session.call('Profiler.enable');
+      await session.call('Profiler.setSamplingInterval', { interval: 200 });
+      await session.call('Profiler.start');
+      return async () => {
+        const { profile } = (await session.call('Profiler.stop')) as { profile: unknown };
+        session.close();
+        return profile;
+      };
     },
     async stop() {
       if (child.exitCode !== null) return;
@@ -108,6 +111,31 @@ export async function startServer(redisUrl: string, prefix: string, env: Record<
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
       if (child.exitCode === null) child.kill('SIGKILL');
     },
+  };
+}
+
+/** A DevTools protocol session on the server's inspector. */
+async function inspectorSession(url: string | null): Promise<{ call(method: string, params?: object): Promise<unknown>; close(): void }> {
+  if (!url) throw new Error('start the server with { inspect: true }');
+  const ws = new WebSocket(url, { maxPayload: 1 << 30 });
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  ws.on('message', (data: Buffer) => {
+    const msg = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
+    const w = msg.id === undefined ? undefined : waiting.get(msg.id);
+    if (!w) return;
+    waiting.delete(msg.id!);
+    if (msg.error) w.reject(new Error(msg.error.message));
+    else w.resolve(msg.result);
+  });
+  let id = 0;
+  return {
+    call: (method, params = {}) =>
+      new Promise((resolve, reject) => {
+        waiting.set(++id, { resolve, reject });
+        ws.send(JSON.stringify({ id, method, params }));
+      }),
+    close: () => ws.close(),
   };
 }
 
