@@ -12,6 +12,7 @@
  *  idle         RSS before any connection (server: scheduler on, as shipped), and per idle
  *               subscriber `--idle` connections, read 3 s after the last is live, no forced GC
  *
+ * `--baseline DIR` also measures DIR/dist (a build of an earlier commit) in the same runs.
  * `--only a,b` runs a subset. BENCH_PROFILE_DIR=DIR writes a CPU profile of the server over
  * each measured window (DIR/sends-http.cpuprofile, …; bench/cpu-profile.ts summarises one).
  */
@@ -248,14 +249,16 @@ async function idleMemory(subject: Subject, n: number, tag: string, probe: (u: s
   return { idleRss: idle, perSubscriber: (after - before) / n };
 }
 
-/** name -> [server values, relay values] over the runs */
-type Figures = Map<string, { unit: string; server: number[]; relay: number[]; digits: number }>;
+/** figure -> subject ('server', 'baseline', 'relay') -> values over the runs */
+type Figures = Map<string, { unit: string; digits: number; values: Map<string, number[]> }>;
 
-function record(figures: Figures, name: string, unit: string, digits: number, server: number, relay: number) {
+function record(figures: Figures, name: string, unit: string, digits: number, values: Record<string, number>) {
   let f = figures.get(name);
-  if (!f) figures.set(name, (f = { unit, server: [], relay: [], digits }));
-  f.server.push(server);
-  f.relay.push(relay);
+  if (!f) figures.set(name, (f = { unit, digits, values: new Map() }));
+  for (const [subject, v] of Object.entries(values)) {
+    if (!f.values.has(subject)) f.values.set(subject, []);
+    f.values.get(subject)!.push(v);
+  }
 }
 
 const median = (xs: number[]) => {
@@ -271,8 +274,10 @@ function summarise(figures: Figures, runs: number) {
   };
   const rows: [string, string][] = [];
   for (const [name, f] of figures) {
-    const ratios = f.server.map((s, i) => s / f.relay[i]!);
-    rows.push([`${name}, ${f.unit}`, `server ${fmt(f.server, f.digits)}   relay ${fmt(f.relay, f.digits)}   server/relay ${fmt(ratios, 2)}`]);
+    const relay = f.values.get('relay')!;
+    const cells = [...f.values].map(([subject, xs]) => `${subject} ${fmt(xs, f.digits)}`);
+    for (const [subject, xs] of f.values) if (subject !== 'relay') cells.push(`${subject}/relay ${fmt(xs.map((x, i) => x / relay[i]!), 2)}`);
+    rows.push([`${name}, ${f.unit}`, cells.join('   ')]);
   }
   section(`summary: ${runs > 1 ? `median (min-max) of ${runs} runs; ratios per run` : '1 run'}`, rows);
 }
@@ -290,6 +295,7 @@ export const hotPathsScenario: Scenario = {
     rate: { type: 'int', description: 'paced topic deliveries/s', default: 10000 },
     'paced-seconds': { type: 'int', description: 'length of the paced run', default: 5 },
     idle: { type: 'int', description: 'idle subscribers for RSS per subscriber', default: 10000 },
+    baseline: { type: 'string', description: 'another checkout whose dist/ is measured too, in the same runs (before/after)' },
   },
   async run({ redis, options }) {
     const runs = intOption(options, 'runs', 5);
@@ -304,61 +310,82 @@ export const hotPathsScenario: Scenario = {
     const idleN = intOption(options, 'idle', 10000);
     const figures: Figures = new Map();
 
+    // The servers to measure: this checkout's, and with --baseline another checkout's dist/.
+    const servers: { name: string; root?: string }[] = [{ name: 'server' }];
+    if (typeof options.baseline === 'string') servers.push({ name: 'baseline', root: options.baseline });
+
     for (let run = 1; run <= runs; run++) {
       const rows: [string, string][] = [];
       const tag = `r${run}`;
-      if (parts.has('sends-http') || parts.has('sends-ws') || parts.has('topic')) {
-        // Throughput: the server as shipped but for the scheduler, whose worker threads would
-        // add their own CPU to the process's.
-        const server = await startServer(redis.url, `${redis.prefix}${tag}s:`, {}, { inspect: PROFILE_DIR !== undefined });
-        const relay = await startRelay(redis.url, `${redis.prefix}${tag}r:`);
-        try {
+      const startAll = async (env: Record<string, string>, inspect: boolean, p: string) => {
+        const started: { name: string; subject: Subject; server?: ServerProcess; svc?: string; stop(): Promise<void> }[] = [];
+        for (const { name, root } of servers) {
+          const server = await startServer(redis.url, `${redis.prefix}${tag}${p}${name}:`, env, { inspect: inspect && name === 'server', root });
           const svc = await server.token('bench-sender', ['service']);
-          const s = serverSubject(server, svc);
-          const r = relaySubject(relay);
+          started.push({ name, subject: serverSubject(server, svc), server, svc, stop: () => server.stop() });
+        }
+        const relay = await startRelay(redis.url, `${redis.prefix}${tag}${p}relay:`);
+        started.push({ name: 'relay', subject: relaySubject(relay), stop: () => relay.stop() });
+        return { started, relay };
+      };
+      if (parts.has('sends-http') || parts.has('sends-ws') || parts.has('topic')) {
+        // Throughput: the servers as shipped but for the scheduler, whose worker threads would
+        // add their own CPU to the process's.
+        const { started, relay } = await startAll({}, PROFILE_DIR !== undefined, 't');
+        try {
           for (const transport of ['http', 'ws'] as const) {
             if (!parts.has(`sends-${transport}`)) continue;
-            const a = await perUserSends(s, transport, U, K, inFlight, `${transport}u`);
-            const b = await perUserSends(r, transport, U, K, inFlight, `${transport}u`);
             const label = `per-user sends over ${transport === 'http' ? 'HTTP' : 'WebSocket'}`;
-            record(figures, label, 'sends/s', 0, a.perSec, b.perSec);
-            record(figures, `  CPU per send (${transport})`, 'µs', 1, a.cpuPerSendUs, b.cpuPerSendUs);
-            rows.push([label, `server ${int(a.perSec)}/s ${a.cpuPerSendUs.toFixed(1)} µs/send once:${a.onceEach}   relay ${int(b.perSec)}/s ${b.cpuPerSendUs.toFixed(1)} µs/send once:${b.onceEach}`]);
-            if (!a.onceEach || !b.onceEach) throw new Error(`${label}: not every send was delivered exactly once`);
+            const perSec: Record<string, number> = {};
+            const cpu: Record<string, number> = {};
+            const line: string[] = [];
+            for (const { name, subject } of started) {
+              const f = await perUserSends(subject, transport, U, K, inFlight, `${transport}u`);
+              if (!f.onceEach) throw new Error(`${label} (${name}): not every send was delivered exactly once`);
+              perSec[name] = f.perSec;
+              cpu[name] = f.cpuPerSendUs;
+              line.push(`${name} ${int(f.perSec)}/s ${f.cpuPerSendUs.toFixed(1)} µs/send`);
+            }
+            record(figures, label, 'sends/s', 0, perSec);
+            record(figures, `  CPU per send (${transport})`, 'µs', 1, cpu);
+            rows.push([label, `${line.join('   ')}   (each delivered once)`]);
           }
           if (parts.has('topic')) {
-            const a = await pacedServerTopic(server, s, svc, S, rate, pacedSeconds);
-            const b = await pacedBareRelay(relay, S, rate, pacedSeconds);
-            record(figures, `CPU per topic delivery, paced ${int(rate)}/s`, 'µs', 2, a.cpuPerDeliveryUs, b.cpuPerDeliveryUs);
-            record(figures, `paced ${int(rate)} deliveries/s, p99`, 'ms', 1, a.p99, b.p99);
-            rows.push([
-              `topic paced ${int(rate)}/s`,
-              `server ${a.cpuPerDeliveryUs.toFixed(2)} µs p99 ${a.p99.toFixed(1)} ms (${int(a.delivered)}/${int(a.expected)})   relay ${b.cpuPerDeliveryUs.toFixed(2)} µs p99 ${b.p99.toFixed(1)} ms (${int(b.delivered)}/${int(b.expected)})`,
-            ]);
+            const cpu: Record<string, number> = {};
+            const p99: Record<string, number> = {};
+            const line: string[] = [];
+            for (const { name, server, subject, svc } of started) {
+              const f = server ? await pacedServerTopic(server, subject, svc!, S, rate, pacedSeconds) : await pacedBareRelay(relay, S, rate, pacedSeconds);
+              cpu[name] = f.cpuPerDeliveryUs;
+              p99[name] = f.p99;
+              line.push(`${name} ${f.cpuPerDeliveryUs.toFixed(2)} µs p99 ${f.p99.toFixed(1)} ms (${int(f.delivered)}/${int(f.expected)})`);
+            }
+            record(figures, `CPU per topic delivery, paced ${int(rate)}/s`, 'µs', 2, cpu);
+            record(figures, `paced ${int(rate)} deliveries/s, p99`, 'ms', 1, p99);
+            rows.push([`topic paced ${int(rate)}/s`, line.join('   ')]);
           }
         } finally {
-          await server.stop();
-          await relay.stop();
+          for (const x of started) await x.stop();
         }
       }
       if (parts.has('idle')) {
-        const server = await startServer(redis.url, `${redis.prefix}${tag}m:`, { SCHEDULER_ENABLED: 'true' });
-        const relay = await startRelay(redis.url, `${redis.prefix}${tag}n:`);
+        // As shipped: the scheduler on (its worker threads are part of the idle footprint).
+        const { started } = await startAll({ SCHEDULER_ENABLED: 'true' }, false, 'm');
         try {
-          const svc = await server.token('bench-sender', ['service']);
-          const s = serverSubject(server, svc);
-          const r = relaySubject(relay);
-          const a = await idleMemory(s, idleN, 'idle', (u) => s.sendHttp(u, 'probe'));
-          const b = await idleMemory(r, idleN, 'idle', (u) => r.sendHttp(u, 'probe'));
-          record(figures, 'RSS idle, before any connection', 'MB', 1, a.idleRss / 2 ** 20, b.idleRss / 2 ** 20);
-          record(figures, `RSS per idle subscriber (${int(idleN)}, 3 s after)`, 'KB', 1, a.perSubscriber / 1024, b.perSubscriber / 1024);
-          rows.push([
-            'idle memory',
-            `server ${(a.idleRss / 2 ** 20).toFixed(1)} MB, ${(a.perSubscriber / 1024).toFixed(1)} KB/subscriber   relay ${(b.idleRss / 2 ** 20).toFixed(1)} MB, ${(b.perSubscriber / 1024).toFixed(1)} KB/subscriber`,
-          ]);
+          const idle: Record<string, number> = {};
+          const per: Record<string, number> = {};
+          const line: string[] = [];
+          for (const { name, subject } of started) {
+            const f = await idleMemory(subject, idleN, 'idle', (u) => subject.sendHttp(u, 'probe'));
+            idle[name] = f.idleRss / 2 ** 20;
+            per[name] = f.perSubscriber / 1024;
+            line.push(`${name} ${idle[name].toFixed(1)} MB, ${per[name].toFixed(1)} KB/subscriber`);
+          }
+          record(figures, 'RSS idle, before any connection', 'MB', 1, idle);
+          record(figures, `RSS per idle subscriber (${int(idleN)}, 3 s after)`, 'KB', 1, per);
+          rows.push(['idle memory', line.join('   ')]);
         } finally {
-          await server.stop();
-          await relay.stop();
+          for (const x of started) await x.stop();
         }
       }
       section(`run ${run} of ${runs}`, rows);

@@ -40,6 +40,8 @@ export interface StartOptions {
   inspect?: boolean;
   /** more node arguments for the server process (e.g. `--import` of a probe) */
   nodeArgs?: string[];
+  /** the checkout whose dist/ runs (a build of an earlier commit, to compare). @default BENCH_SERVER_ROOT, else this one */
+  root?: string;
 }
 
 export async function startServer(redisUrl: string, prefix: string, env: Record<string, string> = {}, opts: StartOptions = {}): Promise<ServerProcess> {
@@ -49,7 +51,7 @@ export async function startServer(redisUrl: string, prefix: string, env: Record<
   if (opts.inspect) nodeArgs.push('--inspect=127.0.0.1:0');
   nodeArgs.push(...(opts.nodeArgs ?? []));
   const child = spawn(process.execPath, [...nodeArgs, ...startArgs()], {
-    cwd: ROOT,
+    cwd: opts.root ?? ROOT,
     env: {
       ...process.env,
       PORT: String(port),
