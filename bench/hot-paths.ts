@@ -193,9 +193,12 @@ async function pacedServerTopic(server: ServerProcess, subject: Subject, svc: st
     });
   }
   const [publisher] = await connectMany(1, server.ws, () => svc);
+  // A refused publish (the store timing out on a crowded host) is counted, not fatal: the
+  // figures then show fewer deliveries than expected.
+  let refused = 0;
   const publish = (i: number) =>
     void publisher!.request(PUBLISH, { p: topicPayload(i).payload }).then((r) => {
-      if (r.errors) throw new Error(JSON.stringify(r.errors));
+      if (r.errors) refused++;
     });
   // Subscriptions have no ack: warm-ups until every socket has one, then 20 more at the rate.
   for (let w = 1; warm < S; w++) {
@@ -222,7 +225,7 @@ async function pacedServerTopic(server: ServerProcess, subject: Subject, svc: st
   await saveProfile();
   for (const s of [...sockets, publisher!]) s.close();
   latencies.sort((a, b) => a - b);
-  return { p99: percentile(latencies, 99), delivered, expected: total * S, cpuPerDeliveryUs };
+  return { p99: percentile(latencies, 99), delivered, expected: total * S, cpuPerDeliveryUs, refused };
 }
 
 /** RSS 3 s after start (before any connection), then per idle subscriber 3 s after the last is live. */
