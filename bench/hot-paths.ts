@@ -9,7 +9,7 @@
  *               process CPU per send, deliveries included; each id checked delivered once)
  *  sends-ws     the same sends as mutations over 4 WebSockets (relay: its own send message)
  *  topic        S topic subscribers, publishes paced at `--rate` deliveries/s: CPU per delivery, p99
- *  idle         RSS before any connection (server: scheduler on, as shipped), and per idle
+ *  idle         RSS 3 s after start, before any connection (server: scheduler on, as shipped), and per idle
  *               subscriber `--idle` connections, read 3 s after the last is live, no forced GC
  *
  * `--baseline DIR` also measures DIR/dist (a build of an earlier commit) in the same runs.
@@ -228,10 +228,8 @@ async function pacedServerTopic(server: ServerProcess, subject: Subject, svc: st
   return { p99: percentile(latencies, 99), delivered, expected: total * S, cpuPerDeliveryUs, refused };
 }
 
-/** RSS 3 s after start (before any connection), then per idle subscriber 3 s after the last is live. */
+/** RSS per idle subscriber, read 3 s after the last is live. */
 async function idleMemory(subject: Subject, n: number, tag: string, probe: (u: string) => Promise<unknown>) {
-  await new Promise((r) => setTimeout(r, 3000));
-  const idle = subject.rssBytes();
   // A few connections and sends first, so first-use code and caches aren't billed per connection.
   const warm = await openInParallel(20, 20, (i) => subject.openUser(`${tag}w${i}`, () => {}));
   for (let i = 0; i < 20; i++) await probe(`${tag}w${i}`);
@@ -249,7 +247,7 @@ async function idleMemory(subject: Subject, n: number, tag: string, probe: (u: s
   await new Promise((r) => setTimeout(r, 3000));
   const after = subject.rssBytes();
   for (const s of sockets) s.close();
-  return { idleRss: idle, perSubscriber: (after - before) / n };
+  return { perSubscriber: (after - before) / n };
 }
 
 /** figure -> subject ('server', 'baseline', 'relay') -> values over the runs */
@@ -329,6 +327,8 @@ export const hotPathsScenario: Scenario = {
         }
         const relay = await startRelay(redis.url, `${redis.prefix}${tag}${p}relay:`);
         started.push({ name: 'relay', subject: relaySubject(relay), stop: () => relay.stop() });
+        // Measured one after another: the order turns with each run, so none is always first.
+        for (let i = 1; i < run; i++) started.push(started.shift()!);
         return { started, relay };
       };
       if (parts.has('sends-http') || parts.has('sends-ws') || parts.has('topic')) {
@@ -378,11 +378,13 @@ export const hotPathsScenario: Scenario = {
           const idle: Record<string, number> = {};
           const per: Record<string, number> = {};
           const line: string[] = [];
+          // All read at the same age (V8 collects start-up garbage on its own later on).
+          await new Promise((r) => setTimeout(r, 3000));
+          for (const { name, subject } of started) idle[name] = subject.rssBytes() / 2 ** 20;
           for (const { name, subject } of started) {
             const f = await idleMemory(subject, idleN, 'idle', (u) => subject.sendHttp(u, 'probe'));
-            idle[name] = f.idleRss / 2 ** 20;
             per[name] = f.perSubscriber / 1024;
-            line.push(`${name} ${idle[name].toFixed(1)} MB, ${per[name].toFixed(1)} KB/subscriber`);
+            line.push(`${name} ${idle[name]!.toFixed(1)} MB, ${per[name].toFixed(1)} KB/subscriber`);
           }
           record(figures, 'RSS idle, before any connection', 'MB', 1, idle);
           record(figures, `RSS per idle subscriber (${int(idleN)}, 3 s after)`, 'KB', 1, per);
