@@ -12,7 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { connectMany, messageNumber, pacedSends, percentile } from './ws-load.js';
 import { intOption, int, ms, perSecond, section, seconds, type Scenario } from './scenario.js';
 import { gql, startServer } from './server-process.js';
-import { pacedBareRelay } from './bare-relay.js';
+import { pacedBareRelay, startRelay } from './bare-relay.js';
 
 const TOPIC_SUB = 'subscription($n:[String!]!){ topic(names:$n){ topic payload publishedAt } }';
 const PUBLISH = 'mutation($p:JSON!){ publish(topic:"bench", payload:$p){ publishedAt } }';
@@ -119,8 +119,9 @@ export const fanoutScenario: Scenario = {
       publisher!.close();
 
       // The host's floor, right after, under the same conditions.
-      const bare = await pacedBareRelay(S, rate, pacedSeconds);
-      section(`2b. the same paced run through a bare ws relay (no GraphQL, no Redis; bench/bare-relay.ts)`, [
+      const relay = await startRelay(redis.url, redis.prefix);
+      const bare = await pacedBareRelay(relay, S, rate, pacedSeconds).finally(() => relay.stop());
+      section(`2b. the same paced run through the bare relay (ws + one Redis PUBLISH per message, no GraphQL; bench/relay-server.ts)`, [
         ['delivered / expected', `${int(bare.delivered)} / ${int(bare.expected)}`],
         ['publish -> receipt p50', ms(bare.p50)],
         ['publish -> receipt p99', ms(bare.p99)],

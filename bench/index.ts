@@ -13,13 +13,14 @@ import { connectionsScenario } from './connections.js';
 import { dashboardScenario } from './dashboard.js';
 import { deliveriesScenario } from './deliveries.js';
 import { fanoutScenario } from './fanout.js';
+import { hotPathsScenario } from './hot-paths.js';
 import { openBenchRedis } from './redis-server.js';
 import { reminderScenario } from './reminder.js';
 import { slowConsumerScenario } from './slow-consumer.js';
 import { soakScenario } from './soak.js';
 import { parsePositiveInt, type ParsedOptions, type Scenario } from './scenario.js';
 
-const SCENARIOS: readonly Scenario[] = [broadcastScenario, fanoutScenario, connectionsScenario, dashboardScenario, reminderScenario, deliveriesScenario, soakScenario, slowConsumerScenario];
+const SCENARIOS: readonly Scenario[] = [hotPathsScenario, broadcastScenario, fanoutScenario, connectionsScenario, dashboardScenario, reminderScenario, deliveriesScenario, soakScenario, slowConsumerScenario];
 
 function scenarioList(): string {
   const width = Math.max(...SCENARIOS.map((s) => s.name.length));

@@ -25,10 +25,13 @@ export interface ServerProcess {
   token(sub: string, roles?: ('user' | 'service' | 'admin')[]): Promise<string>;
   /** A full garbage collection in the server (over the inspector: start with `inspect`). */
   collectGarbage(): Promise<void>;
+  /** Starts V8's CPU profiler in the server (start with `inspect`); the function stops it and returns the .cpuprofile object. */
+  cpuProfile(): Promise<() => Promise<unknown>>;
   stop(): Promise<void>;
 }
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+// BENCH_SERVER_ROOT: run the dist/ of another checkout (a build of an earlier commit, to compare).
+const ROOT = process.env.BENCH_SERVER_ROOT ?? fileURLToPath(new URL('..', import.meta.url));
 const CLK_TCK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
 const SECRET = 'bench-secret-bench-secret-bench-secret-0';
 
@@ -37,6 +40,8 @@ export interface StartOptions {
   inspect?: boolean;
   /** more node arguments for the server process (e.g. `--import` of a probe) */
   nodeArgs?: string[];
+  /** the checkout whose dist/ runs (a build of an earlier commit, to compare). @default BENCH_SERVER_ROOT, else this one */
+  root?: string;
 }
 
 export async function startServer(redisUrl: string, prefix: string, env: Record<string, string> = {}, opts: StartOptions = {}): Promise<ServerProcess> {
@@ -46,7 +51,7 @@ export async function startServer(redisUrl: string, prefix: string, env: Record<
   if (opts.inspect) nodeArgs.push('--inspect=127.0.0.1:0');
   nodeArgs.push(...(opts.nodeArgs ?? []));
   const child = spawn(process.execPath, [...nodeArgs, ...startArgs()], {
-    cwd: ROOT,
+    cwd: opts.root ?? ROOT,
     env: {
       ...process.env,
       PORT: String(port),
@@ -85,33 +90,22 @@ export async function startServer(redisUrl: string, prefix: string, env: Record<
     http,
     ws: `ws://127.0.0.1:${port}/graphql`,
     pid: child.pid!,
-    rssBytes() {
-      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
-      return Number(kb) * 1024;
-    },
-    openFds() {
-      return readdirSync(`/proc/${child.pid}/fd`).length;
-    },
-    cpuMs() {
-      // utime + stime: fields 14 and 15 of /proc/PID/stat
-      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
-    },
+    ...procStats(child.pid!),
     token: (sub, roles = ['user']) => auth.sign({ sub, roles, expiresIn: '2h' }),
-    collectGarbage() {
-      const url = inspectorUrl;
-      if (!url) return Promise.reject(new Error('start the server with { inspect: true }'));
-      return new Promise((resolve, reject) => {
-        const ws = new WebSocket(url);
-        ws.on('open', () => ws.send(JSON.stringify({ id: 1, method: 'HeapProfiler.collectGarbage' })));
-        ws.on('message', (data: Buffer) => {
-          if ((JSON.parse(String(data)) as { id?: number }).id !== 1) return;
-          ws.close();
-          resolve();
-        });
-        ws.on('error', reject);
-      });
+    async collectGarbage() {
+      const session = await inspectorSession(inspectorUrl);
+      await session.call('HeapProfiler.collectGarbage').finally(() => session.close());
+    },
+    async cpuProfile() {
+      const session = await inspectorSession(inspectorUrl);
+      await session.call('Profiler.enable');
+      await session.call('Profiler.setSamplingInterval', { interval: 200 });
+      await session.call('Profiler.start');
+      return async () => {
+        const { profile } = (await session.call('Profiler.stop')) as { profile: unknown };
+        session.close();
+        return profile;
+      };
     },
     async stop() {
       if (child.exitCode !== null) return;
@@ -119,6 +113,50 @@ export async function startServer(redisUrl: string, prefix: string, env: Record<
       child.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
       if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+/** A DevTools protocol session on the server's inspector. */
+async function inspectorSession(url: string | null): Promise<{ call(method: string, params?: object): Promise<unknown>; close(): void }> {
+  if (!url) throw new Error('start the server with { inspect: true }');
+  const ws = new WebSocket(url, { maxPayload: 1 << 30 });
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  ws.on('message', (data: Buffer) => {
+    const msg = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
+    const w = msg.id === undefined ? undefined : waiting.get(msg.id);
+    if (!w) return;
+    waiting.delete(msg.id!);
+    if (msg.error) w.reject(new Error(msg.error.message));
+    else w.resolve(msg.result);
+  });
+  let id = 0;
+  return {
+    call: (method, params = {}) =>
+      new Promise((resolve, reject) => {
+        waiting.set(++id, { resolve, reject });
+        ws.send(JSON.stringify({ id, method, params }));
+      }),
+    close: () => ws.close(),
+  };
+}
+
+/** RSS, CPU time and open descriptors of a process, read from /proc. */
+export function procStats(pid: number): Pick<ServerProcess, 'rssBytes' | 'cpuMs' | 'openFds'> {
+  return {
+    rssBytes() {
+      const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+      return Number(kb) * 1024;
+    },
+    openFds() {
+      return readdirSync(`/proc/${pid}/fd`).length;
+    },
+    cpuMs() {
+      // utime + stime (all threads): fields 14 and 15 of /proc/PID/stat
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return ((Number(f[11]) + Number(f[12])) * 1000) / CLK_TCK;
     },
   };
 }

@@ -14,6 +14,8 @@ import type { UserConnections } from './connection-limits.js';
 export interface HttpServerDeps {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any context type is fine here
   yoga: YogaServerInstance<any, any>;
+  /** handles what yoga would (http-fast-path.ts answers the common POST itself); absent: yoga */
+  graphql?: (req: http.IncomingMessage, res: http.ServerResponse) => void;
   /** Readiness check (e.g. Redis PING). Rejecting, or taking longer than {@link READY_TIMEOUT_MS}, counts as not ready. */
   ready: () => Promise<boolean>;
   logger: Logger;
@@ -108,9 +110,10 @@ async function serveMetrics(route: MetricsRoute, req: http.IncomingMessage, res:
  */
 export function createHttpServer(deps: HttpServerDeps): http.Server {
   const { yoga, ready, logger, maxBufferedBytes = 1024 * 1024, metrics, maxBodyBytes, connectionLimit, userConnections, pages } = deps;
+  const graphql = deps.graphql ?? ((req: http.IncomingMessage, res: http.ServerResponse) => void yoga(req, res));
   const pass = (req: http.IncomingMessage, res: http.ServerResponse) => {
-    if (maxBodyBytes === undefined) void yoga(req, res);
-    else limitBody(req, res, maxBodyBytes, () => void yoga(req, res));
+    if (maxBodyBytes === undefined) graphql(req, res);
+    else limitBody(req, res, maxBodyBytes, () => graphql(req, res));
   };
 
   const server = http.createServer((req, res) => {

@@ -14,6 +14,7 @@ import { EventQueue } from '../realtime/event-queue.js';
 import type { Logger } from 'pino';
 import type { Auth } from './auth.js';
 import { boundWebSocket } from './backpressure.js';
+import { coalesceWrites } from './coalesce-writes.js';
 import { resolveOperation, type PersistedOperations } from './persisted-operations.js';
 import type { UserConnections } from './connection-limits.js';
 import { maskError, withCode, type GraphQLServer } from './yoga.js';
@@ -81,7 +82,10 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
       }
     });
   });
-  wss.on('connection', (socket) => boundWebSocket(socket, maxBufferedBytes, (buffered) => logger.warn({ buffered }, 'closing a slow WebSocket client')));
+  wss.on('connection', (socket) => {
+    coalesceWrites(socket);
+    boundWebSocket(socket, maxBufferedBytes, (buffered) => logger.warn({ buffered }, 'closing a slow WebSocket client'));
+  });
   // Shared executions live as long as their event object.
   const frames: SharedFrames = new WeakMap();
 

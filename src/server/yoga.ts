@@ -16,6 +16,7 @@ import { buildSchema } from '../schema/index.js';
 import { AuthError, type Auth } from './auth.js';
 import { graphiqlOptions, renderGraphiQL } from './graphiql.js';
 import { persistedOperationsPlugin, type PersistedOperations } from './persisted-operations.js';
+import { precomputedResults } from './http-fast-path.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { metricsPlugin } from './metrics-plugin.js';
 import { rateLimitMutations, type MutationLimiter } from './rate-limit.js';
@@ -38,6 +39,11 @@ export interface GraphQLServerDeps {
   metrics: Metrics;
   /** mutations per principal (src/server/rate-limit.ts); absent: no limit */
   mutationLimiter?: MutationLimiter | null;
+  /**
+   * true when the HTTP server limits bodies itself (body-limit.ts, MAX_BODY_BYTES): yoga's own
+   * limit, which pipes every body through a TransformStream, is then turned off.
+   */
+  bodyLimited?: boolean;
 }
 
 export type GraphQLServer = YogaServerInstance<Record<string, unknown>, Context>;
@@ -52,7 +58,7 @@ function authorizationOf(init: Record<string, unknown>): string | null {
   return typeof fromParams === 'string' ? fromParams : null;
 }
 
-export function createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs = null, topicRoles, auth, logger, graphiqlToken, persisted, metrics, mutationLimiter }: GraphQLServerDeps): GraphQLServer {
+export function createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs = null, topicRoles, auth, logger, graphiqlToken, persisted, metrics, mutationLimiter, bodyLimited = false }: GraphQLServerDeps): GraphQLServer {
   const persistedPlugin = persisted ? persistedOperationsPlugin(persisted) : null;
   return createYoga<Record<string, unknown>, Context>({
     schema: buildSchema(),
@@ -73,7 +79,17 @@ export function createGraphQLServer({ service, deliveries, realtime, dashboard, 
       return { principal, inboxUserId, service, deliveries, realtime, dashboard, dashboardFeed, jobs, topicRoles, loaders: createLoaders(service) };
     },
     maskedErrors: { maskError: (error, message) => maskError(error, message, logger) },
-    plugins: [jsonParamsChecked(), codedRequestErrors(), queryLimits(), ...(persistedPlugin ? [persistedPlugin] : []), metricsPlugin(metrics), ...(mutationLimiter ? [rateLimitMutations(mutationLimiter, logger)] : [])],
+    plugins: [
+      jsonParamsChecked(),
+      codedRequestErrors(),
+      queryLimits(),
+      ...(persistedPlugin ? [persistedPlugin] : []),
+      metricsPlugin(metrics),
+      ...(mutationLimiter ? [rateLimitMutations(mutationLimiter, logger)] : []),
+      // Last: a result the fast path computed is the one yoga answers with.
+      precomputedResults(),
+    ],
+    ...(bodyLimited ? { maxRequestBodySize: false as const } : {}),
     // GraphQL-over-HTTP's persisted-document parameter, read by the plugin above.
     extraParamNames: persistedPlugin ? ['documentId'] : [],
   });
