@@ -88,6 +88,27 @@ describe('probes', () => {
   });
 });
 
+describe('keep-alive', () => {
+  it("a connection idle for longer than Node's default (5 s, closed by 7 s) is still open for the next request", async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const get = () =>
+      new Promise<{ status: number; reused: boolean }>((resolve, reject) => {
+        const req = http.get(`${base}/healthz`, { agent }, (res) => {
+          res.resume();
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, reused: req.reusedSocket }));
+        });
+        req.on('error', reject);
+      });
+    try {
+      expect(await get()).toEqual({ status: 200, reused: false });
+      await new Promise((r) => setTimeout(r, 7000));
+      expect(await get()).toEqual({ status: 200, reused: true });
+    } finally {
+      agent.destroy();
+    }
+  }, 15_000);
+});
+
 describe('yoga pass-through', () => {
   it('serves a GraphQL POST', async () => {
     const res = await fetch(`${base}/graphql`, {

@@ -108,6 +108,14 @@ async function serveMetrics(route: MetricsRoute, req: http.IncomingMessage, res:
  * - `GET|HEAD /console/…`, `/inbox/…` → the built web pages (when `pages` is given).
  * - anything else → yoga (GraphQL at its endpoint, GraphiQL, SSE).
  */
+/**
+ * How long an idle keep-alive connection stays open. Clients and load balancers keep idle
+ * connections for up to a minute (an AWS ALB's default is 60 s) and may reuse one just as
+ * Node's default of 5 s closes it: that request then fails with ECONNRESET, a send whose fate
+ * its client can't know. The server outlives them instead.
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 65_000;
+
 export function createHttpServer(deps: HttpServerDeps): http.Server {
   const { yoga, ready, logger, maxBufferedBytes = 1024 * 1024, metrics, maxBodyBytes, connectionLimit, userConnections, pages } = deps;
   const graphql = deps.graphql ?? ((req: http.IncomingMessage, res: http.ServerResponse) => void yoga(req, res));
@@ -116,7 +124,7 @@ export function createHttpServer(deps: HttpServerDeps): http.Server {
     else limitBody(req, res, maxBodyBytes, () => graphql(req, res));
   };
 
-  const server = http.createServer((req, res) => {
+  const server = http.createServer({ keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS, headersTimeout: KEEP_ALIVE_TIMEOUT_MS + 1000 }, (req, res) => {
     res.once('finish', () => {
       // setImmediate: the connection only counts as idle after 'finish' handlers ran.
       if (closing.has(server)) setImmediate(() => server.closeIdleConnections());
