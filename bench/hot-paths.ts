@@ -9,7 +9,7 @@
  *               process CPU per send, deliveries included; each id checked delivered once)
  *  sends-ws     the same sends as mutations over 4 WebSockets (relay: its own send message)
  *  topic        S topic subscribers, publishes paced at `--rate` deliveries/s: CPU per delivery, p99
- *  idle         RSS 3 s after start, before any connection (server: scheduler on, as shipped), and per idle
+ *  idle         RSS 3 s and 60 s (--idle-settle) after start, before any connection (server: scheduler on, as shipped), and per idle
  *               subscriber `--idle` connections, read 3 s after the last is live, no forced GC
  *
  * `--baseline DIR` also measures DIR/dist (a build of an earlier commit) in the same runs.
@@ -296,6 +296,7 @@ export const hotPathsScenario: Scenario = {
     rate: { type: 'int', description: 'paced topic deliveries/s', default: 10000 },
     'paced-seconds': { type: 'int', description: 'length of the paced run', default: 5 },
     idle: { type: 'int', description: 'idle subscribers for RSS per subscriber', default: 10000 },
+    'idle-settle': { type: 'int', description: 'seconds after start for the settled idle RSS reading (≥ 3)', default: 60 },
     baseline: { type: 'string', description: 'another checkout whose dist/ is measured too, in the same runs (before/after)' },
   },
   async run({ redis, options }) {
@@ -309,6 +310,7 @@ export const hotPathsScenario: Scenario = {
     const rate = intOption(options, 'rate', 10000);
     const pacedSeconds = intOption(options, 'paced-seconds', 5);
     const idleN = intOption(options, 'idle', 10000);
+    const settleS = Math.max(3, intOption(options, 'idle-settle', 60));
     const figures: Figures = new Map();
 
     // The servers to measure: this checkout's, and with --baseline another checkout's dist/.
@@ -378,15 +380,20 @@ export const hotPathsScenario: Scenario = {
           const idle: Record<string, number> = {};
           const per: Record<string, number> = {};
           const line: string[] = [];
-          // All read at the same age (V8 collects start-up garbage on its own later on).
+          // All read at the same age: 3 s after start (start-up garbage still held), and once
+          // idle for a while (V8 gives it back on its own: what an idle server's graph shows).
+          const settled: Record<string, number> = {};
           await new Promise((r) => setTimeout(r, 3000));
           for (const { name, subject } of started) idle[name] = subject.rssBytes() / 2 ** 20;
+          await new Promise((r) => setTimeout(r, settleS * 1000 - 3000));
+          for (const { name, subject } of started) settled[name] = subject.rssBytes() / 2 ** 20;
           for (const { name, subject } of started) {
             const f = await idleMemory(subject, idleN, 'idle', (u) => subject.sendHttp(u, 'probe'));
             per[name] = f.perSubscriber / 1024;
             line.push(`${name} ${idle[name]!.toFixed(1)} MB, ${per[name].toFixed(1)} KB/subscriber`);
           }
-          record(figures, 'RSS idle, before any connection', 'MB', 1, idle);
+          record(figures, 'RSS idle, 3 s after start, before any connection', 'MB', 1, idle);
+          record(figures, `RSS idle, ${settleS} s after start, before any connection`, 'MB', 1, settled);
           record(figures, `RSS per idle subscriber (${int(idleN)}, 3 s after)`, 'KB', 1, per);
           rows.push(['idle memory', line.join('   ')]);
         } finally {
