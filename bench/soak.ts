@@ -18,7 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { connect, connectMany, pacedSends, percentile, type LoadSocket } from './ws-load.js';
 import { int, intOption, ms, section, type Scenario } from './scenario.js';
-import { gql, startServer } from './server-process.js';
+import { closeHttpConnections, gql, startServer } from './server-process.js';
 
 const INBOX = 'subscription($after: String){ inbox(after: $after) { notification { id } unreadCount replayComplete } }';
 const PAGE = 'query{ notifications(first: 50) { edges { node { id } } } }';
@@ -236,7 +236,9 @@ export const soakScenario: Scenario = {
       const drainS = (performance.now() - drainAt) / 1000;
 
       // The clients leave; descriptors go back to where they were.
+      // The clients leave: their sockets and the senders' keep-alive connections.
       for (const s of sockets) s.close();
+      closeHttpConnections();
       const leftAt = performance.now();
       let fdsAfter = server.openFds();
       while (fdsAfter > fdsBefore && performance.now() - leftAt < 30_000) {
