@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { messageNumber, pacedSends, percentile } from './ws-load.js';
-import { procStats, type ServerProcess } from './server-process.js';
+import { procStats, stopChild, type ServerProcess } from './server-process.js';
 import { freePort } from '../test/helpers/redis-server.js';
 
 const RELAY = fileURLToPath(new URL('../dist/bench/relay-server.js', import.meta.url));
@@ -38,13 +38,7 @@ export async function startRelay(redisUrl: string, prefix: string): Promise<Rela
     sendUrl: `http://127.0.0.1:${port}/send`,
     ws: `ws://127.0.0.1:${port}/`,
     ...procStats(child.pid!),
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    },
+    stop: () => stopChild(child, 3000),
   };
 }
 

@@ -11,14 +11,13 @@
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { Redis } from 'ioredis';
-import { connectMany, messageNumber, pacedSends, percentile } from './ws-load.js';
+import { connectMany, pacedSends, percentile, trackTopic, warmUpTopic } from './ws-load.js';
 import { bytes, intOption, int, ms, perSecond, pool, section, seconds, type Scenario } from './scenario.js';
 import { gql, startServer, type ServerProcess } from './server-process.js';
 
 const SET_ADDRESS = 'mutation($u:ID!,$a:String!){ setChannelAddress(userId:$u, input:{channel:WEBHOOK, address:$a}){ webhookSecret } }';
 const PREFS = 'mutation{ updatePreferences(input:{channels:[{type:"*", channels:[WEBHOOK]}]}){ mutedTypes } }';
 const SEND = 'mutation($u:[ID!]!,$t:String!){ sendNotification(input:{userIds:$u, type:"task_assigned", title:$t, body:"bench", channels:[WEBHOOK]}){ notifications { id } } }';
-const TOPIC_SUB = 'subscription($n:[String!]!){ topic(names:$n){ topic payload publishedAt } }';
 const PUBLISH = 'mutation($p:JSON!){ publish(topic:"bench", payload:$p){ publishedAt } }';
 
 interface Receivers {
@@ -159,35 +158,20 @@ export const deliveriesScenario: Scenario = {
       const sockets = await connectMany(S, server.ws, (i) => server.token(`fan${i}`));
       const [publisher] = await connectMany(1, server.ws, () => svc);
       const publish = (p: unknown) => void publisher!.request(PUBLISH, { p });
-      let warm = 0;
       let run = 0;
-      const sent = new Map<number, number>();
-      let lat: number[] = [];
-      for (const s of sockets) {
-        s.subscribeRaw(TOPIC_SUB, { n: ['bench'] }, (frame) => {
-          const i = messageNumber(frame);
-          if (i < 0) return void warm++;
-          const at = sent.get(i);
-          if (at !== undefined) lat.push(performance.now() - at);
-        });
-      }
-      for (let w = 1; warm < S; w++) {
-        warm = 0;
-        publish({ i: -w });
-        await new Promise((r) => setTimeout(r, 200));
-        if (w > 50) throw new Error(`only ${warm}/${S} subscribers are live`);
-      }
+      const topic = trackTopic(sockets);
+      await warmUpTopic(topic, S, (i) => publish({ i }));
       const perSec = rate / S;
       const paced = async () => {
-        lat = [];
+        topic.latencies = [];
         const base = (run++) * 1_000_000;
         const total = Math.round(perSec * pacedSeconds);
         await pacedSends(perSec, total, (k, now) => {
-          sent.set(base + k, now);
+          topic.sentAt.set(base + k, now);
           publish({ i: base + k });
         });
         await new Promise((r) => setTimeout(r, 1000));
-        return [...lat].sort((a, b) => a - b);
+        return [...topic.latencies].sort((a, b) => a - b);
       };
       const alone = await paced();
       const before = receivers.firstAt.size;

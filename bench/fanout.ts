@@ -9,12 +9,11 @@
  * The load (sockets, HTTP calls, clocks) runs in this process; the server in its own.
  */
 import { performance } from 'node:perf_hooks';
-import { connectMany, messageNumber, pacedSends, percentile } from './ws-load.js';
+import { connectMany, pacedSends, percentile, trackTopic, warmUpTopic } from './ws-load.js';
 import { intOption, int, ms, perSecond, section, seconds, type Scenario } from './scenario.js';
 import { gql, startServer } from './server-process.js';
 import { pacedBareRelay, startRelay } from './bare-relay.js';
 
-const TOPIC_SUB = 'subscription($n:[String!]!){ topic(names:$n){ topic payload publishedAt } }';
 const PUBLISH = 'mutation($p:JSON!){ publish(topic:"bench", payload:$p){ publishedAt } }';
 const NOTIF_SUB = 'subscription{ notificationReceived { id title createdAt } }';
 const SEND = 'mutation($u:ID!,$t:String!){ sendNotification(input:{userIds:[$u], type:"task_assigned", title:$t, body:"bench"}){ notifications { id } } }';
@@ -45,34 +44,15 @@ export const fanoutScenario: Scenario = {
       let t0 = performance.now();
       const sockets = await connectMany(S, server.ws, (i) => server.token(`sub${i}`));
       const connectS = (performance.now() - t0) / 1000;
-      const sentAt = new Map<number, number>();
-      const latencies: number[] = [];
-      let delivered = 0;
-      let warm = 0;
-      let lastDelivery = 0;
-      for (const s of sockets) {
-        s.subscribeRaw(TOPIC_SUB, { n: ['bench'] }, (frame) => {
-          const i = messageNumber(frame);
-          if (i < 0) return void warm++;
-          delivered++;
-          lastDelivery = performance.now();
-          const sent = sentAt.get(i);
-          if (sent !== undefined && i >= M) latencies.push(lastDelivery - sent);
-        });
-      }
+      // Timed from message M on: the burst's messages are counted, the paced ones timed.
+      const topic = trackTopic(sockets, M);
       // The publisher is a service holding one WebSocket, as a backend emitting events would.
       const [publisher] = await connectMany(1, server.ws, () => svc);
       const publish = async (p: unknown) => {
         const r = await publisher!.request(PUBLISH, { p });
         if (r.errors) throw new Error(JSON.stringify(r.errors));
       };
-      // Subscriptions have no ack: publish warm-ups until every socket has one.
-      for (let w = 1; warm < S; w++) {
-        warm = 0;
-        await publish({ i: -w });
-        await new Promise((r) => setTimeout(r, 200));
-        if (w > 50) throw new Error(`only ${warm}/${S} subscribers are live`);
-      }
+      await warmUpTopic(topic, S, (i) => publish({ i }));
 
       t0 = performance.now();
       const burstCpu0 = server.cpuMs();
@@ -81,15 +61,15 @@ export const fanoutScenario: Scenario = {
         Array.from({ length: 4 }, async () => {
           while (next < M) {
             const i = next++;
-            sentAt.set(i, performance.now());
+            topic.sentAt.set(i, performance.now());
             await publish({ i });
           }
         }),
       );
       const expected = S * M;
-      while (delivered < expected && performance.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 5));
-      const burstS = (lastDelivery - t0) / 1000;
-      const burstDelivered = delivered;
+      while (topic.delivered < expected && performance.now() - t0 < 120_000) await new Promise((r) => setTimeout(r, 5));
+      const burstS = (topic.lastDelivery - t0) / 1000;
+      const burstDelivered = topic.delivered;
       const cpuPerDelivery = (server.cpuMs() - burstCpu0) / burstDelivered;
       section(`1. topic fan-out burst: ${int(S)} WebSocket subscribers x ${int(M)} messages`, [
         ['connect + auth', `${seconds(connectS)} for ${int(S)} sockets`],
@@ -102,15 +82,15 @@ export const fanoutScenario: Scenario = {
       // Paced: messages/s so that messages x subscribers = the target rate.
       const perSec = rate / S;
       const total = Math.round(perSec * pacedSeconds);
-      delivered = 0;
+      topic.delivered = 0;
       const start = await pacedSends(perSec, total, (k, now) => {
-        sentAt.set(M + k, now);
+        topic.sentAt.set(M + k, now);
         void publish({ i: M + k });
       });
-      while (delivered < total * S && performance.now() - start < pacedSeconds * 1000 + 30_000) await new Promise((r) => setTimeout(r, 5));
-      latencies.sort((a, b) => a - b);
+      while (topic.delivered < total * S && performance.now() - start < pacedSeconds * 1000 + 30_000) await new Promise((r) => setTimeout(r, 5));
+      const latencies = topic.latencies.sort((a, b) => a - b);
       section(`2. topic fan-out paced at ${int(rate)} deliveries/s for ${pacedSeconds} s (${perSec.toFixed(1)} messages/s)`, [
-        ['delivered / expected', `${int(delivered)} / ${int(total * S)}`],
+        ['delivered / expected', `${int(topic.delivered)} / ${int(total * S)}`],
         ['publish -> receipt p50', ms(percentile(latencies, 50))],
         ['publish -> receipt p99', ms(percentile(latencies, 99))],
         ['publish -> receipt max', ms(latencies.at(-1) ?? NaN)],

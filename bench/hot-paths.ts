@@ -18,14 +18,13 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { connectMany, messageNumber, pacedSends, percentile } from './ws-load.js';
+import { connectMany, pacedSends, percentile, trackTopic, warmUpTopic } from './ws-load.js';
 import { intOption, int, section, type Scenario, UsageError } from './scenario.js';
 import { gql, startServer, type ServerProcess } from './server-process.js';
 import { pacedBareRelay, relaySendHttp, relaySender, relaySocket, startRelay, topicPayload, type RelayProcess } from './bare-relay.js';
 
 const NOTIF_SUB = 'subscription{ notificationReceived { id title createdAt } }';
 const SEND = 'mutation($u:ID!,$t:String!){ sendNotification(input:{userIds:[$u], type:"task_assigned", title:$t, body:"bench"}){ notifications { id } } }';
-const TOPIC_SUB = 'subscription($n:[String!]!){ topic(names:$n){ topic payload publishedAt } }';
 const PUBLISH = 'mutation($p:JSON!){ publish(topic:"bench", payload:$p){ publishedAt } }';
 
 const PARTS = ['sends-http', 'sends-ws', 'topic', 'idle'] as const;
@@ -179,19 +178,7 @@ async function perUserSends(subject: Subject, transport: 'http' | 'ws', U: numbe
 /** The server's paced topic run, as the relay's (pacedBareRelay). */
 async function pacedServerTopic(server: ServerProcess, subject: Subject, svc: string, S: number, rate: number, seconds: number) {
   const sockets = await connectMany(S, server.ws, (i) => server.token(`topic${i}`));
-  const sentAt = new Map<number, number>();
-  const latencies: number[] = [];
-  let delivered = 0;
-  let warm = 0;
-  for (const s of sockets) {
-    s.subscribeRaw(TOPIC_SUB, { n: ['bench'] }, (frame) => {
-      const i = messageNumber(frame);
-      if (i < 0) return void warm++;
-      delivered++;
-      const sent = sentAt.get(i);
-      if (sent !== undefined) latencies.push(performance.now() - sent);
-    });
-  }
+  const topic = trackTopic(sockets);
   const [publisher] = await connectMany(1, server.ws, () => svc);
   // A refused publish (the store timing out on a crowded host) is counted, not fatal: the
   // figures then show fewer deliveries than expected.
@@ -200,13 +187,8 @@ async function pacedServerTopic(server: ServerProcess, subject: Subject, svc: st
     void publisher!.request(PUBLISH, { p: topicPayload(i).payload }).then((r) => {
       if (r.errors) refused++;
     });
-  // Subscriptions have no ack: warm-ups until every socket has one, then 20 more at the rate.
-  for (let w = 1; warm < S; w++) {
-    warm = 0;
-    publish(-w);
-    await new Promise((r) => setTimeout(r, 200));
-    if (w > 50) throw new Error(`only ${warm}/${S} topic subscribers are live`);
-  }
+  // Warm-ups until every socket has one, then 20 more at the rate.
+  await warmUpTopic(topic, S, publish);
   for (let w = 100; w < 120; w++) {
     publish(-w);
     await new Promise((r) => setTimeout(r, 20));
@@ -217,15 +199,15 @@ async function pacedServerTopic(server: ServerProcess, subject: Subject, svc: st
   const saveProfile = await profiled(subject, 'topic');
   const cpu0 = server.cpuMs();
   const start = await pacedSends(perSec, total, (k, now) => {
-    sentAt.set(k, now);
+    topic.sentAt.set(k, now);
     publish(k);
   });
-  await until(() => delivered >= total * S, seconds * 1000 + 30_000 - (performance.now() - start));
-  const cpuPerDeliveryUs = ((server.cpuMs() - cpu0) * 1000) / Math.max(1, delivered);
+  await until(() => topic.delivered >= total * S, seconds * 1000 + 30_000 - (performance.now() - start));
+  const cpuPerDeliveryUs = ((server.cpuMs() - cpu0) * 1000) / Math.max(1, topic.delivered);
   await saveProfile();
   for (const s of [...sockets, publisher!]) s.close();
-  latencies.sort((a, b) => a - b);
-  return { p99: percentile(latencies, 99), delivered, expected: total * S, cpuPerDeliveryUs, refused };
+  topic.latencies.sort((a, b) => a - b);
+  return { p99: percentile(topic.latencies, 99), delivered: topic.delivered, expected: total * S, cpuPerDeliveryUs, refused };
 }
 
 /** RSS per idle subscriber, read 3 s after the last is live. */

@@ -3,7 +3,7 @@
  * which `npm run bench` builds first), so the bench process that generates the load doesn't
  * share its CPU or heap.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -107,13 +107,7 @@ export async function startServer(redisUrl: string, prefix: string, env: Record<
         return profile;
       };
     },
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    },
+    stop: () => stopChild(child, 5000),
   };
 }
 
@@ -143,6 +137,15 @@ async function inspectorSession(url: string | null): Promise<{ call(method: stri
 }
 
 /** RSS, CPU time and open descriptors of a process, read from /proc. */
+/** SIGTERM, then SIGKILL if the process is still there after `graceMs`. */
+export async function stopChild(child: ChildProcess, graceMs: number): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, graceMs))]);
+  if (child.exitCode === null) child.kill('SIGKILL');
+}
+
 export function procStats(pid: number): Pick<ServerProcess, 'rssBytes' | 'cpuMs' | 'openFds'> {
   return {
     rssBytes() {

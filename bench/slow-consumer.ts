@@ -9,11 +9,10 @@
  */
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { connectMany, messageNumber, pacedSends, percentile } from './ws-load.js';
+import { TOPIC_SUB, connectMany, pacedSends, percentile, trackTopic, warmUpTopic } from './ws-load.js';
 import { intOption, int, ms, section, type Scenario } from './scenario.js';
 import { startServer } from './server-process.js';
 
-const TOPIC_SUB = 'subscription($n:[String!]!){ topic(names:$n){ topic payload publishedAt } }';
 const PUBLISH = 'mutation($p:JSON!){ publish(topic:"bench", payload:$p){ publishedAt } }';
 
 export const slowConsumerScenario: Scenario = {
@@ -35,49 +34,30 @@ export const slowConsumerScenario: Scenario = {
       const svc = await server.token('bench-publisher', ['service']);
       const sockets = await connectMany(H, server.ws, (i) => server.token(`h${i}`));
       const [publisher] = await connectMany(1, server.ws, () => svc);
-      const sentAt = new Map<number, number>();
-      let latencies: number[] = [];
-      let delivered = 0;
-      let warm = 0;
-      for (const s of sockets) {
-        s.subscribeRaw(TOPIC_SUB, { n: ['bench'] }, (frame) => {
-          const i = messageNumber(frame);
-          if (i < 0) return void warm++;
-          delivered++;
-          const sent = sentAt.get(i);
-          if (sent !== undefined) latencies.push(performance.now() - sent);
-        });
-      }
+      const topic = trackTopic(sockets);
       const pad = 'x'.repeat(size);
       const publish = (p: unknown) => publisher!.request(PUBLISH, { p });
-      const warmUp = async () => {
-        for (let w = 1; warm < H; w++) {
-          warm = 0;
-          await publish({ i: -w, pad: '' });
-          await new Promise((r) => setTimeout(r, 200));
-          if (w > 50) throw new Error(`only ${warm}/${H} subscribers are live`);
-        }
-      };
+      const warmUp = () => warmUpTopic(topic, H, (i) => publish({ i, pad: '' }));
       let base = 0;
       const pacedRun = async () => {
-        latencies = [];
-        delivered = 0;
+        topic.latencies = [];
+        topic.delivered = 0;
         const total = rate * pacedSeconds;
         const from = base;
         base += total;
         const rss0 = server.rssBytes();
         let rssPeak = rss0;
         const start = await pacedSends(rate, total, (k, now) => {
-          sentAt.set(from + k, now);
+          topic.sentAt.set(from + k, now);
           void publish({ i: from + k, pad });
           if (k % rate === 0) rssPeak = Math.max(rssPeak, server.rssBytes());
         });
-        while (delivered < total * H && performance.now() - start < pacedSeconds * 1000 + 30_000) await new Promise((r) => setTimeout(r, 5));
-        latencies.sort((a, b) => a - b);
+        while (topic.delivered < total * H && performance.now() - start < pacedSeconds * 1000 + 30_000) await new Promise((r) => setTimeout(r, 5));
+        const latencies = topic.latencies.sort((a, b) => a - b);
         return { total, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies.at(-1) ?? NaN, rssGrowth: Math.max(rssPeak, server.rssBytes()) - rss0 };
       };
       const rows = (r: Awaited<ReturnType<typeof pacedRun>>): [string, string][] => [
-        ['delivered / expected (healthy)', `${int(delivered)} / ${int(r.total * H)}`],
+        ['delivered / expected (healthy)', `${int(topic.delivered)} / ${int(r.total * H)}`],
         ['publish -> receipt p50', ms(r.p50)],
         ['publish -> receipt p99', ms(r.p99)],
         ['publish -> receipt max', ms(r.max)],
@@ -105,7 +85,7 @@ export const slowConsumerScenario: Scenario = {
           resolve();
         });
       });
-      warm = 0;
+      topic.warm = 0;
       await warmUp();
       slow.pause();
       const withSlow = await pacedRun();

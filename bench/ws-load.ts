@@ -105,3 +105,44 @@ export async function pacedSends(perSec: number, total: number, send: (k: number
   }
   return start;
 }
+
+export const TOPIC_SUB = 'subscription($n:[String!]!){ topic(names:$n){ topic payload publishedAt } }';
+
+/** What the subscribers of the `bench` topic received (see {@link trackTopic}). */
+export interface TopicTracker {
+  /** message number -> when it was published (the publisher fills it) */
+  sentAt: Map<number, number>;
+  /** publish -> receipt, ms, for numbers ≥ `from` */
+  latencies: number[];
+  delivered: number;
+  /** warm-up receipts (negative numbers) */
+  warm: number;
+  lastDelivery: number;
+  from: number;
+}
+
+/** Puts every socket on the `bench` topic and records what arrives, by message number. */
+export function trackTopic(sockets: readonly LoadSocket[], from = 0): TopicTracker {
+  const t: TopicTracker = { sentAt: new Map(), latencies: [], delivered: 0, warm: 0, lastDelivery: 0, from };
+  for (const s of sockets) {
+    s.subscribeRaw(TOPIC_SUB, { n: ['bench'] }, (frame) => {
+      const i = messageNumber(frame);
+      if (i < 0) return void t.warm++;
+      t.delivered++;
+      t.lastDelivery = performance.now();
+      const sent = t.sentAt.get(i);
+      if (sent !== undefined && i >= t.from) t.latencies.push(t.lastDelivery - sent);
+    });
+  }
+  return t;
+}
+
+/** Subscriptions have no ack: publishes warm-ups (-1, -2, …) until each of `n` subscribers got one. */
+export async function warmUpTopic(t: TopicTracker, n: number, publish: (i: number) => unknown): Promise<void> {
+  for (let w = 1; t.warm < n; w++) {
+    t.warm = 0;
+    await publish(-w);
+    await new Promise((r) => setTimeout(r, 200));
+    if (w > 50) throw new Error(`only ${t.warm}/${n} topic subscribers are live`);
+  }
+}
