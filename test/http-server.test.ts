@@ -182,11 +182,18 @@ describe('closeHttpServer', () => {
   function slowServer() {
     let release: () => void = () => {};
     const gate = new Promise<number>((r) => (release = () => r(7)));
+    // Resolves once a request is inside the resolver.
+    let enter: () => void = () => {};
+    const entered = new Promise<void>((r) => (enter = r));
+    const slow = () => {
+      enter();
+      return gate;
+    };
     const y = createYoga({
-      schema: createSchema({ typeDefs: 'type Query { slow: Int }', resolvers: { Query: { slow: () => gate } } }),
+      schema: createSchema({ typeDefs: 'type Query { slow: Int }', resolvers: { Query: { slow } } }),
       logging: false,
     });
-    return { server: createHttpServer({ yoga: y, ready: async () => true, logger }), release };
+    return { server: createHttpServer({ yoga: y, ready: async () => true, logger }), release, entered };
   }
 
   function get(url: string, agent: http.Agent): Promise<{ status: number; body: string }> {
@@ -214,11 +221,11 @@ describe('closeHttpServer', () => {
   });
 
   it('lets an in-flight request finish within the timeout', async () => {
-    const { server: s, release } = slowServer();
+    const { server: s, release, entered } = slowServer();
     const url = await listen(s);
     const agent = new http.Agent({ keepAlive: true });
     const pending = get(`${url}/graphql?query=${encodeURIComponent('{ slow }')}`, agent);
-    await new Promise((r) => setTimeout(r, 100)); // request is now inside the resolver
+    await entered;
     const closing = closeHttpServer(s, 5000);
     release();
     const res = await pending;
@@ -229,11 +236,11 @@ describe('closeHttpServer', () => {
   });
 
   it('force-closes a request still running at the timeout', async () => {
-    const { server: s } = slowServer();
+    const { server: s, entered } = slowServer();
     const url = await listen(s);
     const agent = new http.Agent({ keepAlive: true });
     const pending = get(`${url}/graphql?query=${encodeURIComponent('{ slow }')}`, agent).catch((e: Error) => e);
-    await new Promise((r) => setTimeout(r, 100));
+    await entered;
     const started = Date.now();
     await expect(closeHttpServer(s, 300)).resolves.toEqual({ forced: true });
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
