@@ -3,7 +3,6 @@
  * them over its own store and bus (jobs that run in process, every job on the memory backend);
  * a worker thread over its own Redis connection (worker.ts). Nothing is relayed between threads.
  */
-import type { Redis } from 'ioredis';
 import { NotificationService } from '../notifications/service.js';
 import type { DashboardEvent } from '../realtime/events.js';
 import type { Store } from '../store/store.js';
@@ -25,14 +24,6 @@ export interface DashboardBus {
   refresh(ev: DashboardEvent): Promise<void>;
 }
 
-/** The pub/sub channels dashboard-push uses (realtime/channels.ts), plain strings so they cross into a worker. */
-export interface DashboardChannels {
-  /** channels().dashboard */
-  updated: string;
-  /** channels().topic('dashboard') */
-  topic: string;
-}
-
 export function jobOps({ store, deliveries, clock, dashboard }: { store: Store; deliveries: DeliveryStore; clock: () => number; dashboard: DashboardBus }): JobOps {
   const service = new NotificationService(store, clock);
   return {
@@ -49,18 +40,10 @@ export function jobOps({ store, deliveries, clock, dashboard }: { store: Store; 
 }
 
 /**
- * The dashboard bus over a plain Redis connection: PUBSUB NUMSUB counts one subscriber per
- * instance with local listeners (RedisPubSub subscribes once per channel per instance), and a
- * PUBLISH of the JSON RedisPubSub would send.
+ * The dashboard bus of a worker thread: none. dashboard-push runs in process (jobs.ts `runsIn`),
+ * where the instance's own bus is; a worker job never touches the dashboard.
  */
-export function redisDashboardBus(redis: Redis, channels: DashboardChannels): DashboardBus {
-  return {
-    async topicListeners() {
-      const reply = (await redis.call('PUBSUB', 'NUMSUB', channels.topic)) as (string | number)[];
-      return Number(reply[1] ?? 0);
-    },
-    async refresh(ev) {
-      await redis.publish(channels.updated, JSON.stringify(ev));
-    },
-  };
-}
+export const NO_DASHBOARD: DashboardBus = {
+  topicListeners: () => Promise.reject(new Error('dashboard-push runs in process, not in a worker')),
+  refresh: () => Promise.reject(new Error('dashboard-push runs in process, not in a worker')),
+};

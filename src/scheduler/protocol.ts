@@ -3,7 +3,6 @@
  * besides Bree's 'done'. A worker does its job on its own connection: nothing else crosses.
  */
 import type { JobSettings, RunResult } from './jobs.js';
-import type { DashboardChannels } from './job-ops.js';
 
 /** How a worker reaches Redis: its own connection, same key prefix and inbox cap as the main thread's store. */
 export interface WorkerRedis {
@@ -17,7 +16,6 @@ export interface JobWorkerData {
   job?: { name: string };
   settings: JobSettings;
   redis: WorkerRedis;
-  dashboardChannels: DashboardChannels;
   /** the instance (scheduler) that started it */
   instance: string;
   /** the occurrence this run is for; null when started by hand */

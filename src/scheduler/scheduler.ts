@@ -122,15 +122,14 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   const files = workerJobFiles(dir, workerDefs);
 
   const bus = opts.bus;
-  const dashboardChannels = { updated: bus?.channels.dashboard ?? '', topic: bus?.channels.topic('dashboard') ?? '' };
   const dashboard: DashboardBus = {
-    topicListeners: async () => (bus ? bus.countSubscribers(dashboardChannels.topic) : 0),
-    refresh: async (ev) => void (await bus?.bus.publish(dashboardChannels.updated, ev)),
+    topicListeners: async () => (bus ? bus.countSubscribers(bus.channels.topic('dashboard')) : 0),
+    refresh: async (ev) => void (bus && (await bus.bus.publish(bus.channels.dashboard, ev))),
   };
   const ops = jobOps({ store, deliveries: opts.deliveries, clock, dashboard });
   const inProcess = processRunner({ ops, store, clock, instance });
   // Workers only on Redis: the memory backend's state is in this thread, so its jobs run here.
-  const workers = backend.kind === 'redis' ? workerRunner({ jobs: workerDefs, files, dir, settings, redis: { url: backend.url, prefix: backend.prefix, cap: backend.cap }, dashboardChannels, store, clock, instance, logger }) : null;
+  const workers = backend.kind === 'redis' ? workerRunner({ jobs: workerDefs, files, dir, settings, redis: { url: backend.url, prefix: backend.prefix, cap: backend.cap }, store, clock, instance, logger }) : null;
   const runnerOf = (def: JobDefinition): Runner => (def.runsIn === 'worker' && workers) || inProcess;
   const runners = workers ? [inProcess, workers] : [inProcess];
 

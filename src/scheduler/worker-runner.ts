@@ -14,7 +14,6 @@ import type { Logger } from 'pino';
 import { JOB_NAME } from '../store/schedule-store.js';
 import type { Store } from '../store/store.js';
 import { failedStatus, type JobDefinition, type JobName, type JobSettings, type RunResult } from './jobs.js';
-import type { DashboardChannels } from './job-ops.js';
 import { isRunReport, type JobWorkerData, type WorkerRedis } from './protocol.js';
 import { INTERRUPTED, settleWithin, type RunRequest, type Runner } from './runner.js';
 
@@ -60,7 +59,6 @@ export function workerRunner({
   dir,
   settings,
   redis,
-  dashboardChannels,
   store,
   clock,
   instance,
@@ -73,7 +71,6 @@ export function workerRunner({
   dir: string;
   settings: JobSettings;
   redis: WorkerRedis;
-  dashboardChannels: DashboardChannels;
   /** the main thread's store: releases the lock of a worker that died */
   store: Store;
   clock: () => number;
@@ -107,7 +104,7 @@ export function workerRunner({
           path: files.get(d.name)!,
           timeout: false,
           closeWorkerAfterMs: d.maxRunMs,
-          worker: { workerData: { settings, redis, dashboardChannels, instance } },
+          worker: { workerData: { settings, redis, instance } },
         })),
         workerMessageHandler: ({ name, message }) => {
           if (isRunReport(message)) {

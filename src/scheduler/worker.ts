@@ -14,7 +14,7 @@ import { createRedisStore } from '../store/redis/redis-store.js';
 import { channels as channelNames } from '../realtime/channels.js';
 import { createRedisDeliveryStore } from '../store/redis/redis-delivery-store.js';
 import { jobDefinitions, runOnce, type JobName } from './jobs.js';
-import { jobOps, redisDashboardBus } from './job-ops.js';
+import { jobOps, NO_DASHBOARD } from './job-ops.js';
 import type { JobWorkerData, RunReport } from './protocol.js';
 
 export async function runJobWorker(name: JobName): Promise<void> {
@@ -31,7 +31,7 @@ export async function runJobWorker(name: JobName): Promise<void> {
   try {
     const store = createRedisStore({ redis, cap: data.redis.cap, prefix: data.redis.prefix, channels: channelNames(data.redis.prefix) });
     const deliveries = createRedisDeliveryStore({ redis, prefix: data.redis.prefix });
-    const ops = jobOps({ store, deliveries, clock, dashboard: redisDashboardBus(redis, data.dashboardChannels) });
+    const ops = jobOps({ store, deliveries, clock, dashboard: NO_DASHBOARD });
     const result = await runOnce(def, ops, { slot: data.slot, token: data.token, clock, instance: data.instance });
     port.postMessage({ kind: 'result', ...result } satisfies RunReport);
   } finally {
