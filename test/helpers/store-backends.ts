@@ -21,6 +21,7 @@ import type {
 import { channels as channelNames } from '../../src/realtime/channels.js';
 import type { UserEvent } from '../../src/realtime/events.js';
 import { createMemoryStore } from '../../src/store/memory/memory-store.js';
+import { keySpace } from '../../src/store/redis/keys.js';
 import { createRedisStore } from '../../src/store/redis/redis-store.js';
 import type { ClaimedSend, NewBroadcast, NewItem, Page, SendOutcome, Store } from '../../src/store/store.js';
 import { deleteByPrefix, newRedis, uniquePrefix, withRedis } from './redis.js';
@@ -59,6 +60,8 @@ export async function scanKeys(prefix: string): Promise<string[]> {
 
 export interface Made {
   store: Store;
+  /** the epoch a user's resumes are held to: the data set's (memory), its partition's (Redis) */
+  epochOf(userId: string): Promise<number>;
   /** Redis only: the keys the store holds (prefix stripped, sorted); null for memory. */
   keys: (() => Promise<string[]>) | null;
 }
@@ -72,20 +75,25 @@ export interface Setup {
   name: 'memory' | 'redis';
   make(opts?: { cap?: number }): Made;
   /** a store whose published events are recorded (memory: its publish hook; Redis: a subscriber) */
-  record(opts?: { cap?: number }): Promise<Recorded>;
+  record(opts?: { cap?: number; users?: string[] }): Promise<Recorded>;
 }
 
 const BARRIER = '{"kind":"barrier"}';
+/** The users whose events record() keeps by default. */
+const RECORDED = ['u', 'a', 'b', 'c', 'd'];
 
 export const setups: Setup[] = [
   {
     name: 'memory',
-    make: ({ cap = 100 } = {}) => ({ store: createMemoryStore({ cap }), keys: null }),
+    make: ({ cap = 100 } = {}) => {
+      const store = createMemoryStore({ cap });
+      return { store, keys: null, epochOf: () => store.epoch() };
+    },
     async record({ cap = 100 } = {}) {
       const log: { channel: string; ev: UserEvent }[] = [];
       const ch = channelNames();
       const store = createMemoryStore({ cap, channels: ch, publish: (channel, ev) => void log.push({ channel, ev: ev as UserEvent }) });
-      return { store, keys: null, events: async (userId) => log.filter((e) => e.channel === ch.user(userId)).map((e) => e.ev) };
+      return { store, keys: null, epochOf: () => store.epoch(), events: async (userId) => log.filter((e) => e.channel === ch.user(userId)).map((e) => e.ev) };
     },
   },
   {
@@ -93,10 +101,19 @@ export const setups: Setup[] = [
     make: ({ cap = 100 } = {}) => {
       const prefix = uniquePrefix();
       prefixesToDelete.push(prefix);
-      // Day counters ({g}:stats:DAY) go by their own TTL, not by pruning: see 'daily stats'.
-      return { store: createRedisStore({ redis, cap, prefix, channels: channelNames(prefix) }), keys: async () => (await scanKeys(prefix)).filter((k) => !k.startsWith('{g}:stats:')) };
+      // Day counters ({p:N}:stats:DAY) and resend guards ({…}:req:MINUTE) go by their own TTL,
+      // not by pruning: see 'daily stats' and 'a resend'.
+      const store = createRedisStore({ redis, cap, prefix, channels: channelNames(prefix) });
+      return {
+        store,
+        keys: async () => (await scanKeys(prefix)).filter((k) => !/:stats:|:req:/.test(k)),
+        epochOf: async (userId) => {
+          await store.epoch(); // makes every partition's
+          return Number(await redis.get(keySpace(prefix).partitionOf(userId).epoch));
+        },
+      };
     },
-    async record({ cap = 100 } = {}) {
+    async record({ cap = 100, users = RECORDED } = {}) {
       const prefix = uniquePrefix();
       prefixesToDelete.push(prefix);
       const ch = channelNames(prefix);
@@ -104,18 +121,25 @@ export const setups: Setup[] = [
       subscribers.push(sub);
       const log: { channel: string; msg: string }[] = [];
       const waiting: (() => void)[] = [];
-      sub.on('pmessage', (_pattern, channel, msg) => {
+      // User events are sharded channels: no pattern subscriptions, so the users are named up front.
+      sub.on('smessage', (channel: string, msg: string) => {
         log.push({ channel, msg });
         if (msg === BARRIER) waiting.splice(0).forEach((w) => w());
       });
-      await sub.psubscribe(`${prefix}{u:*}:events`);
+      await sub.ssubscribe(...users.map((u) => ch.user(u)));
+      const store = createRedisStore({ redis, cap, prefix, channels: ch });
       return {
-        store: createRedisStore({ redis, cap, prefix, channels: channelNames(prefix) }),
+        store,
         keys: null,
+        epochOf: async (userId) => {
+          await store.epoch();
+          return Number(await redis.get(keySpace(prefix).partitionOf(userId).epoch));
+        },
         async events(userId) {
-          // Published after everything before it on the same connection: delivered after it too.
+          if (!users.includes(userId)) throw new Error(`record() listens to ${users.join(', ')} only`);
+          // Published after everything before it on the same channel: delivered after it too.
           const seen = new Promise<void>((r) => waiting.push(r));
-          await redis.publish(ch.user(userId), BARRIER);
+          await redis.spublish(ch.user(userId), BARRIER);
           await seen;
           return log.filter((e) => e.channel === ch.user(userId) && e.msg !== BARRIER).map((e) => JSON.parse(e.msg) as UserEvent);
         },

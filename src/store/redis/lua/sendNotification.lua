@@ -1,6 +1,6 @@
 --[[
   sendNotification: store one own notification for one user (dedup, then mute, then cap).
-  KEYS 1-14, ARGV 1-4: see user-common.lua;  KEYS 15 the day's stats hash (P{g}:stats:DAY)
+  KEYS 1-14, ARGV 1-4: see user-common.lua;  KEYS 15 the partition's day counters (P{p:N}:stats:DAY)
   ARGV 5 type  6 priority rank  7 content JSON  8 expiresAt  9 dedup key ('' none)  10 dedup window end
        11 stats TTL ms
        12 delivery mark ('' or absent: none): a scheduled send's "#s:ID" (NotificationService.deliverScheduled),
@@ -8,17 +8,36 @@
        14 external channels to deliver to, comma-separated ('' or absent: in-app only)
        15 escalation delay ms (0: at once)  16 retention of a finished delivery ms
        17 reason recorded for an opted-out channel  18 reason for a channel without address
-  KEYS 16 the user's addresses (P{u:ID}:addr); outbox (keys.ts outboxKeys, tag {o}):
+  KEYS 16 the user's addresses; the partition's outbox (keys.ts OutboxKeys):
        17 records  18 due  19 log  20 counts  21 purge  22 ready:WEBHOOK  23 ready:TELEGRAM  24 ready:WECOM
-  KEYS 25 the epoch (P{g}:epoch, ids.lua nextSeq)
+  KEYS 25 the partition's epoch (ids.lua nextSeq)
+       26 the resend guard (P{p:N}:req:MINUTE: request id -> the first reply)
+  ARGV 19 the request id (unique per store call and user position)  20 how long the guard is kept (ms)
+  Runs once per request and user: a resend of the same command (ioredis replays one whose
+  connection dropped before its reply, e.g. in a failover) finds the first reply and changes
+  nothing. All KEYS carry the user's partition tag: one slot.
   Counts into KEYS[15]: 'dedup' +1 when deduplicated; 'sent' and 'type:<type>' +1 when stored.
   Deliveries (only when stored): per requested channel, the send's channels ∩ the user's
   preferences for the type (its own entry, else "*") ∩ its addresses: PENDING (queued on the
   channel's ready stream, or due at now + delay when escalating), else SKIPPED with the reason.
   The record is store/deliveries.ts Delivery as JSON. Mirrors deliveries.ts route().
   Publishes {"kind":"notification","id","v"} when stored.
-  Returns {'ok', id} | {'dedup'} | {'muted'} | {'again'} (mark present: nothing done)
+  Returns {'ok', id} | {'dedup'} | {'muted'} | {'again'} (mark present: nothing done); a resend
+  gets the first reply again.
 ]]
+local K_REQ, REQ_FIELD = KEYS[26], ARGV[19]
+local first = redis.call('HGET', K_REQ, REQ_FIELD)
+if first then
+  local status, id = string.match(first, '^(%a+):?(.*)$')
+  return id ~= '' and {status, id} or {status}
+end
+local function remember(reply)
+  redis.call('HSET', K_REQ, REQ_FIELD, reply[1] .. ':' .. (reply[2] or ''))
+  redis.call('PEXPIRE', K_REQ, ARGV[20])
+  return reply
+end
+
+local function run()
 if not ensureUser() then settle() end
 local typ, expires = ARGV[5], ARGV[8]
 local K_STATS = KEYS[15]
@@ -106,8 +125,11 @@ redis.call('HSET', K_ITEMS, id, value)
 trim()
 local maxexp = redis.call('GET', K_MAXEXP)
 if not maxexp or tonumber(maxexp) < tonumber(expires) then redis.call('SET', K_MAXEXP, expires) end
-redis.call('PUBLISH', CHANNEL, '{"kind":"notification","id":"' .. id .. '","v":' .. cjson.encode(value) .. '}')
+redis.call('SPUBLISH', CHANNEL, '{"kind":"notification","id":"' .. id .. '","v":' .. cjson.encode(value) .. '}')
 queueDeliveries(id, value)
 count('sent', 'type:' .. typ)
 finish()
 return {'ok', id}
+end
+
+return remember(run())

@@ -1,12 +1,14 @@
 --[[
   Shared by every per-user script (included, not copied: scripts.ts prepends it).
 
-  KEYS (userScriptKeys in keys.ts):
-    1 user  2 inbox  3 unread  4 exp  5 items  6 readat  7 dedup            ({u:ID})
-    8 seq   9 blog  10 bcast  11 active  12 mutecount  13 due  14 maxexp   ({g})
+  KEYS (scripts.ts USER_KEYS; keys.ts UserKeys and PartitionKeys):
+    1 user  2 inbox  3 unread  4 exp  5 items  6 readat  7 dedup            (the user's)
+    8 seq   9 blog  10 bcast  11 active  12 mutecount  13 due  14 maxexp   (its partition's)
+  All carry the user's partition tag {p:N}: one Redis Cluster slot.
   Every script's ARGV starts with:
     1 now (ms)  2 cap  3 user id  4 the user's event channel (the store is given the names)
-  Events (store/events.ts) are published inside the script, so they leave in commit order:
+  Events (store/events.ts) are published inside the script, so they leave in commit order; the
+  user's channel is a sharded one in the same slot (SPUBLISH):
     {"kind":"unread","count":N,"read":[ids],"unread":[ids],"removed":[ids]} whenever the script
     changed the unread count or the read state, or removed items (finish(); empty lists left out).
   Item values: own items "type\trank\tjson"; settled broadcasts "" (body in bcast).
@@ -175,12 +177,12 @@ local function finish()
     if #CHANGED_READ > 0 then ev = ev .. ',"read":' .. cjson.encode(CHANGED_READ) end
     if #CHANGED_UNREAD > 0 then ev = ev .. ',"unread":' .. cjson.encode(CHANGED_UNREAD) end
     if #CHANGED_REMOVED > 0 then ev = ev .. ',"removed":' .. cjson.encode(CHANGED_REMOVED) end
-    redis.call('PUBLISH', CHANNEL, ev .. '}')
+    redis.call('SPUBLISH', CHANNEL, ev .. '}')
   end
 end
 
 -- Activation and mute changes steer live broadcast filters on every instance.
 local function publishUserState()
-  redis.call('PUBLISH', CHANNEL, '{"kind":"user","active":' .. (isActive() and 'true' or 'false') ..
+  redis.call('SPUBLISH', CHANNEL, '{"kind":"user","active":' .. (isActive() and 'true' or 'false') ..
     ',"muted":' .. (redis.call('HGET', K_USER, 'muted') or '[]') .. '}')
 end
