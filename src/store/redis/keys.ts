@@ -13,8 +13,8 @@
  * | P{p:N}:u:ID:inbox                | zset   | item id by seq (own items and settled broadcasts)        | user scripts          |
  * | P{p:N}:u:ID:unread               | zset   | unread item id by seq                                    | user scripts          |
  * | P{p:N}:u:ID:exp                  | zset   | item id by expiresAt                                     | user scripts          |
- * | P{p:N}:u:ID:items                | hash   | own item id -> "type\trank\tjson"; broadcast id -> ""    | user scripts          |
- * | P{p:N}:u:ID:readat               | hash   | item id -> readAt ms                                     | user scripts          |
+ * | P{p:N}:u:ID:items                | hash   | own item id -> "type\trank\tjson"; "@" + item id ->     | user scripts          |
+ * |                                  |        | readAt ms (a settled broadcast is in the inbox only)     |                       |
  * | P{p:N}:u:ID:dedup                | zset   | dedup key by window end                                  | send                  |
  * | P{p:N}:u:ID:addr                 | hash   | channel -> JSON {channel, address, secret, updatedAt}    | setChannelAddress     |
  * | P{p:N}:seq:P                     | string | the partition's last sequence number (ids.lua: N and P   | send, broadcastPart   |
@@ -95,7 +95,6 @@ export interface UserKeys {
   unread: string;
   exp: string;
   items: string;
-  readat: string;
   dedup: string;
   /** channel addresses (deliveries beyond the app) */
   addr: string;
@@ -166,7 +165,6 @@ export function keySpace(prefix = DEFAULT_PREFIX, partitions = DEFAULT_PARTITION
         unread: key('unread'),
         exp: key('exp'),
         items: key('items'),
-        readat: key('readat'),
         dedup: key('dedup'),
         addr: key('addr'),
       };

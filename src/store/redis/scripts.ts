@@ -36,7 +36,7 @@ interface Spec {
 }
 
 /** KEYS every per-user script starts with (user-common.lua; keys.ts UserKeys and PartitionKeys name them). */
-const USER_KEYS = ['user', 'inbox', 'unread', 'exp', 'items', 'readat', 'dedup', 'seq', 'blog', 'bcast', 'active', 'mutecount', 'due', 'maxexp'] as const;
+const USER_KEYS = ['user', 'inbox', 'unread', 'exp', 'items', 'dedup', 'seq', 'blog', 'bcast', 'active', 'mutecount', 'due', 'maxexp'] as const;
 /** ARGV every per-user script starts with (user-common.lua). */
 const USER_ARGV = { now: N, cap: N, userId: S, channel: S } as const;
 const USER = ['ids', 'user-common'] as const;
