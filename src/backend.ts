@@ -39,7 +39,8 @@ export interface CacheL2 {
 /** Embedded: state and events live in this process. */
 export function memoryBackend({ cap, maxUsers, maxNotifications }: { cap: number; maxUsers?: number; maxNotifications?: number }): Backend {
   const bus = new PubSub();
-  const ch = channelNames();
+  // One process: one partition, so a broadcast is one event.
+  const ch = channelNames(DEFAULT_PREFIX, 1);
   const deliveries = createMemoryDeliveryStore();
   const store = createMemoryStore({ cap, maxUsers, maxNotifications, channels: ch, publish: (channel, event) => void bus.publish(channel, event), outbox: deliveries });
   // PubSub keeps its listeners on a protected EventEmitter `ee`; it has no public count.

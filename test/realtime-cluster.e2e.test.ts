@@ -18,7 +18,7 @@ describe('two instances on one Redis', () => {
   /** time for a stray duplicate to show up, where the test asserts there is none */
   const settle = () => new Promise((r) => setTimeout(r, 100));
   const listening = (user: string, instances = [0, 1]) =>
-    Promise.all(instances.flatMap((i) => [untilListening(t(i).app, (ch) => ch.user(user)), untilListening(t(i).app, (ch) => ch.broadcasts)]));
+    Promise.all(instances.flatMap((i) => [untilListening(t(i).app, (ch) => ch.user(user)), untilListening(t(i).app, (ch) => ch.broadcastsOf(user))]));
 
   it('a send through A reaches a subscriber on B; a broadcast through B reaches clients on A', async () => {
     const b = await t(1).listen();

@@ -210,7 +210,7 @@ export function inboxStream(host: InboxStreamHost, userId: string, after: string
   };
 
   const q = host.open<InboxEvent>(
-    [host.channels.user(userId), host.channels.broadcasts],
+    [host.channels.user(userId), host.channels.broadcastsOf(userId)],
     (ev: Ev) => {
       if (!pending) return live(ev);
       pending.push(ev);

@@ -89,7 +89,7 @@ export class Realtime {
       },
     };
     const q = this.open<Notification>(
-      [this.ch.user(userId), this.ch.broadcasts],
+      [this.ch.user(userId), this.ch.broadcastsOf(userId)],
       handle,
       opts,
       async () => {
@@ -128,7 +128,7 @@ export class Realtime {
       if (n !== last) q.push((last = n));
     };
     const q = this.open<number>(
-      [this.ch.user(userId), this.ch.broadcasts],
+      [this.ch.user(userId), this.ch.broadcastsOf(userId)],
       (ev: UserEvent | BroadcastEvent) => {
         if (ev.kind === 'unread') emit(ev.count);
         // A broadcast changes counts only once settled: touching the inbox settles it, and

@@ -4,10 +4,11 @@
  * channel names are the caller's (realtime/channels.ts makes them): the store is given them.
  */
 
-/** Where the store publishes: a user's events and the broadcasts. */
+/** Where the store publishes: a user's events and the broadcasts (one channel per partition). */
 export interface StoreChannels {
   user(userId: string): string;
-  broadcasts: string;
+  broadcasts(partition: number): string;
+  partitions: number;
 }
 
 export type UserEvent =

@@ -298,7 +298,10 @@ export function createMemoryInboxStore({
         broadcastDedup.set(item.dedupKey, now + item.dedupWindowMs);
       }
       const muted = muteCount.get(c.type) ?? 0;
-      emit(channels?.broadcasts, { kind: 'broadcast', id, v: valueOf(c), stored: item.saveOffline });
+      if (channels) {
+        const event = { kind: 'broadcast' as const, id, v: valueOf(c), stored: item.saveOffline };
+        for (let p = 0; p < channels.partitions; p++) emit(channels.broadcasts(p), event);
+      }
       if (!item.saveOffline) return { ...base, recipients: 0, deduplicated: 0, muted };
       bodies.set(id, c);
       maxExp = Math.max(maxExp, c.expiresAt);

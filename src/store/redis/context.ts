@@ -1,18 +1,23 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { StoreChannels } from '../events.js';
 import { DEFAULT_PREFIX } from '../prefix.js';
+import type { RedisClient } from './client.js';
 import { keySpace, userScriptKeys, type KeySpace } from './keys.js';
 import { defineScripts } from './scripts.js';
 
 export interface RedisStoreOptions {
   /** A connection the caller owns; the store never closes it. */
-  redis: Redis;
+  redis: RedisClient;
   /** Newest items kept per inbox. */
   cap: number;
   /** Key prefix, so tests and tenants can share a server. @default DEFAULT_PREFIX */
   prefix?: string;
   /** Where the scripts publish what they commit (realtime/channels.ts names them, with the same prefix). */
   channels: StoreChannels;
+  /** Partitions users are spread over (partition.ts). @default channels.partitions */
+  partitions?: number;
+  /** Replicas every acknowledged write waits for (WAIT). @default 0 */
+  waitReplicas?: number;
 }
 
 /** What the parts of the Redis store share: the connection, its keys, and the per-user script arguments. */
@@ -34,7 +39,9 @@ export interface RedisContext {
   oneTrip<I>(items: readonly I[], add: (on: ChainableCommander, item: I) => unknown): Promise<unknown[]>;
 }
 
-export function redisContext({ redis, cap, prefix = DEFAULT_PREFIX, channels }: RedisStoreOptions): RedisContext {
+export function redisContext({ redis: client, cap, prefix = DEFAULT_PREFIX, channels }: RedisStoreOptions): RedisContext {
+  // Until the store is partitioned it runs on one node only.
+  const redis = client as Redis;
   defineScripts(redis);
   const keys = keySpace(prefix);
   return {

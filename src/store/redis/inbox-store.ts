@@ -88,7 +88,7 @@ export function createRedisInboxStore({ redis, prefix, keys, channels, userKeys,
           dedupKey: item.dedupKey ?? '',
           dedupUntil: now + item.dedupWindowMs,
           saveOffline: item.saveOffline ? '1' : '0',
-          channel: channels.broadcasts,
+          channel: channels.broadcasts(0),
           statsTtlMs: STATS_TTL_MS,
         },
       );

@@ -36,6 +36,12 @@ import { checkUserId } from '../ids.js';
 import { DEFAULT_PREFIX } from '../prefix.js';
 import { JOB_NAME } from '../schedule-store.js';
 
+/** The key layout's version: a server refuses a data set stamped with another (layoutKey). */
+export const LAYOUT_VERSION = 2;
+
+/** Where the data set's layout stamp lives: "LAYOUT_VERSION:PARTITIONS". */
+export const layoutKey = (prefix = DEFAULT_PREFIX): string => `${prefix}{g}:layout`;
+
 export interface GlobalKeys {
   seq: string;
   /** the marker of this data set: every id it issued is above it (ids.lua ensureEpoch) */

@@ -4,21 +4,25 @@ import { DELIVERY_RETENTION_MS, type DeliveryLogPage, type DeliveryStore, type O
 import { scanLog } from '../delivery-log.js';
 import { DEFAULT_PREFIX } from '../prefix.js';
 import { OUTBOX_GROUP, keySpace, outboxKeys } from './keys.js';
+import type { RedisClient } from './client.js';
 import { defineScripts, script } from './scripts.js';
 
 export interface RedisDeliveryStoreOptions {
   /** commands; the caller owns it */
-  redis: Redis;
+  redis: RedisClient;
   /**
    * A connection for blocking stream reads (XREADGROUP BLOCK), which would stall every other
    * command on a shared one. Absent: reads don't block (the outbox polls).
    */
   blocking?: Redis | null;
   prefix?: string;
+  partitions?: number;
+  waitReplicas?: number;
 }
 
 /** The outbox on Redis: records in a hash, ready work in one stream per channel with a consumer group. */
-export function createRedisDeliveryStore({ redis, blocking = null, prefix = DEFAULT_PREFIX }: RedisDeliveryStoreOptions): DeliveryStore {
+export function createRedisDeliveryStore({ redis: client, blocking = null, prefix = DEFAULT_PREFIX }: RedisDeliveryStoreOptions): DeliveryStore {
+  const redis = client as Redis;
   defineScripts(redis);
   const keys = keySpace(prefix);
   const outbox = outboxKeys(prefix);
