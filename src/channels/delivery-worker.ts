@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { DeliveryConfig } from '../config.js';
 import type { Delivery } from '../store/deliveries.js';
@@ -13,7 +13,7 @@ export interface DeliveryWorkerDeps {
   store: Store;
   deliveries: DeliveryStore;
   /** the command connection on Redis (shared rate buckets); null on the memory backend */
-  redis: Redis | null;
+  redis: Redis | Cluster | null;
   prefix?: string;
   config: DeliveryConfig;
   /** unique per running instance (its consumer name in the outbox group) */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { CHANNEL_LIMITS, type RateLimit } from './limits.js';
 import type { ExternalChannel } from './provider.js';
@@ -20,7 +20,7 @@ export interface Throttle {
 
 export interface ThrottleOptions {
   /** shared buckets; null: this process only */
-  redis: Redis | null;
+  redis: Redis | Cluster | null;
   /** the limiter key prefix for a name (keys.ts outboxKeys().limiter) */
   keyPrefix: (name: string) => string;
 }
