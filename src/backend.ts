@@ -1,6 +1,6 @@
 import { RedisPubSub } from 'graphql-redis-subscriptions';
 import { PubSub, type PubSubEngine } from 'graphql-subscriptions';
-import { Cluster, type Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { watchSubscribers } from './realtime/bus-watch.js';
 import { RoutingPubSub, ShardedPubSub } from './realtime/sharded-pubsub.js';
 import { DEFAULT_PARTITIONS } from './store/partition.js';
@@ -116,16 +116,50 @@ export function redisBackend({ redis, subscriber, shardSubscriber, blocking = nu
 
 /**
  * Instances subscribed to a channel (each subscribes once). A sharded channel's subscribers are
- * on the master owning its slot (PUBSUB SHARDNUMSUB there); a global channel's may be on any node
- * of a Cluster (PUBSUB NUMSUB is per node: summed over all of them).
+ * on the master owning its slot (PUBSUB SHARDNUMSUB there). A global channel's may be on any
+ * node of a Cluster, replicas included (ioredis picks its SUBSCRIBE node among the seeds before
+ * it knows the roles), and PUBSUB NUMSUB is per node: summed over every node CLUSTER SLOTS names.
  */
-async function countSubscribers(redis: RedisClient, channel: string, sharded: boolean): Promise<number> {
+export async function countSubscribers(redis: RedisClient, channel: string, sharded: boolean): Promise<number> {
   const count = async (node: Redis) => Number(((await node.call('PUBSUB', sharded ? 'SHARDNUMSUB' : 'NUMSUB', channel)) as (string | number)[])[1] ?? 0);
   if (!(redis instanceof Cluster)) return count(redis);
-  if (!sharded) return (await Promise.all(redis.nodes('all').map(count))).reduce((a, b) => a + b, 0);
+  if (!sharded) return (await Promise.all((await everyNode(redis)).map(count))).reduce((a, b) => a + b, 0);
   const slot = Number(await redis.cluster('KEYSLOT', channel));
   const owner = redis.slots[slot]?.[0];
   const node = redis.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner);
   if (!node) throw new Error(`no master known for slot ${slot} of ${channel}`);
   return count(node);
+}
+
+/** Connections to the replicas a Cluster client does not keep (it talks to masters), per client; closed with it. */
+const replicaConnections = new WeakMap<Cluster, Map<string, Redis>>();
+
+/** A connection to every node serving slots, masters and replicas. */
+async function everyNode(cluster: Cluster): Promise<Redis[]> {
+  const own = new Map(cluster.nodes('all').map((n) => [`${n.options.host}:${n.options.port}`, n]));
+  let extra = replicaConnections.get(cluster);
+  if (!extra) {
+    const made = new Map<string, Redis>();
+    replicaConnections.set(cluster, (extra = made));
+    cluster.once('end', () => {
+      for (const r of made.values()) r.disconnect();
+      made.clear();
+    });
+  }
+  const ranges = (await cluster.cluster('SLOTS')) as [number, number, ...[string, number, ...unknown[]][]][];
+  const out = new Map<string, Redis>();
+  for (const [, , ...nodes] of ranges) {
+    for (const [host, port] of nodes) {
+      const addr = `${host}:${port}`;
+      if (out.has(addr)) continue;
+      let conn = own.get(addr) ?? extra.get(addr);
+      if (!conn) {
+        conn = new Redis({ ...cluster.options.redisOptions, host, port, connectionName: 'notifications:count' });
+        conn.on('error', () => {});
+        extra.set(addr, conn);
+      }
+      out.set(addr, conn);
+    }
+  }
+  return [...out.values()];
 }
