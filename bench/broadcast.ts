@@ -196,7 +196,7 @@ export const broadcastScenario: Scenario = {
     ]);
 
     // ---- 6. round trips of one inbox query through the real app (own prefix: 1 user)
-    const rt = await roundTrips(redis, await bench.connect(), `${bench.prefix}rt:`);
+    const rt = await roundTrips(redis, await bench.connect(), await bench.connect(), `${bench.prefix}rt:`);
     section(`6. Redis round trips of notifications(first: N) { totalCount unreadCount edges { node { id title recipient { displayName } } } }`, [
       ['fixture', 'one user, 50 own notifications (service.send) + 20 saveOffline broadcasts, interleaved; inbox cap 50'],
       ['warm-up (uncounted)', rt.warmUp],
@@ -222,10 +222,10 @@ export const broadcastScenario: Scenario = {
   },
 };
 
-async function roundTrips(redis: Redis, subscriber: Redis, prefix: string) {
+async function roundTrips(redis: Redis, subscriber: Redis, shardSubscriber: Redis, prefix: string) {
   // Wired like main.ts: store + pub/sub bus on Redis (the bus subscribes on its own connection,
   // so its traffic never reaches the counted command connection).
-  const backend = redisBackend({ redis, subscriber, cap: CAP, prefix });
+  const backend = redisBackend({ redis, subscriber, shardSubscriber, cap: CAP, prefix });
   const auth = createAuth(randomSecret());
   const app = createApp({ ...backend, auth, logger: pino({ level: 'silent' }) });
   try {

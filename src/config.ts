@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { TOPIC_NAME } from './notifications/ids.js';
 import { DEFAULT_PREFIX } from './store/prefix.js';
+import { DEFAULT_PARTITIONS, MAX_PARTITIONS } from './store/partition.js';
+import type { RedisNode } from './store/redis/connect.js';
 import { ROLES, type Role } from './notifications/types.js';
 import { ScheduleError, checkTimezone, nextOccurrence, parseCron } from './scheduler/cron.js';
 import { DEFAULT_WORK_END_CRON } from './scheduler/jobs.js';
@@ -31,8 +33,14 @@ export interface Config {
   port: number;
   /** Interface to bind. @default '0.0.0.0' */
   host: string;
-  /** redis:// or rediss:// URL; null selects the embedded in-process memory backend. */
+  /** redis:// or rediss:// URL of one Redis node; null with no {@link Config.redisClusterNodes}: the embedded in-process memory backend. */
   redisUrl: string | null;
+  /** REDIS_CLUSTER_NODES: seeds of a Redis Cluster (never together with redisUrl). @default null */
+  redisClusterNodes: RedisNode[] | null;
+  /** Partitions users are spread over on Redis (fixed for the life of a data set: the layout stamp records it). @default DEFAULT_PARTITIONS (16) */
+  redisPartitions: number;
+  /** Replicas every acknowledged write waits for (WAIT) before the mutation answers; 0: none. @default 0 */
+  redisWaitReplicas: number;
   /** HS256 secret for JWTs; null: no HS256 tokens (outside production without a JWKS, main.ts makes an ephemeral one). @default null */
   jwtSecret: string | null;
   /**
@@ -225,6 +233,21 @@ const urlVar = <T extends string | null>(protocols: readonly string[], what: str
   });
 
 const redisUrlVar = urlVar(['redis:', 'rediss:'], 'a redis:// or rediss:// URL', null);
+
+/** host:port pairs separated by commas (IPv6 in brackets: [::1]:7000). */
+const redisNodesVar = envVar<RedisNode[] | null>(null, (raw) => {
+  const nodes = raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((seed) => {
+      const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(seed);
+      const port = Number(m?.[2]);
+      if (!m || port < 1 || port > 65535) return bad(`expected host:port seeds separated by commas, such as redis-1:6379,redis-2:6379, got ${JSON.stringify(seed)}`);
+      return { host: m[1]!.replace(/^\[|\]$/g, ''), port };
+    });
+  return nodes.length > 0 ? nodes : bad('expected host:port seeds separated by commas, such as redis-1:6379,redis-2:6379');
+});
 const httpUrlVar = (fallback: string) => urlVar(['https:', 'http:'], 'an http(s) URL', fallback, (u) => u.href.replace(/\/+$/, ''));
 const jwksUrlVar = urlVar(['https:', 'http:'], 'an https:// (or http://) URL', null);
 
@@ -296,6 +319,9 @@ const envSchema = z.object({
   PORT: intVar(1, 65535, 4000),
   HOST: hostVar,
   REDIS_URL: redisUrlVar,
+  REDIS_CLUSTER_NODES: redisNodesVar,
+  REDIS_PARTITIONS: intVar(1, MAX_PARTITIONS, DEFAULT_PARTITIONS),
+  REDIS_WAIT_REPLICAS: intVar(0, 5, 0),
   JWT_SECRET: jwtSecretVar,
   JWT_JWKS_URL: jwksUrlVar,
   JWT_ISSUER: stringVar,
@@ -358,6 +384,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   const e = parsed.data;
   // Cross-field rules, checked only once each variable is valid on its own.
+  if (e.REDIS_URL !== null && e.REDIS_CLUSTER_NODES !== null) {
+    throw new ConfigError(['REDIS_URL and REDIS_CLUSTER_NODES are both set: set REDIS_URL for one Redis node or REDIS_CLUSTER_NODES for a Redis Cluster, not both']);
+  }
   if (e.NODE_ENV === 'production' && e.JWT_SECRET === null && e.JWT_JWKS_URL === null) {
     throw new ConfigError([
       `JWT_SECRET or JWT_JWKS_URL is required when NODE_ENV=production: set JWT_SECRET to a random string of at least ${MIN_JWT_SECRET_LENGTH} characters (e.g. openssl rand -base64 48), or JWT_JWKS_URL to your identity provider's JWKS`,
@@ -377,6 +406,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     port: e.PORT,
     host: e.HOST,
     redisUrl: e.REDIS_URL,
+    redisClusterNodes: e.REDIS_CLUSTER_NODES,
+    redisPartitions: e.REDIS_PARTITIONS,
+    redisWaitReplicas: e.REDIS_WAIT_REPLICAS,
     jwtSecret: e.JWT_SECRET,
     jwks:
       e.JWT_JWKS_URL === null

@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { createDeliveryWorker } from './channels/delivery-worker.js';
 import { createApp } from './app.js';
 import { loadConfig } from './config.js';
@@ -17,7 +17,8 @@ import { ExpirySweeper } from './notifications/expiry-sweeper.js';
 import { EpochWatch } from './store/epoch-watch.js';
 import { createMetrics } from './metrics/metrics.js';
 import { instrumentRedis } from './store/redis/instrument.js';
-import { checkRedis, exitOnStartupFailure, listenError } from './startup-errors.js';
+import { connectRedis, redisTarget, type ConnectionRole } from './store/redis/connect.js';
+import { checkLayout, checkRedis, exitOnStartupFailure, listenError } from './startup-errors.js';
 
 // Set once the configuration is read: start-up failures print their stack only at debug level.
 let debug = false;
@@ -30,30 +31,37 @@ async function main() {
   const metrics = createMetrics({ enabled: config.metricsEnabled, defaults: true });
 
   let started = false;
-  const connect = (url: string, name: string) => {
-    const r = new Redis(url, { maxRetriesPerRequest: 3, connectionName: `notifications:${name}` });
-    // Once connected (start-up's own check bounds the first connection), a request answers
-    // SERVICE_UNAVAILABLE instead of hanging while Redis is away or silent; /readyz reports it
-    // meanwhile. Commands fail at once while Redis is away: a queued command outlives its
-    // timeout and would still run when Redis returns, so a send answered SERVICE_UNAVAILABLE
-    // (and retried by its client) would be stored twice. Not on the subscriber and the outbox's
-    // blocking reads, which wait by design.
-    if (name === 'commands') {
-      r.once('ready', () => Object.assign(r.options, { commandTimeout: config.redisCommandTimeoutMs, enableOfflineQueue: false }));
-    }
-    r.on('error', (err) => started && logger.warn({ err: err.message, connection: name }, 'redis connection error'));
+  // REDIS_URL or REDIS_CLUSTER_NODES: one code path above the connection (store/redis/connect.ts).
+  const target = redisTarget(config);
+  const connect = (role: ConnectionRole) => {
+    const r = connectRedis(target!, { role, commandTimeoutMs: config.redisCommandTimeoutMs });
+    r.on('error', (err: Error) => started && logger.warn({ err: err.message, connection: role }, 'redis connection error'));
     instrumentRedis(r, metrics);
     return r;
   };
-  const redis = config.redisUrl ? connect(config.redisUrl, 'commands') : null;
-  const subscriber = config.redisUrl ? connect(config.redisUrl, 'subscriber') : null;
-  if (redis && subscriber) await checkRedis([redis, subscriber], config.redisUrl!);
+  const redis = target ? connect('commands') : null;
+  const subscriber = target ? connect('subscriber') : null;
+  const shardSubscriber = target ? connect('shard-subscriber') : null;
+  if (target && redis && subscriber && shardSubscriber) {
+    await checkRedis([redis, subscriber, shardSubscriber], target);
+    await checkLayout(redis, config.redisKeyPrefix, config.redisPartitions);
+  }
   started = true;
   // The outbox's blocking stream reads get their own connection: a BLOCK stalls its connection.
-  const blocking = config.redisUrl && config.delivery.workerEnabled ? connect(config.redisUrl, 'outbox') : null;
+  // On a Cluster the outbox polls.
+  const blocking = target?.kind === 'single' && config.delivery.workerEnabled ? (connect('blocking') as Redis) : null;
   const backend =
-    redis && subscriber
-      ? redisBackend({ redis, subscriber, blocking, cap: config.inboxCap, prefix: config.redisKeyPrefix })
+    redis && subscriber && shardSubscriber
+      ? redisBackend({
+          redis,
+          subscriber,
+          shardSubscriber,
+          blocking,
+          cap: config.inboxCap,
+          prefix: config.redisKeyPrefix,
+          partitions: config.redisPartitions,
+          waitReplicas: config.redisWaitReplicas,
+        })
       : memoryBackend({ cap: config.inboxCap, maxUsers: config.memoryMaxUsers, maxNotifications: config.memoryMaxNotifications });
   const { store } = backend;
 
@@ -85,8 +93,8 @@ async function main() {
     deliveries: backend.deliveries,
     bus: backend,
     instanceId,
-    backend: config.redisUrl
-      ? { kind: 'redis', url: config.redisUrl, prefix: config.redisKeyPrefix, cap: config.inboxCap }
+    backend: target
+      ? { kind: 'redis', target, prefix: config.redisKeyPrefix, cap: config.inboxCap, partitions: config.redisPartitions, waitReplicas: config.redisWaitReplicas }
       : { kind: 'memory' },
     logger,
     workEndCron: config.workEndCron,
@@ -166,7 +174,7 @@ async function main() {
     await Promise.all([scheduler.stop(config.shutdownTimeoutMs), app.close(config.shutdownTimeoutMs), deliveryWorker?.stop(config.shutdownTimeoutMs)]);
     // The blocking connection may sit in a BLOCK read: no QUIT to wait behind it.
     blocking?.disconnect();
-    for (const r of [redis, subscriber]) await r?.quit().catch(() => r.disconnect());
+    for (const r of [redis, subscriber, shardSubscriber]) await r?.quit().catch(() => r.disconnect());
     logger.info('bye');
     process.exit(0);
   };

@@ -23,6 +23,9 @@ describe('loadConfig', () => {
       port: 4000,
       host: '0.0.0.0',
       redisUrl: null,
+      redisClusterNodes: null,
+      redisPartitions: 16,
+      redisWaitReplicas: 0,
       jwtSecret: null,
       nodeEnv: 'development',
       inboxCap: 50,
@@ -83,6 +86,8 @@ describe('loadConfig', () => {
         MAX_BUFFERED_BYTES: '65536',
         REDIS_KEY_PREFIX: 'acme:',
         REDIS_COMMAND_TIMEOUT_MS: '800',
+        REDIS_PARTITIONS: '64',
+        REDIS_WAIT_REPLICAS: '1',
         DASHBOARD_TTL_SYSTEM_MS: '5000',
         DASHBOARD_TTL_NOTIFICATIONS_MS: '0',
         DASHBOARD_TTL_CACHE_MS: '120000',
@@ -121,6 +126,9 @@ describe('loadConfig', () => {
       port: 8080,
       host: '127.0.0.1',
       redisUrl: 'rediss://user:pw@redis.example:6380/2',
+      redisClusterNodes: null,
+      redisPartitions: 64,
+      redisWaitReplicas: 1,
       jwtSecret: SECRET,
       nodeEnv: 'production',
       inboxCap: 1000,
@@ -170,6 +178,21 @@ describe('loadConfig', () => {
     });
   });
 
+  it('reads REDIS_CLUSTER_NODES as a list of seeds (host names, IPv4, bracketed IPv6)', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: ' redis-1:7000, 10.0.0.2:7001 ,[::1]:7002,' }).redisClusterNodes).toEqual([
+      { host: 'redis-1', port: 7000 },
+      { host: '10.0.0.2', port: 7001 },
+      { host: '::1', port: 7002 },
+    ]);
+    expect(loadConfig({ REDIS_CLUSTER_NODES: 'redis-1:7000' }).redisUrl).toBeNull();
+  });
+
+  it('refuses REDIS_URL and REDIS_CLUSTER_NODES together, naming both', () => {
+    expect(configError({ REDIS_URL: 'redis://redis:6379', REDIS_CLUSTER_NODES: 'redis-1:7000' })).toBe(
+      'Invalid configuration: REDIS_URL and REDIS_CLUSTER_NODES are both set: set REDIS_URL for one Redis node or REDIS_CLUSTER_NODES for a Redis Cluster, not both',
+    );
+  });
+
   it('takes the scheduler zone from TZ when SCHEDULER_TZ is unset', () => {
     expect(loadConfig({ TZ: 'America/New_York' }).schedulerTimezone).toBe('America/New_York');
     expect(loadConfig({ TZ: 'America/New_York', SCHEDULER_TZ: 'Asia/Tokyo' }).schedulerTimezone).toBe('Asia/Tokyo');
@@ -213,6 +236,14 @@ describe('loadConfig', () => {
     ['LOG_LEVEL', 'verbose', 'LOG_LEVEL: expected one of fatal|error|warn|info|debug|trace|silent, got "verbose"'],
     ['REDIS_URL', 'localhost:6379', 'REDIS_URL: expected a redis:// or rediss:// URL, got "localhost:6379"'],
     ['REDIS_URL', 'http://redis:6379', 'REDIS_URL: expected a redis:// or rediss:// URL'],
+    ['REDIS_CLUSTER_NODES', 'redis://redis-1:7000', 'REDIS_CLUSTER_NODES: expected host:port seeds separated by commas, such as redis-1:6379,redis-2:6379, got "redis://redis-1:7000"'],
+    ['REDIS_CLUSTER_NODES', 'redis-1:7000,redis-2', 'REDIS_CLUSTER_NODES: expected host:port seeds separated by commas, such as redis-1:6379,redis-2:6379, got "redis-2"'],
+    ['REDIS_CLUSTER_NODES', 'redis-1:70000', 'REDIS_CLUSTER_NODES: expected host:port seeds separated by commas, such as redis-1:6379,redis-2:6379, got "redis-1:70000"'],
+    ['REDIS_CLUSTER_NODES', ',', 'REDIS_CLUSTER_NODES: expected host:port seeds separated by commas'],
+    ['REDIS_PARTITIONS', '0', 'REDIS_PARTITIONS: expected an integer 1..64, got "0"'],
+    ['REDIS_PARTITIONS', '65', 'REDIS_PARTITIONS: expected an integer 1..64, got "65"'],
+    ['REDIS_WAIT_REPLICAS', '6', 'REDIS_WAIT_REPLICAS: expected an integer 0..5, got "6"'],
+    ['REDIS_WAIT_REPLICAS', 'one', 'REDIS_WAIT_REPLICAS: expected an integer 0..5, got "one"'],
     ['JWT_SECRET', 'short', 'JWT_SECRET: must be at least 32 characters, got 5'],
     ['DASHBOARD_TTL_CACHE_MS', '1.5', 'DASHBOARD_TTL_CACHE_MS: expected an integer 0..86400000, got "1.5"'],
     ['CACHE_ENABLED', 'maybe', 'CACHE_ENABLED: expected true|false (or 1|0, yes|no, on|off), got "maybe"'],

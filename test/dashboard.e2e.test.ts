@@ -198,10 +198,13 @@ describe('cache failures and caching off', () => {
     let b;
     if (backend === 'redis') {
       const prefix = uniquePrefix();
-      const subscriber = newRedis();
-      subscriber.on('error', () => {});
-      cleanup.push(() => subscriber.quit().catch(() => subscriber.disconnect()), () => deleteByPrefix(redis, prefix));
-      b = redisBackend({ redis, subscriber, cap: 50, prefix });
+      const [subscriber, shardSubscriber] = [newRedis(), newRedis()];
+      for (const s of [subscriber, shardSubscriber]) {
+        s.on('error', () => {});
+        cleanup.push(() => s.quit().catch(() => s.disconnect()));
+      }
+      cleanup.push(() => deleteByPrefix(redis, prefix));
+      b = redisBackend({ redis, subscriber, shardSubscriber, cap: 50, prefix });
     } else b = memoryBackend({ cap: 50 });
     // deps last: a test may replace what the backend brings (its L2, say)
     const a = createApp({ ...b, auth, logger: pino({ level: 'silent' }), ...deps });

@@ -233,7 +233,7 @@ describe.each(BACKENDS)('jobs (%s)', (backend) => {
 import { Redis } from '${here('ioredis')}';
 import { createRedisStore } from '${redisStore}';
 const { redis: r, job, token } = workerData;
-const redis = new Redis(r.url);
+const redis = new Redis(r.target.url);
 await createRedisStore({ redis, cap: r.cap, prefix: r.prefix }).beginJobRun(job.name, { token, ttlMs: 600000, slot: null }, Date.now());
 setInterval(() => {}, 1000);
 `,

@@ -27,6 +27,7 @@ import { BACKENDS, SECRET, type BackendName } from './helpers/app.js';
 import { deleteByPrefix, newRedis, redisUrl, uniquePrefix } from './helpers/redis.js';
 import { sseSubscribe } from './helpers/sse.js';
 import { subscribe, untilListening, wsClient } from './helpers/ws.js';
+import { DEFAULT_PARTITIONS } from '../src/store/partition.js';
 
 const auth = createAuth(SECRET);
 const logger = pino({ level: 'silent' });
@@ -62,17 +63,17 @@ async function build(backend: BackendName, opts: { metricsToken?: string | null;
   if (backend === 'redis') {
     const redis: Redis = newRedis();
     const subscriber: Redis = newRedis();
-    subscriber.on('error', () => {});
-    instrumentRedis(redis, metrics);
-    instrumentRedis(subscriber, metrics);
-    b = redisBackend({ redis, subscriber, cap: 50, prefix });
+    const shardSubscriber: Redis = newRedis();
+    for (const r of [subscriber, shardSubscriber]) r.on('error', () => {});
+    for (const r of [redis, subscriber, shardSubscriber]) instrumentRedis(r, metrics);
+    b = redisBackend({ redis, subscriber, shardSubscriber, cap: 50, prefix });
     cleanups.push(async () => {
       await deleteByPrefix(redis, prefix);
-      for (const r of [redis, subscriber]) await r.quit().catch(() => r.disconnect());
+      for (const r of [redis, subscriber, shardSubscriber]) await r.quit().catch(() => r.disconnect());
     });
   } else b = memoryBackend({ cap: 50 });
   const scheduler = opts.scheduler
-    ? createScheduler({ store: b.store, deliveries: b.deliveries, backend: backend === 'redis' ? { kind: 'redis', url: redisUrl(), prefix, cap: 50 } : { kind: 'memory' }, logger, metrics })
+    ? createScheduler({ store: b.store, deliveries: b.deliveries, backend: backend === 'redis' ? { kind: 'redis', target: { kind: 'single', url: redisUrl() }, prefix, cap: 50, partitions: DEFAULT_PARTITIONS, waitReplicas: 0 } : { kind: 'memory' }, logger, metrics })
     : null;
   const app = createApp({ ...b, auth, logger, jobs: scheduler, metrics, metricsToken: opts.metricsToken ?? null });
   cleanups.push(async () => {

@@ -10,9 +10,14 @@ describe('subscription clean-up (redis)', () => {
 
   /** What this instance holds: Redis channel subscriptions under the test prefix, and local listeners. */
   async function footprint() {
-    // Sorted before NUMSUB: CHANNELS comes in no particular order.
-    const channels = ((await redis.pubsub('CHANNELS', `${t().prefix}*`)) as string[]).sort();
-    const numsub = channels.length ? ((await redis.pubsub('NUMSUB', ...channels)) as (string | number)[]) : [];
+    // Sorted before NUMSUB: CHANNELS comes in no particular order. Global and sharded channels.
+    const global = ((await redis.pubsub('CHANNELS', `${t().prefix}*`)) as string[]).sort();
+    const sharded = ((await redis.call('PUBSUB', 'SHARDCHANNELS', `${t().prefix}*`)) as string[]).sort();
+    const channels = [...global, ...sharded];
+    const numsub = [
+      ...(global.length ? ((await redis.pubsub('NUMSUB', ...global)) as (string | number)[]) : []),
+      ...(sharded.length ? ((await redis.call('PUBSUB', 'SHARDNUMSUB', ...sharded)) as (string | number)[]) : []),
+    ];
     const { bus } = t().app.realtime as unknown as {
       bus: { getSubscriber(): { listenerCount(e: string): number }; subscriptionMap: Record<string, unknown> };
     };

@@ -14,8 +14,9 @@ import { redisBackend } from '../src/backend.js';
 import { deleteByPrefix, newRedis, uniquePrefix, withRedis } from './helpers/redis.js';
 
 const redis = withRedis();
-/** the bus's SUBSCRIBE connection (its traffic is not on `redis`, so not counted) */
+/** the bus's SUBSCRIBE and SSUBSCRIBE connections (their traffic is not on `redis`, so not counted) */
 const subscriber = newRedis();
+const shardSubscriber = newRedis();
 const prefix = uniquePrefix();
 const USER = 'rt-user';
 
@@ -27,7 +28,7 @@ let appToken: (sub: string, roles: Role[]) => Promise<string>;
 beforeAll(async () => {
   const auth = createAuth(randomSecret());
   appToken = (sub, roles) => auth.sign({ sub, roles });
-  app = createApp({ ...redisBackend({ redis, subscriber, cap: 50, prefix }), auth, logger: pino({ level: 'silent' }) });
+  app = createApp({ ...redisBackend({ redis, subscriber, shardSubscriber, cap: 50, prefix }), auth, logger: pino({ level: 'silent' }) });
   token = await seedInbox(app, auth, USER, { own: 50, broadcasts: 20 });
   // The first request of a user-role token may create the user: warm up, uncounted.
   const warm = await queryInbox(app, token, 20);
@@ -36,7 +37,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app?.close(100);
-  await subscriber.quit().catch(() => subscriber.disconnect());
+  for (const s of [subscriber, shardSubscriber]) await s.quit().catch(() => s.disconnect());
   await deleteByPrefix(redis, prefix);
 });
 

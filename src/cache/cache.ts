@@ -21,7 +21,7 @@
  * `cacheKeys`, given by the composition root).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { statsDay } from '../store/store.js';
 import type { Metrics } from '../metrics/metrics.js';
 
@@ -42,7 +42,7 @@ export interface CacheKeys {
 
 export interface CacheOptions {
   /** Redis for shared entries and the cluster-wide counters, and its keys; null: this process only. Never closed here. */
-  l2?: { redis: Redis; keys: CacheKeys } | null;
+  l2?: { redis: Redis | Cluster; keys: CacheKeys } | null;
   /** @default Date.now */
   clock?: () => number;
   /** false: every call computes (benchmarks, debugging); misses are still counted. @default true */
@@ -196,7 +196,7 @@ export function createCache({
   };
 
   /** Runs a Redis call with a deadline; any failure becomes an L2Failure. */
-  const redisCall = async <R>(key: string, call: (r: Redis) => Promise<R>): Promise<R> => {
+  const redisCall = async <R>(key: string, call: (r: Redis | Cluster) => Promise<R>): Promise<R> => {
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([

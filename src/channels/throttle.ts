@@ -21,7 +21,7 @@ export interface Throttle {
 export interface ThrottleOptions {
   /** shared buckets; null: this process only */
   redis: RedisClient | null;
-  /** the limiter key prefix for a name (keys.ts outboxKeys().limiter) */
+  /** the limiter key prefix for a name (keys.ts limiterKey) */
   keyPrefix: (name: string) => string;
 }
 

@@ -2,13 +2,18 @@
  * What the main thread hands a job's worker thread, and the one message the worker sends back
  * besides Bree's 'done'. A worker does its job on its own connection: nothing else crosses.
  */
+import type { RedisTarget } from '../store/redis/connect.js';
 import type { JobSettings, RunResult } from './jobs.js';
 
-/** How a worker reaches Redis: its own connection, same key prefix and inbox cap as the main thread's store. */
+/** How a worker reaches Redis: its own connection (one node or a Cluster), the main thread's store settings. */
 export interface WorkerRedis {
-  url: string;
+  target: RedisTarget;
   prefix: string;
   cap: number;
+  /** REDIS_PARTITIONS */
+  partitions: number;
+  /** REDIS_WAIT_REPLICAS */
+  waitReplicas: number;
 }
 
 /** workerData of a job's worker (Bree adds `job`). */

@@ -105,6 +105,9 @@ export interface SchedulerOptions {
   metrics?: Pick<Metrics, 'jobRuns' | 'jobDuration'> | null;
 }
 
+/** What crosses into a worker: plain data (structured clone), no more than it needs. */
+const workerRedis = ({ target, prefix, cap, partitions, waitReplicas }: WorkerRedis): WorkerRedis => ({ target, prefix, cap, partitions, waitReplicas });
+
 const JOBS_DIR = fileURLToPath(new URL('../../jobs/', import.meta.url));
 
 export function createScheduler(opts: SchedulerOptions): Scheduler {
@@ -129,7 +132,7 @@ export function createScheduler(opts: SchedulerOptions): Scheduler {
   const ops = jobOps({ store, deliveries: opts.deliveries, clock, dashboard });
   const inProcess = processRunner({ ops, store, clock, instance });
   // Workers only on Redis: the memory backend's state is in this thread, so its jobs run here.
-  const workers = backend.kind === 'redis' ? workerRunner({ jobs: workerDefs, files, dir, settings, redis: { url: backend.url, prefix: backend.prefix, cap: backend.cap }, store, clock, instance, logger }) : null;
+  const workers = backend.kind === 'redis' ? workerRunner({ jobs: workerDefs, files, dir, settings, redis: workerRedis(backend), store, clock, instance, logger }) : null;
   const runnerOf = (def: JobDefinition): Runner => (def.runsIn === 'worker' && workers) || inProcess;
   const runners = workers ? [inProcess, workers] : [inProcess];
 

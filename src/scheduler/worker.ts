@@ -9,7 +9,7 @@
 import { readlinkSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
-import { Redis } from 'ioredis';
+import { connectRedis } from '../store/redis/connect.js';
 import { createRedisStore } from '../store/redis/redis-store.js';
 import { channels as channelNames } from '../realtime/channels.js';
 import { createRedisDeliveryStore } from '../store/redis/redis-delivery-store.js';
@@ -26,11 +26,12 @@ export async function runJobWorker(name: JobName): Promise<void> {
   const def = jobDefinitions(data.settings).find((d) => d.name === name);
   if (!def) throw new Error(`no job named ${name} in src/scheduler/jobs.ts`);
 
-  const redis = new Redis(data.redis.url, { maxRetriesPerRequest: 3, connectionName: `notifications:job:${name}` });
+  const { target, cap, prefix, partitions, waitReplicas } = data.redis;
+  const redis = connectRedis(target, { role: 'job', name: `job:${name}` });
   redis.on('error', () => {}); // commands fail with the error; the run records it
   try {
-    const store = createRedisStore({ redis, cap: data.redis.cap, prefix: data.redis.prefix, channels: channelNames(data.redis.prefix) });
-    const deliveries = createRedisDeliveryStore({ redis, prefix: data.redis.prefix });
+    const store = createRedisStore({ redis, cap, prefix, channels: channelNames(prefix, partitions), waitReplicas });
+    const deliveries = createRedisDeliveryStore({ redis, prefix, partitions, waitReplicas });
     const ops = jobOps({ store, deliveries, clock, dashboard: NO_DASHBOARD });
     const result = await runOnce(def, ops, { slot: data.slot, token: data.token, clock, instance: data.instance });
     port.postMessage({ kind: 'result', ...result } satisfies RunReport);

@@ -11,7 +11,7 @@
  */
 import { GraphQLError, Kind, getOperationAST, type DocumentNode, type SelectionSetNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Context } from '../schema/context.js';
@@ -56,7 +56,7 @@ interface Take {
  * the window's count up to and including it fits the rate, else if the burst bucket's count,
  * over the takes the window refused, fits; every take counts in the window, refused ones too.
  */
-export function createMutationLimiter({ limits, redis, prefix }: { limits: RateLimits; redis: Redis | null; prefix?: string }): MutationLimiter {
+export function createMutationLimiter({ limits, redis, prefix }: { limits: RateLimits; redis: Redis | Cluster | null; prefix?: string }): MutationLimiter {
   const keys = rateLimitKeys(prefix);
   const make = (cls: PrincipalClass) => {
     const rate = limits[cls];

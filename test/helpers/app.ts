@@ -6,7 +6,7 @@
 import type { AddressInfo } from 'node:net';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type ExecutionResult } from 'graphql';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import pino from 'pino';
 import { afterEach } from 'vitest';
 import { createApp, type App, type AppDeps } from '../../src/app.js';
@@ -23,7 +23,8 @@ import type { Store } from '../../src/store/store.js';
 import type { DeliveryStore } from '../../src/store/delivery-store.js';
 import { createScheduler, type Scheduler, type SchedulerOptions } from '../../src/scheduler/scheduler.js';
 import { ExpirySweeper } from '../../src/notifications/expiry-sweeper.js';
-import { deleteByPrefix, newRedis, redisUrl, uniquePrefix, withRedis } from './redis.js';
+import { DEFAULT_PARTITIONS } from '../../src/store/partition.js';
+import { deleteByPrefix, newCluster, newRedis, redisClusterNodes, redisUrl, uniquePrefix, withCluster, withRedis } from './redis.js';
 
 /** The outbox settings of test instances: quick retries, loopback receivers allowed. */
 export const TEST_DELIVERY: DeliveryConfig = {
@@ -70,8 +71,11 @@ export interface TestApp {
   sweeper: ExpirySweeper;
 }
 
-export type BackendName = 'memory' | 'redis';
+/** 'cluster': the Redis backend on the private test Redis Cluster (3 masters, 3 replicas). */
+export type BackendName = 'memory' | 'redis' | 'cluster';
 export const BACKENDS: BackendName[] = ['memory', 'redis'];
+/** Both Redis targets, for the tests that touch Redis: one node and the cluster. */
+export const REDIS_BACKENDS: BackendName[] = ['redis', 'cluster'];
 
 /**
  * Call at describe level: returns a getter for the test's app instance `i` (default 0), made on
@@ -108,11 +112,12 @@ export function useTestApp(
     limits?: Pick<AppDeps, 'rateLimits' | 'connectionLimits' | 'maxBodyBytes'>;
   } = {},
 ): (i?: number) => TestApp {
-  const redis = backend === 'redis' ? withRedis() : null;
+  const onCluster = backend === 'cluster';
+  const redis: Redis | Cluster | null = backend === 'redis' ? withRedis() : onCluster ? withCluster() : null;
   const auth = opts.auth ?? createAuth(SECRET);
   const logger = pino({ level: 'silent' });
   let instances: TestApp[] = [];
-  let subscribers: Redis[] = [];
+  let subscribers: (Redis | Cluster)[] = [];
   let refreshers: NodeJS.Timeout[] = [];
   let shared: { prefix: string; memory: Backend | null; clock: TestClock } | null = null;
 
@@ -145,13 +150,18 @@ export function useTestApp(
     const { prefix, clock } = shared;
     let b: Backend;
     if (redis) {
-      const subscriber = newRedis();
-      // Streams still closing after the test may UNSUBSCRIBE on the quitting connection.
-      subscriber.on('error', () => {});
-      subscribers.push(subscriber);
-      const blocking = opts.outbox ? newRedis() : null;
-      if (blocking) subscribers.push(blocking);
-      b = redisBackend({ redis, subscriber, blocking, cap, prefix });
+      // As main.ts: SUBSCRIBE and SSUBSCRIBE on connections of their own; on the cluster the
+      // shard subscriber keeps one connection per shard, and the outbox polls.
+      const subscriber = onCluster ? newCluster() : newRedis();
+      const shardSubscriber = onCluster ? newCluster({ sharded: true }) : newRedis();
+      const blocking = opts.outbox && !onCluster ? newRedis() : null;
+      for (const s of [subscriber, shardSubscriber, blocking]) {
+        if (!s) continue;
+        // Streams still closing after the test may UNSUBSCRIBE on the quitting connection.
+        s.on('error', () => {});
+        subscribers.push(s);
+      }
+      b = redisBackend({ redis, subscriber, shardSubscriber, blocking, cap, prefix, partitions: DEFAULT_PARTITIONS });
     } else b = shared.memory!;
     const now = opts.clock === 'real' ? Date.now : () => clock.now;
     // Job workers reach the same backend: their own connection to the same prefix on Redis.
@@ -162,7 +172,9 @@ export function useTestApp(
           deliveries: b.deliveries,
           bus: b,
           instanceId,
-          backend: redis ? { kind: 'redis', url: redisUrl(), prefix, cap } : { kind: 'memory' },
+          backend: redis
+            ? { kind: 'redis', target: onCluster ? { kind: 'cluster', nodes: redisClusterNodes() } : { kind: 'single', url: redisUrl() }, prefix, cap, partitions: DEFAULT_PARTITIONS, waitReplicas: 0 }
+            : { kind: 'memory' },
           logger,
           clock: now,
           ...opts.scheduler,

@@ -1,11 +1,13 @@
 /**
- * The ONLY place tests connect to Redis. The server is the private one from
- * test/global-setup.ts; each test isolates its keys under {@link uniquePrefix}
- * and removes them with {@link deleteByPrefix} (never FLUSHALL: files run in parallel).
+ * The ONLY place tests connect to Redis. The servers are the private ones from
+ * test/global-setup.ts: a single node and a cluster (3 masters, 3 replicas). Each test isolates
+ * its keys under {@link uniquePrefix} and removes them with {@link deleteByPrefix} (never
+ * FLUSHALL: files run in parallel).
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, inject } from 'vitest';
+import { clusterControl, type ClusterControl } from './redis-cluster.js';
 
 /** URL of the private test Redis. */
 export function redisUrl(): string {
@@ -42,19 +44,98 @@ function escapeGlob(s: string): string {
   return s.replace(/[\\*?[\]^]/g, (c) => `\\${c}`);
 }
 
+/** Every key of one node starting with `prefix` (SCAN MATCH, never KEYS). */
+async function scanKeys(node: Redis, prefix: string): Promise<string[]> {
+  const match = `${escapeGlob(prefix)}*`;
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await node.scan(cursor, 'MATCH', match, 'COUNT', 500);
+    cursor = next;
+    out.push(...keys);
+  } while (cursor !== '0');
+  return out;
+}
+
+/** Every key starting with `prefix`: on a single node, or on each master of a cluster. */
+export async function keysByPrefix(redis: Redis | Cluster, prefix: string): Promise<string[]> {
+  if (redis instanceof Cluster) return (await Promise.all(redis.nodes('master').map((n) => scanKeys(n, prefix)))).flat();
+  return scanKeys(redis, prefix);
+}
+
 /**
- * Deletes every key starting with `prefix` (SCAN MATCH + UNLINK, never KEYS or FLUSHALL).
+ * Deletes every key starting with `prefix` (SCAN MATCH + UNLINK, never KEYS or FLUSHALL), on a
+ * single node or on each master of a cluster.
  * @returns how many keys were removed.
  */
-export async function deleteByPrefix(redis: Redis, prefix: string): Promise<number> {
+export async function deleteByPrefix(redis: Redis | Cluster, prefix: string): Promise<number> {
   if (prefix === '') throw new Error('deleteByPrefix: refusing an empty prefix');
-  const match = `${escapeGlob(prefix)}*`;
-  let cursor = '0';
+  const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
   let removed = 0;
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) removed += await redis.unlink(...keys);
-  } while (cursor !== '0');
+  for (const node of nodes) {
+    const keys = await scanKeys(node, prefix);
+    if (keys.length === 0) continue;
+    // One UNLINK per key: a cluster node refuses a multi-key command over several slots.
+    const pipe = node.pipeline();
+    for (const k of keys) pipe.unlink(k);
+    for (const [err, n] of (await pipe.exec()) ?? []) {
+      if (err) throw err;
+      removed += Number(n);
+    }
+  }
   return removed;
+}
+
+/** Seeds of the private test Redis Cluster, "127.0.0.1:port,…" (the REDIS_CLUSTER_NODES form). */
+export function redisClusterSeeds(): string {
+  const seeds = inject('redisClusterNodes') ?? process.env.TEST_REDIS_CLUSTER_NODES;
+  if (!seeds) throw new Error('no test Redis Cluster: run through vitest so test/global-setup.ts starts one');
+  return seeds;
+}
+
+/** The seeds as ioredis's Cluster takes them. */
+export function redisClusterNodes(): { host: string; port: number }[] {
+  return redisClusterSeeds()
+    .split(',')
+    .map((s) => {
+      const [host, port] = s.split(':');
+      return { host: host!, port: Number(port) };
+    });
+}
+
+/** The cluster nodes' directory: a killed node restarts from its config there. */
+function redisClusterDir(): string {
+  const dir = inject('redisClusterDir') ?? process.env.TEST_REDIS_CLUSTER_DIR;
+  if (!dir) throw new Error('no test Redis Cluster: run through vitest so test/global-setup.ts starts one');
+  return dir;
+}
+
+/**
+ * A new client of the test cluster; the caller closes it, or use {@link withCluster}.
+ * `sharded`: one subscriber connection per shard for SSUBSCRIBE (as the server's shard subscriber).
+ */
+export function newCluster(opts: { sharded?: boolean } = {}): Cluster {
+  return new Cluster(redisClusterNodes(), {
+    redisOptions: { maxRetriesPerRequest: 1, connectTimeout: 2_000 },
+    enableAutoPipelining: !opts.sharded,
+    shardedSubscribers: opts.sharded ?? false,
+  });
+}
+
+/** A cluster client for the current test file, closed in `afterAll`. Call at file or describe level. */
+export function withCluster(): Cluster {
+  const cluster = newCluster();
+  afterAll(async () => {
+    await cluster.quit().catch(() => cluster.disconnect());
+  });
+  return cluster;
+}
+
+/**
+ * The shared test cluster's nodes: which are masters, SIGKILL one, start it again. Other test
+ * files use this cluster at the same time: a test that takes a node down should rather start a
+ * cluster of its own (startRedisCluster in test/helpers/redis-cluster.ts, same controls).
+ */
+export function testClusterNodes(): ClusterControl {
+  return clusterControl(redisClusterNodes().map((n) => n.port), redisClusterDir());
 }

@@ -71,13 +71,13 @@ export function subscribe<R, V extends Record<string, unknown>>(client: Client, 
 }
 
 /**
- * Live subscriptions of this instance on a channel, as acknowledged by the bus (RedisPubSub
- * counts a subscription once Redis confirmed SUBSCRIBE; the in-process PubSub at once).
+ * Live subscriptions of this instance on a channel, as acknowledged by the bus (on Redis a
+ * subscription counts once Redis confirmed SUBSCRIBE or SSUBSCRIBE; the in-process PubSub at once).
  */
 export function listeners(app: { realtime: unknown }, channel: (ch: Channels) => string): number {
   const rt = app.realtime as { bus: any; ch: Channels };
   const name = channel(rt.ch);
-  if (rt.bus.subsRefsMap) return rt.bus.subsRefsMap.get(name)?.size ?? 0;
+  if (typeof rt.bus.listenerCount === 'function') return rt.bus.listenerCount(name);
   return rt.bus.ee.listenerCount(name);
 }
 

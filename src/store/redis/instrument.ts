@@ -1,11 +1,14 @@
 /**
  * Redis command metrics for one connection: every command (pipelined ones and our Lua scripts
  * included, scripts under their name) passes through the connection's `sendCommand`, so it is
- * wrapped there once. Per command that is a clock read and a histogram observation when the
+ * wrapped there once. A Cluster client is wrapped the same way: its `sendCommand` takes every
+ * command (auto-pipelined ones too) before it picks the node, and a command redirected to
+ * another node (MOVED, failover) goes on to the node's own connection, so it is timed once,
+ * redirections included. Per command that is a clock read and a histogram observation when the
  * reply comes. (ioredis's diagnostics_channel tracing would serialise every command's
  * arguments for its context, and is process-wide.)
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import type { Metrics } from '../../metrics/metrics.js';
 
 /** set on a command once timed: ioredis may pass a command through sendCommand again (offline queue, reconnect) */
@@ -18,10 +21,10 @@ interface SentCommand {
   [TIMED]?: true;
 }
 
-const instrumented = new WeakSet<Redis>();
+const instrumented = new WeakSet<RedisClient>();
 
 /** Times every command `redis` sends from now on into `metrics` (once per connection; the caller still owns it). */
-export function instrumentRedis(redis: Redis, metrics: Pick<Metrics, 'enabled' | 'redisDuration' | 'redisErrors'>): void {
+export function instrumentRedis(redis: RedisClient, metrics: Pick<Metrics, 'enabled' | 'redisDuration' | 'redisErrors'>): void {
   if (!metrics.enabled || instrumented.has(redis)) return;
   instrumented.add(redis);
   const { redisDuration, redisErrors } = metrics;
@@ -39,7 +42,7 @@ export function instrumentRedis(redis: Redis, metrics: Pick<Metrics, 'enabled' |
   const send = redis.sendCommand.bind(redis) as (command: SentCommand, ...rest: unknown[]) => unknown;
   (redis as unknown as { sendCommand: typeof send }).sendCommand = (command, ...rest) => {
     // ioredis's own handshake (status 'connect': AUTH, SELECT, CLIENT SETNAME/SETINFO, the INFO
-    // ready check) is left out: CLIENT SETINFO fails on Redis < 7.2 by design, and ioredis ignores it.
+    // ready check; a Cluster's CLUSTER INFO ready check) is left out: CLIENT SETINFO fails on Redis < 7.2 by design, and ioredis ignores it.
     if (command[TIMED] || redis.status === 'connect') return send(command, ...rest);
     command[TIMED] = true;
     // Read before sending: for a script not yet loaded, ioredis rewrites evalsha into eval while writing.

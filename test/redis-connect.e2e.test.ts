@@ -1,0 +1,169 @@
+/**
+ * The plumbing around the store on both Redis targets, one node and the cluster: connections
+ * as main.ts opens them (connect.ts), their metrics, the sharded half of the bus, subscriber
+ * counts, the bus watch, the layout stamp.
+ */
+import { Cluster, Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { countSubscribers, redisBackend } from '../src/backend.js';
+import { watchSubscribers } from '../src/realtime/bus-watch.js';
+import { channels as channelNames } from '../src/realtime/channels.js';
+import { RoutingPubSub, ShardedPubSub } from '../src/realtime/sharded-pubsub.js';
+import { createMetrics } from '../src/metrics/metrics.js';
+import { checkLayout, StartupError } from '../src/startup-errors.js';
+import type { RedisClient } from '../src/store/redis/client.js';
+import { connectRedis, type ConnectionRole, type RedisTarget } from '../src/store/redis/connect.js';
+import { instrumentRedis } from '../src/store/redis/instrument.js';
+import { LAYOUT_VERSION, layoutKey } from '../src/store/redis/keys.js';
+import { deleteByPrefix, redisClusterNodes, redisUrl, uniquePrefix } from './helpers/redis.js';
+
+const TARGETS: { name: string; target: () => RedisTarget }[] = [
+  { name: 'one node', target: () => ({ kind: 'single', url: redisUrl() }) },
+  { name: 'cluster', target: () => ({ kind: 'cluster', nodes: redisClusterNodes() }) },
+];
+
+async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000) {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe.each(TARGETS)('Redis plumbing on $name', ({ target }) => {
+  const opened: RedisClient[] = [];
+  const prefixes: string[] = [];
+  const open = (role: ConnectionRole) => {
+    const c = connectRedis(target(), { role, commandTimeoutMs: 1500 });
+    c.on('error', () => {});
+    opened.push(c);
+    return c;
+  };
+  const prefix = () => {
+    const p = uniquePrefix();
+    prefixes.push(p);
+    return p;
+  };
+  afterEach(async () => {
+    const admin = opened[0];
+    if (admin) for (const p of prefixes.splice(0)) await deleteByPrefix(admin as Redis | Cluster, p);
+  });
+  afterAll(async () => {
+    for (const c of opened.splice(0)) await c.quit().catch(() => c.disconnect());
+  });
+
+  it('opens the client the target needs, named, and fails fast once ready', async () => {
+    const redis = open('commands');
+    expect(await redis.ping()).toBe('PONG');
+    if (target().kind === 'cluster') {
+      expect(redis).toBeInstanceOf(Cluster);
+      const c = redis as Cluster;
+      expect(c.options.enableAutoPipelining).toBe(true);
+      expect(c.options.enableOfflineQueue).toBe(false);
+      expect(c.options.redisOptions?.commandTimeout).toBe(1500);
+      expect(await c.nodes('master')[0]!.client('GETNAME')).toBe('notifications:commands');
+    } else {
+      expect(redis).toBeInstanceOf(Redis);
+      const r = redis as Redis;
+      expect([r.options.commandTimeout, r.options.enableOfflineQueue]).toEqual([1500, false]);
+      expect(await r.client('GETNAME')).toBe('notifications:commands');
+    }
+    const sub = open('shard-subscriber');
+    if (sub instanceof Cluster) expect(sub.options.shardedSubscribers).toBe(true);
+  });
+
+  it('times every command, auto-pipelined ones and scripts on a cluster included, once each', async () => {
+    const metrics = createMetrics({ enabled: true });
+    const redis = open('commands');
+    instrumentRedis(redis, metrics);
+    const p = prefix();
+    // keys on many slots at once: on a cluster, auto-pipelined per node
+    await Promise.all(Array.from({ length: 30 }, (_, i) => redis.set(`${p}k${i}`, '1')));
+    redis.defineCommand('probeScript', { numberOfKeys: 1, lua: 'return redis.call("GET", KEYS[1])' });
+    expect(await (redis as unknown as { probeScript(k: string): Promise<string> }).probeScript(`${p}k1`)).toBe('1');
+    await redis.get(`${p}missing`);
+    const histogram = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'ntf_redis_command_duration_seconds')!;
+    const counts = new Map(histogram.values.filter((v) => (v as { metricName?: string }).metricName?.endsWith('_count')).map((v) => [v.labels.command, v.value]));
+    expect(counts.get('set')).toBe(30);
+    expect(counts.get('get')).toBe(1);
+    expect(counts.get('script:probeScript')).toBe(1);
+  });
+
+  it('carries sharded channels over SSUBSCRIBE and global ones over SUBSCRIBE; counts the subscribers of each', async () => {
+    const redis = open('commands');
+    const subscriber = open('subscriber');
+    const shardSubscriber = open('shard-subscriber');
+    const p = prefix();
+    const ch = channelNames(p, 16);
+    const backend = redisBackend({ redis, subscriber, shardSubscriber, cap: 50, prefix: p });
+    // the backend's two halves, routed by channel as they will be once the store SPUBLISHes
+    const { shardBus, globalBus } = backend.bus as RoutingPubSub;
+    const bus = new RoutingPubSub(ch.isSharded, shardBus, globalBus);
+    const users = ['ann', 'bob', 'cy', 'dee', 'eve'];
+    const got: [string, unknown][] = [];
+    const ids = await Promise.all([
+      ...users.map((u) => bus.subscribe(ch.user(u), (m) => got.push([u, m]), {})),
+      bus.subscribe(ch.broadcastsOf('ann'), (m) => got.push(['b', m]), {}),
+      bus.subscribe(ch.topic('news'), (m) => got.push(['topic', m]), {}),
+    ]);
+    for (const u of users) expect(bus.listenerCount(ch.user(u))).toBe(1);
+    expect(bus.listenerCount(ch.topic('news'))).toBe(1);
+    // where each half lives: shard channels only on the shard side, topics only on the global one
+    const shardChannels = async () =>
+      (redis instanceof Cluster ? await Promise.all(redis.nodes('master').map((n) => n.call('PUBSUB', 'SHARDCHANNELS', `${p}*`))) : [await redis.call('PUBSUB', 'SHARDCHANNELS', `${p}*`)]).flat() as string[];
+    expect((await shardChannels()).sort()).toEqual([...users.map((u) => ch.user(u)), ch.broadcastsOf('ann')].sort());
+    expect(await backend.countSubscribers(ch.topic('news'))).toBe(1);
+    const sharded = async (channel: string) => {
+      if (!(redis instanceof Cluster)) return Number(((await redis.call('PUBSUB', 'SHARDNUMSUB', channel)) as unknown[])[1]);
+      const counts = await Promise.all(redis.nodes('master').map(async (n) => Number(((await n.call('PUBSUB', 'SHARDNUMSUB', channel)) as unknown[])[1])));
+      return counts.reduce((a, b) => a + b, 0);
+    };
+    for (const u of users) expect(await sharded(ch.user(u))).toBe(1);
+
+    for (const u of users) await bus.publish(ch.user(u), { to: u });
+    await bus.publish(ch.broadcastsOf('ann'), { all: true });
+    await bus.publish(ch.topic('news'), { hot: 1 });
+    await until(() => got.length === users.length + 2, 'every event');
+    expect(got.sort()).toEqual([...users.map((u) => [u, { to: u }]), ['b', { all: true }], ['topic', { hot: 1 }]].sort());
+
+    for (const id of ids) bus.unsubscribe(id);
+    await until(async () => (await shardChannels()).length === 0, 'shard channels released');
+    expect(Object.keys(bus.subscriptionMap)).toEqual([]);
+  });
+
+  it('counts the instances on a channel: SHARDNUMSUB on the owner of a sharded one, NUMSUB on every node for a global one', async () => {
+    const redis = open('commands');
+    const p = prefix();
+    const ch = channelNames(p, 16);
+    const a = new ShardedPubSub(redis, open('shard-subscriber'));
+    const b = new ShardedPubSub(redis, open('shard-subscriber'));
+    await a.subscribe(ch.user('zed'), () => {});
+    await b.subscribe(ch.user('zed'), () => {});
+    await a.subscribe(ch.user('yan'), () => {});
+    // two instances' global subscribers, on whatever nodes a cluster gave them
+    const globals = [open('subscriber'), open('subscriber')];
+    for (const g of globals) await g.subscribe(ch.dashboard);
+    expect(await countSubscribers(redis, ch.user('zed'), true)).toBe(2);
+    expect(await countSubscribers(redis, ch.user('yan'), true)).toBe(1);
+    expect(await countSubscribers(redis, ch.user('nobody'), true)).toBe(0);
+    expect(await countSubscribers(redis, ch.dashboard, false)).toBe(2);
+    expect(await countSubscribers(redis, ch.topic('nobody'), false)).toBe(0);
+  });
+
+  it('stamps the key layout once, accepts it again, and refuses another with one line naming the way out', async () => {
+    const redis = open('commands');
+    const p = prefix();
+    await checkLayout(redis, p, 16);
+    expect(await redis.get(layoutKey(p))).toBe(`${LAYOUT_VERSION}:16`);
+    await checkLayout(redis, p, 16);
+    const err = await checkLayout(redis, p, 32).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StartupError);
+    expect((err as Error).message).toBe(
+      `Redis holds key layout version ${LAYOUT_VERSION} with 16 partitions under REDIS_KEY_PREFIX "${p}", this server uses version ${LAYOUT_VERSION} with 32 partitions (REDIS_PARTITIONS): start it on a fresh Redis or with another REDIS_KEY_PREFIX (docs/redis-layout.md, "Layout version")`,
+    );
+    await redis.set(layoutKey(p), '1:16');
+    expect(((await checkLayout(redis, p, 16).catch((e: unknown) => e)) as Error).message).toMatch(
+      new RegExp(`^Redis holds key layout version 1 with 16 partitions under REDIS_KEY_PREFIX "${p}", this server uses version ${LAYOUT_VERSION} with 16 partitions: start it on a fresh Redis`),
+    );
+  });
+});
