@@ -14,7 +14,8 @@ import { createRedisStore } from '../src/store/redis/redis-store.js';
 import { channels as channelNames } from '../src/realtime/channels.js';
 import type { ClaimedSend, Store } from '../src/store/store.js';
 import { NotificationService } from '../src/notifications/service.js';
-import { deleteByPrefix, uniquePrefix, withRedis } from './helpers/redis.js';
+import type { Cluster, Redis } from 'ioredis';
+import { deleteByPrefix, uniquePrefix, withCluster, withRedis } from './helpers/redis.js';
 
 /** A scheduled send's delivery, the domain rule (NotificationService.deliverScheduled) over this store. */
 const deliverScheduled = (store: Store, send: ClaimedSend, now: number) => new NotificationService(store).deliverScheduled(send, now);
@@ -22,21 +23,26 @@ const deliverScheduled = (store: Store, send: ClaimedSend, now: number) => new N
 const T0 = Date.now();
 const HOUR = 3600_000;
 const redis = withRedis();
-const prefixes: string[] = [];
+const cluster = withCluster();
+const prefixes: [Redis | Cluster, string][] = [];
 afterEach(async () => {
-  for (const p of prefixes.splice(0)) await deleteByPrefix(redis, p);
+  for (const [on, p] of prefixes.splice(0)) await deleteByPrefix(on, p);
 });
+
+/** The Redis outbox on one node or on the test cluster (one partition's outbox per slot there). */
+const onRedis = (conn: Redis | Cluster) => () => {
+  const prefix = uniquePrefix();
+  prefixes.push([conn, prefix]);
+  return { store: createRedisStore({ redis: conn, cap: 50, prefix, channels: channelNames(prefix) }), outbox: createRedisDeliveryStore({ redis: conn, prefix }) };
+};
 
 const setups: Record<string, () => { store: Store; outbox: DeliveryStore }> = {
   memory: () => {
     const outbox = createMemoryDeliveryStore();
     return { store: createMemoryStore({ cap: 50, outbox }), outbox };
   },
-  redis: () => {
-    const prefix = uniquePrefix();
-    prefixes.push(prefix);
-    return { store: createRedisStore({ redis, cap: 50, prefix, channels: channelNames(prefix) }), outbox: createRedisDeliveryStore({ redis, prefix }) };
-  },
+  redis: onRedis(redis),
+  cluster: onRedis(cluster),
 };
 
 const content = (over: Partial<NotificationContent> = {}): NotificationContent => ({
