@@ -3,18 +3,24 @@
  * "Redis Cluster"): a command sent again changes nothing, a partition whose sequence is ahead of a
  * broadcast's id still orders it right, and ids never go backwards after Redis is wiped.
  */
+import { createHash } from 'node:crypto';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { channels as channelNames } from '../src/realtime/channels.js';
 import { decodeSeq } from '../src/store/ids.js';
 import { DEFAULT_PARTITIONS, partitionOf } from '../src/store/partition.js';
 import { keySpace } from '../src/store/redis/keys.js';
+import { createRedisDeliveryStore } from '../src/store/redis/redis-delivery-store.js';
 import { createRedisStore } from '../src/store/redis/redis-store.js';
+import { SCRIPTS, scriptSource, type ScriptName } from '../src/store/redis/scripts.js';
 import type { SendOutcome } from '../src/store/store.js';
 import { T0, newBroadcast, newItem, storedOf } from './helpers/store-backends.js';
-import { deleteByPrefix, newRedis, uniquePrefix } from './helpers/redis.js';
+import { deleteByPrefix, newRedis, uniquePrefix, withCluster } from './helpers/redis.js';
 
 const connections: Redis[] = [];
+/** The test cluster answers CLUSTER KEYSLOT: the slot Redis itself gives a key. */
+const cluster = withCluster();
+const clusterKeySlot = (key: string) => cluster.cluster('KEYSLOT', key) as Promise<number>;
 const prefixes: string[] = [];
 afterEach(async () => {
   const [first] = connections;
@@ -141,6 +147,55 @@ describe('Redis partitions', () => {
     const snap = await store.inboxSnapshot(users[0]!, before[0]!, 'tok', T0 + 4);
     expect(snap.complete).toBe(false);
     expect(snap.items.map((n) => n.id)).toEqual([after[0], b2.id]);
+  });
+
+  it('every script call, of every script, touches the keys of one Redis Cluster slot', async () => {
+    const { store, redis, prefix } = make();
+    const outbox = createRedisDeliveryStore({ redis, prefix });
+    const users = Array.from({ length: 40 }, (_, i) => `s${i}`);
+    const workload = async (T0: number) => {
+      await store.ensureUser('s0', T0);
+      await store.upsertUser('s1', { displayName: 'S' }, T0);
+      await store.updatePreferences('s2', { mutedTypes: ['promo'], channels: [{ type: '*', channels: ['WEBHOOK'] }] }, T0);
+      await outbox.setAddress('s2', { channel: 'WEBHOOK', address: 'https://example.test/h', secret: 'x'.repeat(32), updatedAt: T0 });
+      const sent = (await store.send(users, { ...newItem(T0, { ttl: 1000 }), channels: ['WEBHOOK'] }, T0)).map((o) => storedOf(o).id);
+      await store.send(['s3'], { ...newItem(T0), channels: ['WEBHOOK'], escalateAfterMs: 60_000 }, T0);
+      const b = await store.broadcast(newBroadcast(T0 + 1), T0 + 1);
+      await store.list('s0', { first: 5 }, T0 + 2);
+      await store.since('s0', sent[0]!, T0 + 2);
+      await store.inboxSnapshot('s0', sent[0]!, 'tok', T0 + 2);
+      await store.get('s0', [sent[0]!], T0 + 2);
+      await store.markRead('s0', [sent[0]!], T0 + 2);
+      await store.markUnread('s0', [sent[0]!], T0 + 2);
+      await store.markAllRead('s1', T0 + 2);
+      await store.delete('s1', [b.id], T0 + 2);
+      await store.unreadCounts(users, T0 + 2);
+      await store.sweepExpired(T0 + 5000, 100);
+      await store.pruneExpired(T0 + 5000);
+      await store.epoch();
+      const id = await store.schedule({ userIds: ['s4'], content: { type: 't', title: 'x', body: '', data: null, priority: 'NORMAL' }, ttlMs: 1000, dedupWindowMs: 0, sendAt: T0 }, T0);
+      await store.claimScheduled(T0 + 1, 10, 1000);
+      await store.completeScheduled(id);
+      await store.beginJobRun('slot-check', { token: 'tok', ttlMs: 1000, slot: null }, T0);
+      await store.endJobRun('slot-check', { token: 'tok', startedAt: T0, status: 'ok' });
+      const [entry] = await outbox.take(['WEBHOOK'], 'me', 10, 0);
+      await outbox.finish(entry!, { kind: 'failed', error: 'no' }, T0 + 3);
+      await outbox.retry(entry!.deliveryId, T0 + 4);
+      await outbox.promoteDue(T0 + 120_000, 100);
+      await outbox.prune(T0 + 100 * 24 * 3600_000);
+    };
+    await workload(T0); // so that every script is loaded on this connection: EVALSHA from now on
+    const calls = await scriptCalls(redis, () => workload(T0 + 1000 * 24 * 3600_000));
+    // EVALSHA <sha> <number of keys> <keys…>
+    const slotsOf = async (call: string[]) => new Set(await Promise.all(call.slice(3, 3 + Number(call[2])).map((k) => clusterKeySlot(k))));
+    const shaToName = new Map((Object.keys(SCRIPTS) as ScriptName[]).map((n) => [createHash('sha1').update(scriptSource(n)).digest('hex'), n]));
+    const seen = new Set<string>();
+    for (const call of calls) {
+      const script = shaToName.get(call[1]!) ?? `${call[0]} ${call[1]}`;
+      seen.add(script);
+      expect({ script, keys: call.slice(3, 3 + Number(call[2])), slots: (await slotsOf(call)).size }).toMatchObject({ slots: 1 });
+    }
+    expect([...seen].sort()).toEqual(Object.keys(SCRIPTS).sort());
   });
 
   it('sends to many users travel in one round trip on one node', async () => {
