@@ -16,7 +16,11 @@ import { connectRedis, type ConnectionRole, type RedisTarget } from '../src/stor
 import { instrumentRedis } from '../src/store/redis/instrument.js';
 import { LAYOUT_VERSION, layoutKey } from '../src/store/redis/keys.js';
 import { nodeCommand } from './helpers/redis-cluster.js';
+import { freePort } from './helpers/redis-server.js';
+import { useServerChildren } from './helpers/server-child.js';
 import { deleteByPrefix, redisClusterNodes, redisUrl, uniquePrefix } from './helpers/redis.js';
+
+const spawnServer = useServerChildren();
 
 const TARGETS: { name: string; target: () => RedisTarget }[] = [
   { name: 'one node', target: () => ({ kind: 'single', url: redisUrl() }) },
@@ -212,5 +216,31 @@ describe.each(TARGETS)('Redis plumbing on $name', ({ target }) => {
     await bus.publish(channel, { after: 'resume' });
     await until(() => got.length === 1, 'the event published after resume');
     expect(got).toEqual([{ after: 'resume' }]);
+  });
+
+  it('a server started on it stamps the layout, opens its three named connections and is ready', { timeout: 30_000 }, async () => {
+    const p = prefix();
+    const port = await freePort();
+    const t = target();
+    const env: Record<string, string> = t.kind === 'single' ? { REDIS_URL: t.url } : { REDIS_CLUSTER_NODES: t.nodes.map((n) => `${n.host}:${n.port}`).join(',') };
+    const server = spawnServer({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'error', REDIS_KEY_PREFIX: p, REDIS_PARTITIONS: '8', SCHEDULER_ENABLED: 'false', ...env });
+    await until(async () => (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => null))?.status === 200, `server ready (${server.output()})`, 20_000);
+    const admin = open('commands');
+    expect(await admin.get(layoutKey(p))).toBe(`${LAYOUT_VERSION}:8`);
+    const ports = t.kind === 'cluster' ? t.nodes.map((n) => n.port) : [Number(new URL(t.url).port)];
+    const names = new Set<string>();
+    for (const nodePort of ports) {
+      for (const line of String(await nodeCommand(nodePort, 'CLIENT', 'LIST')).split('\n')) {
+        if (!line.includes(`cmd=`)) continue;
+        const name = /\bname=(\S*)/.exec(line)?.[1] ?? '';
+        names.add(name.replace(/^ioredis-cluster\((s?subscriber)\):/, '$1 of '));
+      }
+    }
+    expect(names).toContain('notifications:commands');
+    expect(names).toContain(t.kind === 'cluster' ? 'subscriber of notifications:subscriber' : 'notifications:subscriber');
+    // on a cluster its connection per shard opens with the first sharded channel; the client's own is there
+    expect(names).toContain('notifications:shard-subscriber');
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
   });
 });
