@@ -52,11 +52,6 @@ export function memoryBackend({ cap, maxUsers, maxNotifications }: { cap: number
   return { store, deliveries, bus, channels: ch, countSubscribers: async (channel) => ee.listenerCount(channel) };
 }
 
-/**
- * TEMPORARY, until the partitioned store lands: its scripts still PUBLISH user and broadcast
- * events, so the bus hears them on the global half. Delete with the scripts' switch to SPUBLISH.
- */
-const STORE_SPUBLISHES = false;
 
 export interface RedisBackendOptions {
   /** commands, PUBLISH and SPUBLISH: one node or a Cluster, the same code above it */
@@ -101,10 +96,10 @@ export function redisBackend({ redis, subscriber, shardSubscriber, blocking = nu
   const channels = channelNames(prefix, partitions);
   // graphql-redis-subscriptions types its connections as single-node clients; a Cluster has the same calls.
   const global = new RedisPubSub({ publisher: redis as Redis, subscriber: subscriber as Redis });
-  const sharded = STORE_SPUBLISHES ? channels.isSharded : () => false;
+  const sharded = channels.isSharded;
   const bus = new RoutingPubSub(sharded, new ShardedPubSub(redis, shardSubscriber), global as unknown as ConstructorParameters<typeof RoutingPubSub>[2]);
   return {
-    store: createRedisStore({ redis, cap, prefix, channels, partitions, waitReplicas }),
+    store: createRedisStore({ redis, cap, prefix, channels, waitReplicas }),
     deliveries: createRedisDeliveryStore({ redis, blocking, prefix, partitions, waitReplicas }),
     bus,
     channels,

@@ -314,7 +314,10 @@ describe('inbox subscription clean-up (redis)', () => {
   const t = useTestApp('redis', { clock: 'real' });
   const redis = withRedis();
   const footprint = async () => {
-    const channels = ((await redis.pubsub('CHANNELS', `${t().prefix}*`)) as string[]).sort();
+    // user and broadcast channels are sharded ones: PUBSUB SHARDCHANNELS lists them
+    const global = (await redis.pubsub('CHANNELS', `${t().prefix}*`)) as string[];
+    const sharded = (await redis.call('PUBSUB', 'SHARDCHANNELS', `${t().prefix}*`)) as string[];
+    const channels = [...global, ...sharded].sort();
     const { bus } = t().app.realtime as unknown as { bus: { subscriptionMap: Record<string, unknown> } };
     return { channels, busListeners: Object.keys(bus.subscriptionMap).length };
   };

@@ -5,8 +5,10 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { keySpace, userScriptKeys } from '../src/store/redis/keys.js';
+import { keySpace } from '../src/store/redis/keys.js';
 import { SCRIPTS, script, type ScriptName } from '../src/store/redis/scripts.js';
+import { encodeSeq } from '../src/store/ids.js';
+import { partitionOf } from '../src/store/partition.js';
 
 const header = (file: string) => {
   const text = readFileSync(new URL(`../src/store/redis/lua/${file}.lua`, import.meta.url), 'utf8');
@@ -49,9 +51,9 @@ describe('Lua scripts', () => {
   });
 
   it('reads headers as written: a continued list, a range, a variadic tail', () => {
-    expect(declared(header('broadcast'))).toEqual({ KEYS: 11, ARGV: 10, rest: false });
-    expect(declared(header('sendNotification'))).toEqual({ KEYS: 25, ARGV: 18, rest: false });
-    expect(declared(header('markRead'))).toEqual({ KEYS: 14, ARGV: 5, rest: true });
+    expect(declared(header('broadcastPart'))).toEqual({ KEYS: 11, ARGV: 13, rest: false });
+    expect(declared(header('sendNotification'))).toEqual({ KEYS: 25, ARGV: 20, rest: false });
+    expect(declared(header('markRead'))).toEqual({ KEYS: 13, ARGV: 5, rest: true });
   });
 });
 
@@ -60,11 +62,12 @@ describe('Lua scripts', () => {
  * every key and argument by name and type, across the parts they are passed in.
  */
 export function callsTheCompilerChecks(redis: Redis) {
-  const [user, global] = userScriptKeys(keySpace(), 'ann');
-  const argv = { now: 1, cap: 50, userId: 'ann', channel: 'ntf:{u:ann}:events' };
+  const keys = keySpace();
+  const [user, global] = [keys.user('ann'), keys.partitionOf('ann')];
+  const argv = { now: 1, cap: 50, userId: 'ann', channel: 'ntf:{p:0}:u:ann:events' };
   void script(redis, 'ensureUser', [user, global], argv);
   void script(redis, 'upsertUser', [user, global], [argv, { nameMode: 'set', displayName: 'Ann', active: '' }]);
-  // @ts-expect-error the global keys are missing
+  // @ts-expect-error the partition's keys are missing
   void script(redis, 'ensureUser', [user], argv);
   // @ts-expect-error an argument is missing
   void script(redis, 'upsertUser', [user, global], [argv, { nameMode: 'set', displayName: 'Ann' }]);
@@ -75,15 +78,30 @@ export function callsTheCompilerChecks(redis: Redis) {
 }
 
 describe('keys', () => {
-  const keys = keySpace('p:');
+  const keys = keySpace('p:', 16);
 
-  it('a user id makes its keys under its hash tag', () => {
-    expect(keys.user('a.b@c-d_1').inbox).toBe('p:{u:a.b@c-d_1}:inbox');
-    expect(userScriptKeys(keys, 'x')[1].due).toBe('p:{g}:due');
+  it("a user's keys carry its partition's hash tag, as its partition's keys do", () => {
+    const n = partitionOf('a.b@c-d_1', 16);
+    expect(keys.user('a.b@c-d_1').inbox).toBe(`p:{p:${n}}:u:a.b@c-d_1:inbox`);
+    expect(keys.partitionOf('a.b@c-d_1').due).toBe(`p:{p:${n}}:due`);
+    expect(keys.partitionOf('a.b@c-d_1').outbox.ready('WEBHOOK')).toBe(`p:{p:${n}}:o:ready:WEBHOOK`);
+  });
+
+  it('spreads users over every partition, the same way in every process', () => {
+    const seen = new Set(Array.from({ length: 1000 }, (_, i) => partitionOf(`user-${i}`, 16)));
+    expect([...seen].sort((a, b) => a - b)).toEqual(Array.from({ length: 16 }, (_, i) => i));
+    // FNV-1a 32 of "ann" is 0x1529cc18: a change here would move every user of every data set
+    expect(partitionOf('ann', 16)).toBe(0x1529cc18 % 16);
+  });
+
+  it("finds a delivery's partition from its notification id (ids.lua's sub-millisecond slots)", () => {
+    // ms * 1024 + c with c mod 16 = 5: partition 5
+    const seq = 1_700_000_000_000 * 1024 + 16 * 3 + 5;
+    expect(keys.partitionOfDelivery(`${encodeSeq(seq)}-w`)?.partition).toBe(5);
+    expect(keys.partitionOfDelivery('nope')).toBeNull();
   });
 
   it.each(['', 'a}b', '{a', 'a:b', 'a b', 'a*', 'x'.repeat(129)])('refuses to build keys for the user id %j', (id) => {
     expect(() => keys.user(id)).toThrow(/user id must match/);
-    expect(() => userScriptKeys(keys, id)).toThrow(/user id must match/);
   });
 });

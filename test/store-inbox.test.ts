@@ -7,33 +7,35 @@ import { describe, expect, it } from 'vitest';
 import { clockSeq, encodeSeq } from '../src/notifications/ids.js';
 import type { Notification, NotificationFilter, Priority } from '../src/notifications/types.js';
 import type { Store } from '../src/store/store.js';
+import { DEFAULT_PARTITIONS, partitionOf } from '../src/store/partition.js';
 import { T0, SEC, MIN, HOUR, setups, content, newItem, statuses, storedOf, sendOne, broadcast, listIds, walk, userRec, seqOf } from './helpers/store-backends.js';
 
 describe.each(setups)('$name store: inboxes', ({ make, record }) => {
   describe('ids', () => {
-    it('come from one sequence, fixed-width base36; later is larger; broadcasts share the order; never below the clock', async () => {
+    it("are unique, fixed-width base36, ordered for each user (own items and broadcasts together), never below the clock", async () => {
       const { store } = make();
       const clockBefore = clockSeq();
       const first = await sendOne(store, 'a', T0);
-      // The floor is the clock in µs (Redis' clock on Redis: the same host here; 1 s of slack).
+      // The floor is the clock in µs (Redis: its clock's ms × 1024, above that; 1 s of slack).
       expect(seqOf(first.id)).toBeGreaterThanOrEqual(clockBefore - 1_000_000);
 
-      // 40 ids in one call: consecutive once the sequence runs ahead of the clock, or clock values
+      // 40 ids in one call, over every partition: all distinct (across users, order is the commit time's only)
       const users = Array.from({ length: 40 }, (_, i) => `u${i}`);
-      const many = (await store.send(users, newItem(T0 + 1), T0 + 1)).map(storedOf);
-      expect(many.map((n) => n.userId)).toEqual(users);
+      const many = (await store.send([...users, 'a'], newItem(T0 + 1), T0 + 1)).map(storedOf);
+      expect(many.map((n) => n.userId)).toEqual([...users, 'a']);
+      expect(new Set([first.id, ...many.map((n) => n.id)]).size).toBe(42);
 
       const b = await broadcast(store, T0 + 2);
       const last = await sendOne(store, 'a', T0 + 3);
-      const ordered = [first.id, ...many.map((n) => n.id), b.rec.id, last.id];
+      const ordered = [first.id, many.at(-1)!.id, b.rec.id, last.id];
       const nums = ordered.map(seqOf);
       for (let i = 1; i < nums.length; i++) expect(nums[i]).toBeGreaterThan(nums[i - 1]!);
       // string order = numeric order
       expect([...ordered].sort()).toEqual(ordered);
       expect(encodeSeq(nums[0]!)).toBe(first.id);
-      for (const id of ordered) expect(id).toMatch(/^[0-9a-z]{11}$/);
+      for (const id of [...ordered, ...many.map((n) => n.id)]) expect(id).toMatch(/^[0-9a-z]{11}$/);
       // the broadcast sits between a's own items, by id
-      expect(await listIds(store, 'a', T0 + 4)).toEqual([last.id, b.rec.id, first.id]);
+      expect(await listIds(store, 'a', T0 + 4)).toEqual([last.id, b.rec.id, many.at(-1)!.id, first.id]);
     });
   });
 
@@ -44,7 +46,7 @@ describe.each(setups)('$name store: inboxes', ({ make, record }) => {
       const c = content(T0, { type: 'order.shipped', priority: 'HIGH', data: { order: 7, lines: [{ sku: 'x' }] } });
       const outs = await store.send(['a', 'b'], { content: c, dedupWindowMs: 0 }, T0);
       const [idA, idB] = outs.map((o) => storedOf(o).id);
-      expect(seqOf(idB!)).toBeGreaterThan(seqOf(idA!));
+      expect(idB).not.toBe(idA);
       expect(outs).toEqual([
         { userId: 'a', status: 'stored', notification: { ...c, id: idA, userId: 'a', readAt: null, broadcastId: null } },
         { userId: 'b', status: 'stored', notification: { ...c, id: idB, userId: 'b', readAt: null, broadcastId: null } },
@@ -442,19 +444,21 @@ describe.each(setups)('$name store: inboxes', ({ make, record }) => {
       expect(await snap(store, 'u', A.id, T0 + 4)).toMatchObject({ unreadCount: 0, items: [{ id: B.id }], complete: false });
       expect(await snap(store, 'u', B.id, T0 + 4)).toMatchObject({ items: [], complete: false });
       expect(await snap(store, 'u', C.id, T0 + 4)).toMatchObject({ items: [], complete: true });
-      // a user with nothing: nothing lost
-      expect(await snap(store, 'nobody', A.id, T0 + 4)).toEqual({ unreadCount: 0, items: [], complete: true });
+      // a user with nothing, whose ids come from u's sequence (partition): nothing lost
+      const nobody = Array.from({ length: 1000 }, (_, i) => `nobody${i}`).find((n) => partitionOf(n, DEFAULT_PARTITIONS) === partitionOf('u', DEFAULT_PARTITIONS))!;
+      expect(await snap(store, nobody, A.id, T0 + 4)).toEqual({ unreadCount: 0, items: [], complete: true });
     });
 
     it('a malformed after, or one beyond every id issued, is never complete', async () => {
-      const { store } = make();
+      const { store, epochOf } = make();
       const A = await sendOne(store, 'u', T0);
       for (const after of ['x', '', 'ABCDEFGHIJK', `${A.id}0`, encodeSeq(seqOf(A.id) + 1), encodeSeq(seqOf(A.id) + 10 ** 9)]) {
         expect(await snap(store, 'u', after, T0)).toEqual({ unreadCount: 1, items: [], complete: false });
       }
       // at the data set's epoch: nothing before it to miss; before the epoch: it may have been lost
-      expect((await snap(store, 'u', encodeSeq(await store.epoch()), T0)).complete).toBe(true);
-      for (const old of [encodeSeq(0), encodeSeq(10 ** 9), encodeSeq((await store.epoch()) - 1)]) {
+      const epoch = await epochOf('u');
+      expect((await snap(store, 'u', encodeSeq(epoch), T0)).complete).toBe(true);
+      for (const old of [encodeSeq(0), encodeSeq(10 ** 9), encodeSeq(epoch - 1)]) {
         expect(await snap(store, 'u', old, T0)).toMatchObject({ items: [A], complete: false });
       }
     });

@@ -48,13 +48,13 @@ describe.each(setups)('$name store: scheduled sends and job runs', ({ name, make
     await store.completeScheduled(id);
   });
 
-  it('takes scheduled ids from the item sequence', async () => {
+  it('takes scheduled ids from a sequence that only goes up, above the ids issued before them', async () => {
     const { store } = make();
     const before = await sendOne(store, 'a', T0);
-    const id = await store.schedule(later(), T0 + 1);
-    const after = await sendOne(store, 'a', T0 + 2);
-    expect(seqOf(before.id)).toBeLessThan(seqOf(id));
-    expect(seqOf(id)).toBeLessThan(seqOf(after.id));
+    const ids = [await store.schedule(later(), T0 + 1), await store.schedule(later(), T0 + 1), await store.schedule(later(), T0 + 2)];
+    expect(seqOf(before.id)).toBeLessThan(seqOf(ids[0]!));
+    expect(ids.map(seqOf)).toEqual([...ids.map(seqOf)].sort((x, y) => x - y));
+    expect(new Set([before.id, ...ids]).size).toBe(4);
   });
 
   it('leases what it claims: not claimed again until the lease runs out (a deliverer died), then again', async () => {

@@ -1,9 +1,10 @@
-import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { DeliveryConfig } from '../config.js';
 import type { Delivery } from '../store/deliveries.js';
 import type { DeliveryStore } from '../store/delivery-store.js';
-import { outboxKeys } from '../store/redis/keys.js';
+import { DEFAULT_PREFIX } from '../store/prefix.js';
+import type { RedisClient } from '../store/redis/client.js';
+import { limiterKey } from '../store/redis/keys.js';
 import type { Store } from '../store/store.js';
 import { createOutbox, type Outbox } from './outbox.js';
 import { createProviders } from './providers.js';
@@ -13,7 +14,7 @@ export interface DeliveryWorkerDeps {
   store: Store;
   deliveries: DeliveryStore;
   /** the command connection on Redis (shared rate buckets); null on the memory backend */
-  redis: Redis | Cluster | null;
+  redis: RedisClient | null;
   prefix?: string;
   config: DeliveryConfig;
   /** unique per running instance (its consumer name in the outbox group) */
@@ -39,7 +40,7 @@ export function createDeliveryWorker(deps: DeliveryWorkerDeps): Outbox {
     deliveries,
     inboxItem: async (userId, id) => (await store.get(userId, [id], clock()))[0] ?? null,
     providers,
-    throttle: createThrottle({ redis: deps.redis, keyPrefix: outboxKeys(deps.prefix).limiter }),
+    throttle: createThrottle({ redis: deps.redis, keyPrefix: (name: string) => limiterKey(deps.prefix ?? DEFAULT_PREFIX, name) }),
     retry: { baseMs: config.retryBaseMs, maxMs: config.retryMaxMs, maxAttempts: config.maxAttempts },
     consumer: deps.consumer,
     logger: deps.logger.child({ module: 'outbox' }),

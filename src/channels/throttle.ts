@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Cluster, Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis/client.js';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { CHANNEL_LIMITS, type RateLimit } from './limits.js';
 import type { ExternalChannel } from './provider.js';
@@ -20,8 +20,8 @@ export interface Throttle {
 
 export interface ThrottleOptions {
   /** shared buckets; null: this process only */
-  redis: Redis | Cluster | null;
-  /** the limiter key prefix for a name (keys.ts outboxKeys().limiter) */
+  redis: RedisClient | null;
+  /** the limiter key prefix for a name (keys.ts limiterKey) */
   keyPrefix: (name: string) => string;
 }
 

@@ -30,7 +30,7 @@ export async function runJobWorker(name: JobName): Promise<void> {
   const redis = connectRedis(target, { role: 'job', name: `job:${name}` });
   redis.on('error', () => {}); // commands fail with the error; the run records it
   try {
-    const store = createRedisStore({ redis, cap, prefix, channels: channelNames(prefix, partitions), partitions, waitReplicas });
+    const store = createRedisStore({ redis, cap, prefix, channels: channelNames(prefix, partitions), waitReplicas });
     const deliveries = createRedisDeliveryStore({ redis, prefix, partitions, waitReplicas });
     const ops = jobOps({ store, deliveries, clock, dashboard: NO_DASHBOARD });
     const result = await runOnce(def, ops, { slot: data.slot, token: data.token, clock, instance: data.instance });

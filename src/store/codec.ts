@@ -19,7 +19,9 @@ export function toNotification(userId: string, id: string, c: NotificationConten
     createdAt: c.createdAt,
     expiresAt: c.expiresAt,
     readAt,
-    broadcastId: c.broadcast ? id : null,
+    // A partition whose sequence was past the broadcast's id stored it under an id of its own
+    // and kept the broadcast's in the content (broadcastPart.lua).
+    broadcastId: c.broadcast ? ((c as { broadcastId?: string }).broadcastId ?? id) : null,
   };
 }
 

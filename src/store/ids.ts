@@ -26,7 +26,7 @@ export function decodeSeq(id: string): number | null {
   return SEQ_ID.test(id) ? parseInt(id, 36) : null;
 }
 
-/** What a user id may be: it is part of keys and of the hash tag {u:ID}, so no braces, no colon. */
+/** What a user id may be: it is part of keys and of the key names, so no braces, no colon. */
 export const USER_ID = /^[A-Za-z0-9_.@-]{1,128}$/;
 
 /**

@@ -7,7 +7,7 @@
  * forward; nothing sleeps.
  */
 import { afterEach, expect } from 'vitest';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { decodeSeq } from '../../src/notifications/ids.js';
 import { NotificationService } from '../../src/notifications/service.js';
 import type {
@@ -21,9 +21,10 @@ import type {
 import { channels as channelNames } from '../../src/realtime/channels.js';
 import type { UserEvent } from '../../src/realtime/events.js';
 import { createMemoryStore } from '../../src/store/memory/memory-store.js';
+import { keySpace } from '../../src/store/redis/keys.js';
 import { createRedisStore } from '../../src/store/redis/redis-store.js';
 import type { ClaimedSend, NewBroadcast, NewItem, Page, SendOutcome, Store } from '../../src/store/store.js';
-import { deleteByPrefix, newRedis, uniquePrefix, withRedis } from './redis.js';
+import { deleteByPrefix, keysByPrefix, newCluster, newRedis, uniquePrefix, withCluster, withRedis } from './redis.js';
 
 export const T0 = Date.now();
 export const SEC = 1_000;
@@ -38,27 +39,27 @@ export const deliverScheduled = (store: Store, send: ClaimedSend, now: number) =
 // ---------------------------------------------------------------------------------------------
 
 export const redis = withRedis();
+/** The private test cluster (3 masters, 3 replicas): the same contract runs on it. */
+export const cluster = withCluster();
+/** Prefixes to delete after each test, with the connection that holds them. */
 export const prefixesToDelete: string[] = [];
-const subscribers: Redis[] = [];
+const clusterPrefixes: string[] = [];
+const subscribers: (Redis | Cluster)[] = [];
 afterEach(async () => {
   for (const p of prefixesToDelete.splice(0)) await deleteByPrefix(redis, p);
+  for (const p of clusterPrefixes.splice(0)) await deleteByPrefix(cluster, p);
   await Promise.all(subscribers.splice(0).map((s) => s.quit().catch(() => s.disconnect())));
 });
 
-/** Every key under `prefix`, prefix stripped, sorted (SCAN, never KEYS). */
-export async function scanKeys(prefix: string): Promise<string[]> {
-  const out = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    for (const k of keys) out.add(k.slice(prefix.length));
-  } while (cursor !== '0');
-  return [...out].sort();
+/** Every key under `prefix` on the single test Redis, prefix stripped, sorted (SCAN, never KEYS). */
+export async function scanKeys(prefix: string, on: Redis | Cluster = redis): Promise<string[]> {
+  return (await keysByPrefix(on, prefix)).map((k) => k.slice(prefix.length)).sort();
 }
 
 export interface Made {
   store: Store;
+  /** the epoch a user's resumes are held to: the data set's (memory), its partition's (Redis) */
+  epochOf(userId: string): Promise<number>;
   /** Redis only: the keys the store holds (prefix stripped, sorted); null for memory. */
   keys: (() => Promise<string[]>) | null;
 }
@@ -69,60 +70,92 @@ export interface Recorded extends Made {
 }
 
 export interface Setup {
-  name: 'memory' | 'redis';
+  name: 'memory' | 'redis' | 'cluster';
   make(opts?: { cap?: number }): Made;
   /** a store whose published events are recorded (memory: its publish hook; Redis: a subscriber) */
-  record(opts?: { cap?: number }): Promise<Recorded>;
+  record(opts?: { cap?: number; users?: string[] }): Promise<Recorded>;
 }
 
 const BARRIER = '{"kind":"barrier"}';
+/** The users whose events record() keeps by default. */
+const RECORDED = ['u', 'a', 'b', 'c', 'd'];
 
 export const setups: Setup[] = [
   {
     name: 'memory',
-    make: ({ cap = 100 } = {}) => ({ store: createMemoryStore({ cap }), keys: null }),
+    make: ({ cap = 100 } = {}) => {
+      const store = createMemoryStore({ cap });
+      return { store, keys: null, epochOf: () => store.epoch() };
+    },
     async record({ cap = 100 } = {}) {
       const log: { channel: string; ev: UserEvent }[] = [];
       const ch = channelNames();
       const store = createMemoryStore({ cap, channels: ch, publish: (channel, ev) => void log.push({ channel, ev: ev as UserEvent }) });
-      return { store, keys: null, events: async (userId) => log.filter((e) => e.channel === ch.user(userId)).map((e) => e.ev) };
+      return { store, keys: null, epochOf: () => store.epoch(), events: async (userId) => log.filter((e) => e.channel === ch.user(userId)).map((e) => e.ev) };
     },
   },
-  {
-    name: 'redis',
+  redisSetup('redis'),
+  redisSetup('cluster'),
+];
+
+/**
+ * The Redis store on the single test Redis or on the test cluster: the same code, every script
+ * on one slot (on the cluster, a script given keys of two slots fails with CROSSSLOT).
+ */
+function redisSetup(name: 'redis' | 'cluster'): Setup {
+  const conn = (): Redis | Cluster => (name === 'redis' ? redis : cluster);
+  const fresh = () => {
+    const prefix = uniquePrefix();
+    (name === 'redis' ? prefixesToDelete : clusterPrefixes).push(prefix);
+    return prefix;
+  };
+  const epochOf = (store: Store, prefix: string) => async (userId: string) => {
+    await store.epoch(); // makes every partition's
+    return Number(await conn().get(keySpace(prefix).partitionOf(userId).epoch));
+  };
+  return {
+    name,
     make: ({ cap = 100 } = {}) => {
-      const prefix = uniquePrefix();
-      prefixesToDelete.push(prefix);
-      // Day counters ({g}:stats:DAY) go by their own TTL, not by pruning: see 'daily stats'.
-      return { store: createRedisStore({ redis, cap, prefix, channels: channelNames(prefix) }), keys: async () => (await scanKeys(prefix)).filter((k) => !k.startsWith('{g}:stats:')) };
+      const prefix = fresh();
+      const store = createRedisStore({ redis: conn(), cap, prefix, channels: channelNames(prefix) });
+      return {
+        store,
+        // Day counters ({p:N}:stats:DAY) and resend guards ({…}:req:MINUTE) go by their own TTL,
+        // not by pruning: see 'daily stats' and test/redis-partitions.test.ts.
+        keys: async () => (await scanKeys(prefix, conn())).filter((k) => !/:stats:|:req:/.test(k)),
+        epochOf: epochOf(store, prefix),
+      };
     },
-    async record({ cap = 100 } = {}) {
-      const prefix = uniquePrefix();
-      prefixesToDelete.push(prefix);
+    async record({ cap = 100, users = RECORDED } = {}) {
+      const prefix = fresh();
       const ch = channelNames(prefix);
-      const sub = newRedis();
+      const sub = name === 'redis' ? newRedis() : newCluster({ sharded: true });
       subscribers.push(sub);
       const log: { channel: string; msg: string }[] = [];
       const waiting: (() => void)[] = [];
-      sub.on('pmessage', (_pattern, channel, msg) => {
+      // User events are sharded channels: no pattern subscriptions, so the users are named up front.
+      sub.on('smessage', (channel: string, msg: string) => {
         log.push({ channel, msg });
         if (msg === BARRIER) waiting.splice(0).forEach((w) => w());
       });
-      await sub.psubscribe(`${prefix}{u:*}:events`);
+      for (const u of users) await sub.ssubscribe(ch.user(u));
+      const store = createRedisStore({ redis: conn(), cap, prefix, channels: ch });
       return {
-        store: createRedisStore({ redis, cap, prefix, channels: channelNames(prefix) }),
+        store,
         keys: null,
+        epochOf: epochOf(store, prefix),
         async events(userId) {
-          // Published after everything before it on the same connection: delivered after it too.
+          if (!users.includes(userId)) throw new Error(`record() listens to ${users.join(', ')} only`);
+          // Published after everything before it on the same channel: delivered after it too.
           const seen = new Promise<void>((r) => waiting.push(r));
-          await redis.publish(ch.user(userId), BARRIER);
+          await conn().spublish(ch.user(userId), BARRIER);
           await seen;
           return log.filter((e) => e.channel === ch.user(userId) && e.msg !== BARRIER).map((e) => JSON.parse(e.msg) as UserEvent);
         },
       };
     },
-  },
-];
+  };
+}
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

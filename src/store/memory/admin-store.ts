@@ -2,14 +2,14 @@ import { statsDay, type AdminStore, type DailyStats } from '../admin-store.js';
 import type { NotificationTypePolicy, Template } from '../types.js';
 import type { Sequence } from './sequence.js';
 
-/** Counts into the day's counters (sendNotification.lua and broadcast.lua on Redis). */
+/** Counts into the day's counters (sendNotification.lua and broadcastPart.lua on Redis). */
 export type CountStats = (now: number, what: 'sent' | 'deduplicated', n: number, type?: string) => void;
 
 /** Policies, templates, the day's counters (which `count` keeps) and health, in memory. */
 export function createMemoryAdminStore(sequence: Sequence): { store: AdminStore; count: CountStats } {
   const policies = new Map<string, NotificationTypePolicy>();
   const templates = new Map<string, Template>();
-  /** day -> counters, like P{g}:stats:DAY (the last few days are kept) */
+  /** day -> counters, like P{p:N}:stats:DAY (the last few days are kept) */
   const stats = new Map<string, DailyStats>();
   const count: CountStats = (now, what, n, type) => {
     if (n <= 0) return;

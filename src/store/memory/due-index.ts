@@ -1,5 +1,5 @@
 /**
- * The memory backend's twin of `P{g}:due`: each user at its next expiry, and the users due at a
+ * The memory backend's twin of `P{p:N}:due`: each user at its next expiry, and the users due at a
  * given time in time order, without visiting anyone else. A binary min-heap with lazy deletion:
  * moving a user leaves its old entry behind, skipped when popped (its time no longer matches),
  * and the heap is rebuilt when stale entries outnumber live ones.

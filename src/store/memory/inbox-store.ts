@@ -100,7 +100,7 @@ export function createMemoryInboxStore({
   const broadcastDedup = new Map<string, number>();
   const users = new Map<string, UserState>();
   const muteCount = new Map<string, number>();
-  /** users by next expiry (item or dedup mark), like P{g}:due: what sweepExpired visits */
+  /** users by next expiry (item or dedup mark), like P{p:N}:due: what sweepExpired visits */
   const due = new DueIndex();
   /** what the running op changed, published with its count (user-common.lua's CHANGED_*) */
   let changes: { read: string[]; unread: string[]; removed: string[] } | null = null;

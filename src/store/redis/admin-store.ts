@@ -1,19 +1,19 @@
 import { statsDay, type AdminStore } from '../admin-store.js';
 import type { NotificationTypePolicy, Template } from '../types.js';
+import { mastersOf } from './client.js';
 import type { RedisContext } from './context.js';
-import { statsKey } from './keys.js';
 import { script } from './scripts.js';
 
 /** Policies, templates, the day's counters and health on Redis. */
-export function createRedisAdminStore({ redis, prefix, keys }: RedisContext): AdminStore {
-  const { policies, templates, seq, epoch } = keys.global;
+export function createRedisAdminStore({ redis, keys, eachPartition, one }: RedisContext): AdminStore {
+  const { policies, templates } = keys.global;
   return {
     async getPolicies() {
       return Object.values(await redis.hgetall(policies)).map((v) => JSON.parse(v) as NotificationTypePolicy);
     },
 
     async setPolicy(policy) {
-      await redis.hset(policies, policy.type, JSON.stringify(policy));
+      await one((on) => on.hset(policies, policy.type, JSON.stringify(policy)), true);
     },
 
     async getTemplates() {
@@ -21,29 +21,45 @@ export function createRedisAdminStore({ redis, prefix, keys }: RedisContext): Ad
     },
 
     async upsertTemplate(template) {
-      await redis.hset(templates, template.name, JSON.stringify(template));
+      await one((on) => on.hset(templates, template.name, JSON.stringify(template)), true);
     },
 
     async dailyStats(now) {
       const day = statsDay(now);
-      const counts = await redis.hgetall(statsKey(prefix, day));
+      // One hash per partition, summed.
+      const counts: Record<string, number> = {};
+      for (const h of (await eachPartition((on, p) => on.hgetall(p.day(day)))) as Record<string, string>[]) {
+        for (const [field, n] of Object.entries(h)) counts[field] = (counts[field] ?? 0) + Number(n);
+      }
       const byType: Record<string, number> = {};
-      for (const [field, n] of Object.entries(counts)) if (field.startsWith('type:')) byType[field.slice(5)] = Number(n);
-      return { day, sent: Number(counts.sent ?? 0), deduplicated: Number(counts.dedup ?? 0), byType };
+      for (const [field, n] of Object.entries(counts)) if (field.startsWith('type:')) byType[field.slice(5)] = n;
+      return { day, sent: counts.sent ?? 0, deduplicated: counts.dedup ?? 0, byType };
     },
 
+    // On a Cluster, the masters' sum.
     async usedMemoryBytes() {
-      const m = /^used_memory:(\d+)\s*$/m.exec(String(await redis.info('memory')));
-      return m ? Number(m[1]) : null;
+      const nodes = mastersOf(redis);
+      let total = 0;
+      for (const info of await Promise.all(nodes.map((n) => n.info('memory')))) {
+        const m = /^used_memory:(\d+)\s*$/m.exec(String(info));
+        if (!m) return null;
+        total += Number(m[1]);
+      }
+      return total;
     },
 
+    // The newest partition epoch: a partition that lost its data gets one above every id
+    // issued before, so the maximum changes (EpochWatch). All are made on the first read.
     async epoch() {
-      return Number(await script(redis, 'epoch', { seq, epoch }, {}));
+      const epochs = (await eachPartition((on, p) => script(on, 'epoch', p, {}))) as string[];
+      return Math.max(...epochs.map(Number));
     },
 
     async ping() {
       try {
-        return (await redis.ping()) === 'PONG';
+        const nodes = mastersOf(redis);
+        if (nodes.length === 0) return false;
+        return (await Promise.all(nodes.map((n) => n.ping()))).every((r) => r === 'PONG');
       } catch {
         return false;
       }

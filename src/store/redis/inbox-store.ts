@@ -6,7 +6,7 @@ import { decodeSeq, encodeSeq } from '../ids.js';
 import { resumeComplete, type InboxStore } from '../inbox-store.js';
 import { priorityRank } from '../types.js';
 import type { RedisContext } from './context.js';
-import { STATS_TTL_MS, outboxKeys, statsKey } from './keys.js';
+import { REQUEST_KEEP_MS, STATS_TTL_MS } from './keys.js';
 import { NONE, script } from './scripts.js';
 
 /** Spliced into the sync event's JSON by inboxSnapshot.lua. */
@@ -16,27 +16,30 @@ const SYNC_TOKEN = /^[0-9a-z]{1,32}$/;
  * Inboxes on Redis: every change is one per-user script (src/store/redis/lua); a broadcast is
  * one script call whatever its audience, settled into each inbox when its user is next touched.
  */
-export function createRedisInboxStore({ redis, prefix, keys, channels, userKeys, userArgv, oneTrip }: RedisContext): InboxStore {
-  const global = keys.global;
-  const outbox = outboxKeys(prefix);
-  const outboxSendKeys = {
-    records: outbox.records,
-    outboxDue: outbox.due,
-    log: outbox.log,
-    counts: outbox.counts,
-    purge: outbox.purge,
-    readyWebhook: outbox.ready('WEBHOOK'),
-    readyTelegram: outbox.ready('TELEGRAM'),
-    readyWecom: outbox.ready('WECOM'),
-  };
-  /** Settles the users and drops what expired (pruneUser.lua), all in one round trip. */
+export function createRedisInboxStore({ redis, keys, channels, userKeys, userArgv, batch, eachPartition, one, requestId }: RedisContext): InboxStore {
+  const partitionOfUser = (userId: string) => keys.partitionOf(userId).partition;
+  /** The outbox keys sendNotification queues into, per partition. */
+  const outboxSendKeys = Array.from({ length: keys.partitions }, (_, n) => {
+    const outbox = keys.partition(n).outbox;
+    return {
+      records: outbox.records,
+      outboxDue: outbox.due,
+      log: outbox.log,
+      counts: outbox.counts,
+      purge: outbox.purge,
+      readyWebhook: outbox.ready('WEBHOOK'),
+      readyTelegram: outbox.ready('TELEGRAM'),
+      readyWecom: outbox.ready('WECOM'),
+    };
+  });
+  /** Settles the users and drops what expired (pruneUser.lua), in one round trip per shard. */
   const pruneUsers = (userIds: readonly string[], now: number) =>
-    oneTrip(userIds, (on, id) => script(on, 'pruneUser', userKeys(id), userArgv(id, now)));
+    batch(userIds, partitionOfUser, (on, id) => script(on, 'pruneUser', userKeys(id), userArgv(id, now)));
 
   return {
     async send(userIds, item, now) {
       const { rank, json } = encodeContent(item.content);
-      const stats = statsKey(prefix, statsDay(now));
+      const day = statsDay(now);
       const argv = {
         type: item.content.type,
         rank,
@@ -52,15 +55,21 @@ export function createRedisInboxStore({ redis, prefix, keys, channels, userKeys,
         retentionMs: DELIVERY_RETENTION_MS,
         optedOutReason: SKIP.optedOut,
         noAddressReason: SKIP.noAddress,
+        requestKeepMs: REQUEST_KEEP_MS,
       };
-      // One atomic script per user, all in one round trip, not one per user.
-      const replies = await oneTrip(userIds, (on, id) =>
-        script(
-          on,
-          'sendNotification',
-          [keys.user(id), global, { stats }, outboxSendKeys],
-          [userArgv(id, now), argv],
-        ),
+      // One atomic script per user, in one round trip per shard, not one per user. Each one's
+      // resend guard is the request and its position (a user may be listed twice).
+      const rid = requestId();
+      const replies = await batch(
+        userIds.map((_, i) => i),
+        (i) => partitionOfUser(userIds[i]!),
+        (on, i) => {
+          const id = userIds[i]!;
+          const [user, partition] = userKeys(id);
+          const own = { stats: partition.day(day), req: partition.requests(now), requestId: `${rid}.${i}` };
+          return script(on, 'sendNotification', [user, partition, own, outboxSendKeys[partition.partition]!], [userArgv(id, now), own, argv]);
+        },
+        true,
       );
       return userIds.map((userId, i) => {
         const [status, id] = replies[i] as string[];
@@ -71,36 +80,53 @@ export function createRedisInboxStore({ redis, prefix, keys, channels, userKeys,
       });
     },
 
+    // Two steps: the id and dedup check on the global slot, then one write per partition, all
+    // partitions in one round trip per shard (docs/redis-layout.md, "Redis Cluster").
     async broadcast(item, now) {
       const content = { ...item.content, broadcast: true as const };
       const { rank, json } = encodeContent(content);
-      const { seq, blog, bdrop, bcast, bexp, bdedup, maxexp, active, mutecount, epoch } = global;
-      const [id, recipients, deduplicated, muted] = await script(
-        redis,
-        'broadcast',
-        { seq, blog, bdrop, bcast, bexp, bdedup, maxexp, active, mutecount, stats: statsKey(prefix, statsDay(now)), epoch },
-        {
-          now,
-          type: content.type,
-          rank,
-          json,
-          expiresAt: content.expiresAt,
-          dedupKey: item.dedupKey ?? '',
-          dedupUntil: now + item.dedupWindowMs,
-          saveOffline: item.saveOffline ? '1' : '0',
-          channel: channels.broadcasts(0),
-          statsTtlMs: STATS_TTL_MS,
-        },
+      const rid = requestId();
+      const { seq, bdedup } = keys.global;
+      const [id, idSeq, deduplicated] = await one<[string, string, '0' | '1']>(
+        (on) =>
+          script(on, 'broadcastBegin', { seq, bdedup, req: keys.global.requests(now) }, {
+            now,
+            dedupKey: item.dedupKey ?? '',
+            dedupUntil: now + item.dedupWindowMs,
+            requestId: rid,
+            requestKeepMs: REQUEST_KEEP_MS,
+          }),
+        true,
       );
+      const day = statsDay(now);
+      const argv = {
+        now,
+        type: content.type,
+        rank,
+        json,
+        expiresAt: content.expiresAt,
+        saveOffline: item.saveOffline ? '1' : '0',
+        statsTtlMs: STATS_TTL_MS,
+        id,
+        seq: idSeq,
+        deduplicated,
+        requestId: rid,
+        requestKeepMs: REQUEST_KEEP_MS,
+      };
+      const parts = (await eachPartition(
+        (on, p) => script(on, 'broadcastPart', [p, { stats: p.day(day), req: p.requests(now) }], [argv, { channel: channels.broadcasts(p.partition) }]),
+        true,
+      )) as [number, number, number][];
+      const sum = (k: 0 | 1 | 2) => parts.reduce((n, r) => n + Number(r[k]), 0);
       return {
         id,
         type: content.type,
         title: content.title,
         createdAt: now,
         saveOffline: item.saveOffline,
-        recipients: Number(recipients),
-        deduplicated: Number(deduplicated),
-        muted: Number(muted),
+        recipients: sum(0),
+        deduplicated: sum(1),
+        muted: sum(2),
       };
     },
 
@@ -145,7 +171,7 @@ export function createRedisInboxStore({ redis, prefix, keys, channels, userKeys,
     },
 
     async unreadCounts(userIds, now) {
-      return (await oneTrip(userIds, (on, id) => script(on, 'unreadCount', userKeys(id), userArgv(id, now)))).map(Number);
+      return (await batch(userIds, partitionOfUser, (on, id) => script(on, 'unreadCount', userKeys(id), userArgv(id, now)))).map(Number);
     },
 
     async get(userId, ids, now) {
@@ -157,34 +183,47 @@ export function createRedisInboxStore({ redis, prefix, keys, channels, userKeys,
 
     async markRead(userId, ids, now) {
       if (ids.length === 0) return [];
-      return decodeItems(userId, await script(redis, 'markRead', userKeys(userId), [userArgv(userId, now), { read: '1' }], ids));
+      return decodeItems(userId, await one<string[]>((on) => script(on, 'markRead', userKeys(userId), [userArgv(userId, now), { read: '1' }], ids), true));
     },
 
     async markUnread(userId, ids, now) {
       if (ids.length === 0) return [];
-      return decodeItems(userId, await script(redis, 'markRead', userKeys(userId), [userArgv(userId, now), { read: '0' }], ids));
+      return decodeItems(userId, await one<string[]>((on) => script(on, 'markRead', userKeys(userId), [userArgv(userId, now), { read: '0' }], ids), true));
     },
 
-    markAllRead: (userId, now) => script(redis, 'markAllRead', userKeys(userId), userArgv(userId, now)),
+    markAllRead: (userId, now) => one<number>((on) => script(on, 'markAllRead', userKeys(userId), userArgv(userId, now)), true),
 
     async delete(userId, ids, now) {
       if (ids.length === 0) return 0;
-      return script(redis, 'deleteNotifications', userKeys(userId), userArgv(userId, now), ids);
+      return one<number>((on) => script(on, 'deleteNotifications', userKeys(userId), userArgv(userId, now), ids), true);
     },
 
+    // Each partition has its own expiry index: read the earliest of each, then lease the
+    // earliest `limit` of them where they are (another sweeper may take some in between).
     async sweepExpired(now, limit, leaseMs = 3000) {
-      const users = await script(redis, 'claimDue', { due: global.due }, { now, limit, leaseEnd: now + leaseMs });
+      const due = (await eachPartition((on, p) => on.zrangebyscore(p.due, '-inf', now, 'WITHSCORES', 'LIMIT', 0, limit))) as string[][];
+      const candidates = due.flatMap((flat, partition) => {
+        const out: { partition: number; at: number }[] = [];
+        for (let i = 1; i < flat.length; i += 2) out.push({ partition, at: Number(flat[i]) });
+        return out;
+      });
+      if (candidates.length === 0) return 0;
+      const take = new Map<number, number>();
+      for (const c of candidates.sort((x, y) => x.at - y.at).slice(0, limit)) take.set(c.partition, (take.get(c.partition) ?? 0) + 1);
+      const claimed = (await batch([...take], ([p]) => p, (on, [p, n]) => script(on, 'claimDue', { due: keys.partition(p).due }, { now, limit: n, leaseEnd: now + leaseMs }))) as string[][];
+      const users = claimed.flat();
       await pruneUsers(users, now);
       return users.length;
     },
 
-    async pruneExpired(now, batch = 500) {
-      const { blog, bdrop, bcast, bexp, bdedup, maxexp } = global;
-      await script(redis, 'pruneBroadcasts', { blog, bdrop, bcast, bexp, bdedup, maxexp }, { now });
+    async pruneExpired(now, batchSize = 500) {
+      await eachPartition((on, p) => script(on, 'pruneBroadcasts', p, { now }));
+      await redis.zremrangebyscore(keys.global.bdedup, '-inf', now);
       let visited = 0;
       // Each visit moves the user's due score past `now` or removes it, so this terminates.
       for (;;) {
-        const users = await redis.zrangebyscore(global.due, '-inf', now, 'LIMIT', 0, batch);
+        const due = (await eachPartition((on, p) => on.zrangebyscore(p.due, '-inf', now, 'LIMIT', 0, batchSize))) as string[][];
+        const users = due.flat();
         if (users.length === 0) return visited;
         await pruneUsers(users, now);
         visited += users.length;

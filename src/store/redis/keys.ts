@@ -1,38 +1,48 @@
 /**
- * Every Redis key this server uses, and nothing else builds one.
+ * Every Redis key this server uses, and nothing else builds one. docs/redis-layout.md mirrors
+ * these tables and says why the layout is what it is.
+ *
+ * Users are spread over P partitions (partition.ts; P = REDIS_PARTITIONS, fixed per data set).
+ * Everything a per-user script touches carries its partition's hash tag {p:N}, so each script
+ * runs on one Redis Cluster slot; what no partition owns carries {g}.
  *
  * | pattern                          | type   | holds                                                    | written by            |
  * |----------------------------------|--------|----------------------------------------------------------|-----------------------|
- * | P{g}:seq                         | string | last issued sequence number (ids of items & broadcasts), | send, broadcast       |
- * |                                  |        | never below Redis' clock in µs                           |                       |
- * | P{g}:epoch                       | string | this data set's marker: every id it issued is above it   | epoch, inboxSnapshot  |
- * | P{g}:blog                        | zset   | broadcast log: "id|type|createdAt|expiresAt" by seq      | broadcast, prune      |
- * | P{g}:bdrop                       | zset   | same members by the time the log entry can go            | broadcast, prune      |
- * | P{g}:bcast                       | hash   | broadcast id -> "type\trank\tjson" (body)                | broadcast, prune      |
- * | P{g}:bexp                        | zset   | broadcast id by expiresAt (when its body can go)         | broadcast, prune      |
- * | P{g}:bdedup                      | zset   | broadcast dedup key by window end                        | broadcast             |
- * | P{g}:maxexp                      | string | latest expiresAt ever issued (bounds log retention)      | send, broadcast       |
- * | P{g}:active                      | zset   | active user id by activation time                        | user scripts          |
- * | P{g}:mutecount                   | hash   | type -> number of active users who muted it              | user scripts          |
- * | P{g}:due                         | zset   | user id by next expiry (item/dedup), or sweep lease end  | user scripts, claimDue|
+ * | P{p:N}:u:ID:user                 | hash   | name, active, created, wm (settled seq), rmid (highest   | user scripts          |
+ * |                                  |        | id ever removed: resume watermark), muted, channels      |                       |
+ * | P{p:N}:u:ID:inbox                | zset   | item id by seq (own items and settled broadcasts)        | user scripts          |
+ * | P{p:N}:u:ID:unread               | zset   | unread item id by seq                                    | user scripts          |
+ * | P{p:N}:u:ID:exp                  | zset   | item id by expiresAt                                     | user scripts          |
+ * | P{p:N}:u:ID:items                | hash   | own item id -> "type\trank\tjson"; "@" + item id ->     | user scripts          |
+ * |                                  |        | readAt ms (a settled broadcast is in the inbox only)     |                       |
+ * | P{p:N}:u:ID:dedup                | zset   | dedup key by window end                                  | send                  |
+ * | P{p:N}:u:ID:addr                 | hash   | channel -> JSON {channel, address, secret, updatedAt}    | setChannelAddress     |
+ * | P{p:N}:seq:P                     | string | the partition's last sequence number (ids.lua: N and P   | send, broadcastPart   |
+ * |                                  |        | in the name pick its sub-millisecond slots)              |                       |
+ * | P{p:N}:epoch                     | string | the partition's data-set marker: its ids are above it    | ids.lua, epoch        |
+ * | P{p:N}:blog                      | zset   | broadcast log: "id|type|createdAt|expiresAt" by seq      | broadcastPart, prune  |
+ * | P{p:N}:bdrop                     | zset   | same members by the time the log entry can go            | broadcastPart, prune  |
+ * | P{p:N}:bcast                     | hash   | broadcast id -> "type\trank\tjson" (body)                | broadcastPart, prune  |
+ * | P{p:N}:bexp                      | zset   | broadcast id by expiresAt (when its body can go)         | broadcastPart, prune  |
+ * | P{p:N}:maxexp                    | string | latest expiresAt issued so far (bounds log retention)    | send, broadcastPart   |
+ * | P{p:N}:active                    | zset   | the partition's active user ids by activation time       | user scripts          |
+ * | P{p:N}:mutecount                 | hash   | type -> active users of the partition who muted it       | user scripts          |
+ * | P{p:N}:due                       | zset   | user id by next expiry (item/dedup), or sweep lease end  | user scripts, claimDue|
+ * | P{p:N}:req:MINUTE                | hash   | "RID:user" / "b:RID" -> first reply of a request (the    | send, broadcastPart   |
+ * |                                  |        | resend guard; MINUTE = the request's `now` in minutes)   |                       |
+ * | P{g}:seq                         | string | broadcast and scheduled-send sequence number             | broadcastBegin, sched |
+ * | P{g}:req:MINUTE                  | hash   | RID -> first reply of broadcastBegin (resend guard)      | broadcastBegin        |
+ * | P{g}:bdedup                      | zset   | broadcast dedup key by window end                        | broadcastBegin        |
  * | P{g}:policies                    | hash   | type -> policy JSON                                      | setPolicy             |
  * | P{g}:templates                   | hash   | name -> template JSON                                    | upsertTemplate        |
- * | P{u:ID}:user                     | hash   | name, active, created, wm (settled seq), rmid (highest   | user scripts          |
- * |                                  |        | id ever removed: resume watermark), muted, channels      |                       |
- * | P{u:ID}:inbox                    | zset   | item id by seq (own items and settled broadcasts)        | user scripts          |
- * | P{u:ID}:unread                   | zset   | unread item id by seq                                    | user scripts          |
- * | P{u:ID}:exp                      | zset   | item id by expiresAt                                     | user scripts          |
- * | P{u:ID}:items                    | hash   | own item id -> "type\trank\tjson"; broadcast id -> ""    | user scripts          |
- * | P{u:ID}:readat                   | hash   | item id -> readAt ms                                     | user scripts          |
- * | P{u:ID}:dedup                    | zset   | dedup key by window end                                  | send                  |
- * | P{u:ID}:addr                     | hash   | channel -> JSON {channel, address, secret, updatedAt}    | setChannelAddress     |
+ * | P{g}:layout                      | string | "VERSION:PARTITIONS" of this data set (checked at start) | start-up              |
  *
- * P is the configured prefix (DEFAULT_PREFIX, "ntf:"). A user's keys share the hash tag {u:ID};
- * the global keys share {g}. User ids are restricted to [A-Za-z0-9_.@-] (ids.ts USER_ID) so they
- * can't break a tag: the domain refuses others as bad input, and one that reaches this module
- * anyway is a bug, so building its keys throws. docs/redis-layout.md mirrors this table.
+ * P is the configured prefix (DEFAULT_PREFIX, "ntf:"). User ids are restricted to
+ * [A-Za-z0-9_.@-] (ids.ts USER_ID) so they can't break a tag: the domain refuses others as bad
+ * input, and one that reaches this module anyway is a bug, so building its keys throws.
  */
-import { checkUserId } from '../ids.js';
+import { SEQ_ID_WIDTH, checkUserId, decodeSeq } from '../ids.js';
+import { DEFAULT_PARTITIONS, partitionOf } from '../partition.js';
 import { DEFAULT_PREFIX } from '../prefix.js';
 import { JOB_NAME } from '../schedule-store.js';
 
@@ -42,21 +52,41 @@ export const LAYOUT_VERSION = 2;
 /** Where the data set's layout stamp lives: "LAYOUT_VERSION:PARTITIONS". */
 export const layoutKey = (prefix = DEFAULT_PREFIX): string => `${prefix}{g}:layout`;
 
+/**
+ * A request's replies are kept under the minute of its `now` (a resend carries the same
+ * arguments, so it finds them) until that minute is REQUEST_KEEP_MS old.
+ */
+export const REQUEST_BUCKET_MS = 60_000;
+export const REQUEST_KEEP_MS = 2 * REQUEST_BUCKET_MS;
+
 export interface GlobalKeys {
   seq: string;
-  /** the marker of this data set: every id it issued is above it (ids.lua ensureEpoch) */
+  bdedup: string;
+  policies: string;
+  templates: string;
+  layout: string;
+  /** broadcastBegin's resend guard for requests made at `now` */
+  requests(now: number): string;
+}
+
+export interface PartitionKeys {
+  partition: number;
+  seq: string;
+  /** the marker of this partition's data set: every id it issued is above it (ids.lua ensureEpoch) */
   epoch: string;
   blog: string;
   bdrop: string;
   bcast: string;
   bexp: string;
-  bdedup: string;
   maxexp: string;
   active: string;
   mutecount: string;
   due: string;
-  policies: string;
-  templates: string;
+  /** the day's counters of sends to this partition's users */
+  day(day: string): string;
+  /** the resend guard for requests made at `now` */
+  requests(now: number): string;
+  outbox: OutboxKeys;
 }
 
 export interface UserKeys {
@@ -65,7 +95,6 @@ export interface UserKeys {
   unread: string;
   exp: string;
   items: string;
-  readat: string;
   dedup: string;
   /** channel addresses (deliveries beyond the app) */
   addr: string;
@@ -73,54 +102,74 @@ export interface UserKeys {
 
 export interface KeySpace {
   prefix: string;
+  partitions: number;
   global: GlobalKeys;
+  /** partition n's keys (made once) */
+  partition(n: number): PartitionKeys;
+  /** the keys of the partition `userId` belongs to */
+  partitionOf(userId: string): PartitionKeys;
   user(userId: string): UserKeys;
+  /** the partition of a delivery ("<notification id>-<channel code>"), or null for a malformed id */
+  partitionOfDelivery(deliveryId: string): PartitionKeys | null;
 }
 
-export function keySpace(prefix = DEFAULT_PREFIX): KeySpace {
+const minute = (now: number) => Math.floor(now / REQUEST_BUCKET_MS);
+
+export function keySpace(prefix = DEFAULT_PREFIX, partitions = DEFAULT_PARTITIONS): KeySpace {
   const globalKey = (name: string) => `${prefix}{g}:${name}`;
+  const parts: PartitionKeys[] = [];
+  for (let n = 0; n < partitions; n++) {
+    const key = (name: string) => `${prefix}{p:${n}}:${name}`;
+    parts.push({
+      partition: n,
+      seq: key(`seq:${partitions}`),
+      epoch: key('epoch'),
+      blog: key('blog'),
+      bdrop: key('bdrop'),
+      bcast: key('bcast'),
+      bexp: key('bexp'),
+      maxexp: key('maxexp'),
+      active: key('active'),
+      mutecount: key('mutecount'),
+      due: key('due'),
+      day: (day) => key(`stats:${checkDay(day)}`),
+      requests: (now) => key(`req:${minute(now)}`),
+      outbox: outboxKeysOf(key),
+    });
+  }
   return {
     prefix,
+    partitions,
     global: {
       seq: globalKey('seq'),
-      epoch: globalKey('epoch'),
-      blog: globalKey('blog'),
-      bdrop: globalKey('bdrop'),
-      bcast: globalKey('bcast'),
-      bexp: globalKey('bexp'),
       bdedup: globalKey('bdedup'),
-      maxexp: globalKey('maxexp'),
-      active: globalKey('active'),
-      mutecount: globalKey('mutecount'),
-      due: globalKey('due'),
       policies: globalKey('policies'),
       templates: globalKey('templates'),
+      layout: layoutKey(prefix),
+      requests: (now) => globalKey(`req:${minute(now)}`),
+    },
+    partition: (n) => parts[n]!,
+    partitionOf: (userId) => parts[partitionOf(userId, partitions)]!,
+    partitionOfDelivery(deliveryId) {
+      const seq = decodeSeq(deliveryId.slice(0, SEQ_ID_WIDTH));
+      if (seq === null || deliveryId[SEQ_ID_WIDTH] !== '-') return null;
+      // ids.lua: a partition's ids take the sub-millisecond slots c with c mod P = N.
+      return parts[(seq % 1024) % partitions]!;
     },
     user(userId) {
       checkUserId(userId);
-      const key = (name: string) => `${prefix}{u:${userId}}:${name}`;
+      const key = (name: string) => `${prefix}{p:${partitionOf(userId, partitions)}}:u:${userId}:${name}`;
       return {
         user: key('user'),
         inbox: key('inbox'),
         unread: key('unread'),
         exp: key('exp'),
         items: key('items'),
-        readat: key('readat'),
         dedup: key('dedup'),
         addr: key('addr'),
       };
     },
   };
-}
-
-/**
- * The keys every per-user script picks its KEYS from (user-common.lua names them; scripts.ts
- * orders them): the user's and the global ones. Global keys ride along because settling reads
- * the broadcast log and user scripts keep the active set, mute counts and the expiry index
- * exact; see docs/architecture.md on Cluster.
- */
-export function userScriptKeys(keys: KeySpace, userId: string): [UserKeys, GlobalKeys] {
-  return [keys.user(userId), keys.global];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -129,7 +178,8 @@ export function userScriptKeys(keys: KeySpace, userId: string): [UserKeys, Globa
 //
 // | pattern                          | type   | holds                                                 | TTL              | written by                    |
 // |----------------------------------|--------|-------------------------------------------------------|------------------|-------------------------------|
-// | P{g}:stats:YYYY-MM-DD            | hash   | sent, dedup, type:NAME counts of that UTC day         | STATS_TTL_MS     | sendNotification, broadcast   |
+// | P{p:N}:stats:YYYY-MM-DD          | hash   | sent, dedup, type:NAME counts of that UTC day, of the | STATS_TTL_MS     | sendNotification,             |
+// |                                  |        | partition's users (PartitionKeys.day; summed on read) |                  | broadcastPart                 |
 // | P{g}:cache:v:KEY                 | string | shared cache entry: JSON {"t": computedAt ms, "v": …} | the entry's TTL  | cache (src/cache/cache.ts)    |
 // | P{g}:cache:lock:KEY              | string | single-flight lock: the instance computing KEY        | lockMs (≤ TTL)   | cache                         |
 // | P{g}:cache:stats:YYYY-MM-DD      | hash   | hits, misses of every instance's cache that UTC day   | STATS_TTL_MS     | cache                         |
@@ -147,11 +197,6 @@ export const CACHE_KEY = /^[A-Za-z0-9_.:@=,-]{1,200}$/;
 function checkDay(day: string): string {
   if (!DAY.test(day)) throw new Error(`stats day must be YYYY-MM-DD, got ${JSON.stringify(day)}`);
   return day;
-}
-
-/** The per-day notification counters (written inside sendNotification.lua and broadcast.lua). */
-export function statsKey(prefix: string, day: string): string {
-  return `${prefix}{g}:stats:${checkDay(day)}`;
 }
 
 export interface CacheKeys {
@@ -186,7 +231,7 @@ export function cacheKeys(prefix = DEFAULT_PREFIX): CacheKeys {
  * | P{g}:job:NAME:lock               | string | the running owner's random token, PX = the job's TTL     | begin/endJobRun       |
  *
  * Scheduled sends borrow their id from P{g}:seq. A delivery also leaves a mark "#s:ID" in each
- * recipient's P{u:ID}:dedup (see sendNotification.lua), so a redelivery is a no-op.
+ * recipient's P{p:N}:u:ID:dedup (see sendNotification.lua), so a redelivery is a no-op.
  * Job names are [a-z][a-z0-9-]*, so they can't break a key or a tag.
  */
 
@@ -210,20 +255,23 @@ export function schedulerKeys(prefix = DEFAULT_PREFIX): SchedulerKeys {
 
 
 // ---------------------------------------------------------------------------------------------
-// The delivery outbox (src/channels, docs/channels.md). Every outbox key shares the tag {o}, so
-// each outbox script touches one slot; sendNotification.lua queues into them when it stores.
+// The delivery outbox (src/channels, docs/channels.md): one per partition, in the partition's
+// slot, so sendNotification.lua queues into it in the same step that stores the notification.
 // ---------------------------------------------------------------------------------------------
 /*
  * | pattern                          | type   | holds                                                    | written by                 |
  * |----------------------------------|--------|----------------------------------------------------------|----------------------------|
- * | P{o}:dlv                         | hash   | delivery id -> JSON record (store/deliveries.ts)      | send, outbox scripts       |
- * | P{o}:ready:CHANNEL               | stream | entries {d: delivery id} ready to send; group "outbox"   | send, promoteDeliveries    |
- * | P{o}:due                         | zset   | delivery id by when it may be tried (escalation, retry)  | send, finish, retry        |
- * | P{o}:log                         | zset   | delivery ids (score 0: id order = creation order)        | send, prune                |
- * | P{o}:failed                      | zset   | FAILED delivery ids (score 0), the dead letters          | finish, retry, prune       |
- * | P{o}:counts                      | hash   | STATUS and CHANNEL:STATUS -> deliveries kept             | send, finish, retry, prune |
- * | P{o}:purge                       | zset   | finished delivery id by when it may be forgotten         | send, finish, retry, prune |
+ * | P{p:N}:o:dlv                     | hash   | delivery id -> JSON record (store/deliveries.ts)         | send, outbox scripts       |
+ * | P{p:N}:o:ready:CHANNEL           | stream | entries {d: delivery id} ready to send; group "outbox"   | send, promoteDeliveries    |
+ * | P{p:N}:o:due                     | zset   | delivery id by when it may be tried (escalation, retry)  | send, finish, retry        |
+ * | P{p:N}:o:log                     | zset   | delivery ids (score 0: id order = creation order)        | send, prune                |
+ * | P{p:N}:o:failed                  | zset   | FAILED delivery ids (score 0), the dead letters          | finish, retry, prune       |
+ * | P{p:N}:o:counts                  | hash   | STATUS and CHANNEL:STATUS -> deliveries kept             | send, finish, retry, prune |
+ * | P{p:N}:o:purge                   | zset   | finished delivery id by when it may be forgotten         | send, finish, retry, prune |
  * | P{o}:rl:NAME:…                   | string | rate-limiter buckets (rate-limiter-flexible)             | outbox throttle            |
+ *
+ * A delivery id is "<notification id>-<w|t|c>", and a notification id says its partition
+ * (ids.lua), so a delivery is found without an index.
  */
 
 /** The consumer group every instance joins on each ready stream. */
@@ -237,25 +285,26 @@ export interface OutboxKeys {
   counts: string;
   purge: string;
   ready(channel: 'WEBHOOK' | 'TELEGRAM' | 'WECOM'): string;
-  /** key prefix of a rate limiter (rate-limiter-flexible appends ":" and its key) */
-  limiter(name: string): string;
 }
 
-export function outboxKeys(prefix = DEFAULT_PREFIX): OutboxKeys {
-  const outboxKey = (name: string) => `${prefix}{o}:${name}`;
+function outboxKeysOf(partitionKey: (name: string) => string): OutboxKeys {
+  const key = (name: string) => partitionKey(`o:${name}`);
+  const ready = { WEBHOOK: key('ready:WEBHOOK'), TELEGRAM: key('ready:TELEGRAM'), WECOM: key('ready:WECOM') };
   return {
-    records: outboxKey('dlv'),
-    due: outboxKey('due'),
-    log: outboxKey('log'),
-    failed: outboxKey('failed'),
-    counts: outboxKey('counts'),
-    purge: outboxKey('purge'),
-    ready: (channel) => outboxKey(`ready:${channel}`),
-    limiter: (name) => {
-      if (!/^[a-z][a-z0-9-]{0,31}$/.test(name)) throw new Error(`limiter name ${JSON.stringify(name)} must match [a-z][a-z0-9-]*`);
-      return outboxKey(`rl:${name}`);
-    },
+    records: key('dlv'),
+    due: key('due'),
+    log: key('log'),
+    failed: key('failed'),
+    counts: key('counts'),
+    purge: key('purge'),
+    ready: (channel) => ready[channel],
   };
+}
+
+/** Key prefix of an outbox rate limiter (rate-limiter-flexible appends ":" and its key). */
+export function limiterKey(prefix: string, name: string): string {
+  if (!/^[a-z][a-z0-9-]{0,31}$/.test(name)) throw new Error(`limiter name ${JSON.stringify(name)} must match [a-z][a-z0-9-]*`);
+  return `${prefix}{o}:rl:${name}`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,13 +4,13 @@ import { schedulerKeys } from './keys.js';
 import { NONE, script } from './scripts.js';
 
 /** Scheduled sends and job runs on Redis (keys.ts schedulerKeys). */
-export function createRedisScheduleStore({ redis, prefix, keys, oneTrip }: RedisContext): ScheduleStore {
+export function createRedisScheduleStore({ redis, prefix, keys, batch, one }: RedisContext): ScheduleStore {
   const scheduler = schedulerKeys(prefix);
-  const { seq, epoch } = keys.global;
+  const { seq } = keys.global;
   const { sched, schedbody } = scheduler;
   return {
     async schedule(send, _now) {
-      return script(redis, 'scheduleSend', { seq, sched, schedbody, epoch }, { sendAt: send.sendAt, json: JSON.stringify(send) });
+      return one<string>((on) => script(on, 'scheduleSend', { seq, sched, schedbody }, { sendAt: send.sendAt, json: JSON.stringify(send) }), true);
     },
 
     async claimScheduled(now, limit, leaseMs) {
@@ -38,7 +38,7 @@ export function createRedisScheduleStore({ redis, prefix, keys, oneTrip }: Redis
     },
 
     async jobStatuses(names) {
-      const replies = await oneTrip(names, (on, name) => on.hmget(scheduler.job(name).status, 'lastRunAt', 'lastStatus'));
+      const replies = await batch(names, () => -1, (on, name) => on.hmget(scheduler.job(name).status, 'lastRunAt', 'lastStatus'));
       return names.map((_, i) => {
         const [at, status] = (replies[i] as (string | null)[] | null) ?? [null, null];
         return { lastRunAt: at == null ? null : Number(at), lastStatus: status ?? null };

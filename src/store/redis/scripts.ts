@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './client.js';
 
 /**
  * The Lua scripts, each described once: its KEYS and ARGV by name and type, in the order the
@@ -34,12 +35,12 @@ interface Spec {
   rest?: true;
 }
 
-/** KEYS every per-user script starts with (user-common.lua; keys.ts KeySpace names them). */
-const USER_KEYS = ['user', 'inbox', 'unread', 'exp', 'items', 'readat', 'dedup', 'seq', 'blog', 'bcast', 'active', 'mutecount', 'due', 'maxexp'] as const;
+/** KEYS every per-user script starts with (user-common.lua; keys.ts UserKeys and PartitionKeys name them). */
+const USER_KEYS = ['user', 'inbox', 'unread', 'exp', 'items', 'dedup', 'seq', 'blog', 'bcast', 'active', 'mutecount', 'due', 'maxexp'] as const;
 /** ARGV every per-user script starts with (user-common.lua). */
 const USER_ARGV = { now: N, cap: N, userId: S, channel: S } as const;
 const USER = ['ids', 'user-common'] as const;
-/** The outbox keys sendNotification queues into (keys.ts OutboxKeys). */
+/** The partition outbox's keys sendNotification queues into (keys.ts OutboxKeys). */
 const OUTBOX_SEND_KEYS = ['records', 'outboxDue', 'log', 'counts', 'purge', 'readyWebhook', 'readyTelegram', 'readyWecom'] as const;
 
 export const SCRIPTS = {
@@ -48,7 +49,7 @@ export const SCRIPTS = {
   updatePreferences: { uses: USER, keys: USER_KEYS, argv: { ...USER_ARGV, mutedTypes: S, channels: S } },
   sendNotification: {
     uses: USER,
-    keys: [...USER_KEYS, 'stats', 'addr', ...OUTBOX_SEND_KEYS, 'epoch'],
+    keys: [...USER_KEYS, 'stats', 'addr', ...OUTBOX_SEND_KEYS, 'epoch', 'req'],
     argv: {
       ...USER_ARGV,
       type: S,
@@ -65,6 +66,8 @@ export const SCRIPTS = {
       retentionMs: N,
       optedOutReason: S,
       noAddressReason: S,
+      requestId: S,
+      requestKeepMs: N,
     },
   },
   listNotifications: { uses: USER, keys: USER_KEYS, argv: { ...USER_ARGV, first: N, after: OPT, unreadOnly: S, types: S, minRank: OPT } },
@@ -76,16 +79,31 @@ export const SCRIPTS = {
   pruneUser: { uses: USER, keys: USER_KEYS, argv: USER_ARGV },
   listSince: { uses: USER, keys: USER_KEYS, argv: { ...USER_ARGV, after: N } },
   inboxSnapshot: { uses: USER, keys: [...USER_KEYS, 'epoch'], argv: { ...USER_ARGV, after: OPT, token: S } },
-  broadcast: {
+  broadcastBegin: { uses: ['ids'], keys: ['seq', 'bdedup', 'req'], argv: { now: N, dedupKey: S, dedupUntil: N, requestId: S, requestKeepMs: N } },
+  broadcastPart: {
     uses: ['ids'],
-    keys: ['seq', 'blog', 'bdrop', 'bcast', 'bexp', 'bdedup', 'maxexp', 'active', 'mutecount', 'stats', 'epoch'],
-    argv: { now: N, type: S, rank: N, json: S, expiresAt: N, dedupKey: S, dedupUntil: N, saveOffline: S, channel: S, statsTtlMs: N },
+    keys: ['seq', 'blog', 'bdrop', 'bcast', 'bexp', 'maxexp', 'active', 'mutecount', 'stats', 'epoch', 'req'],
+    argv: {
+      now: N,
+      type: S,
+      rank: N,
+      json: S,
+      expiresAt: N,
+      saveOffline: S,
+      channel: S,
+      statsTtlMs: N,
+      id: S,
+      seq: S,
+      deduplicated: S,
+      requestId: S,
+      requestKeepMs: N,
+    },
   },
-  pruneBroadcasts: { uses: [], keys: ['blog', 'bdrop', 'bcast', 'bexp', 'bdedup', 'maxexp'], argv: { now: N } },
+  pruneBroadcasts: { uses: [], keys: ['blog', 'bdrop', 'bcast', 'bexp', 'maxexp'], argv: { now: N } },
   claimDue: { uses: [], keys: ['due'], argv: { now: N, limit: N, leaseEnd: N } },
   epoch: { uses: ['ids'], keys: ['seq', 'epoch'], argv: {} },
   // scheduler (keys.ts schedulerKeys)
-  scheduleSend: { uses: ['ids'], keys: ['seq', 'sched', 'schedbody', 'epoch'], argv: { sendAt: N, json: S } },
+  scheduleSend: { uses: ['ids'], keys: ['seq', 'sched', 'schedbody'], argv: { sendAt: N, json: S } },
   claimScheduled: { uses: [], keys: ['sched', 'schedbody'], argv: { now: N, limit: N, leaseEnd: N } },
   beginJobRun: { uses: [], keys: ['lock', 'status'], argv: { token: S, ttlMs: N, slot: OPT } },
   endJobRun: { uses: [], keys: ['lock', 'status'], argv: { token: S, startedAt: N, status: S } },
@@ -115,7 +133,8 @@ interface Replies {
   pruneUser: number;
   listSince: string[];
   inboxSnapshot: (string | number)[];
-  broadcast: [string, number, number, number];
+  broadcastBegin: [string, string, '0' | '1'];
+  broadcastPart: [number, number, number];
   pruneBroadcasts: number;
   claimDue: string[];
   epoch: string;
@@ -160,7 +179,7 @@ const argNames = new Map<string, string[]>(Object.entries(SCRIPTS).map(([name, s
  * Runs script `name` on a connection (a promise of its reply) or queues it on a pipeline (the
  * pipeline). The keys and arguments go in the order of its description.
  */
-export function script<Name extends ScriptName, K extends Parts, A extends Parts, On extends Redis | ChainableCommander>(
+export function script<Name extends ScriptName, K extends Parts, A extends Parts, On extends RedisClient | ChainableCommander>(
   on: On,
   name: Name,
   keys: Covering<K, KeysOf<Name>>,
@@ -184,7 +203,7 @@ export function scriptSource(name: ScriptName): string {
 let sources: Map<ScriptName, { lua: string; numberOfKeys: number }> | undefined;
 
 /** Registers every script on a connection (idempotent per connection). */
-export function defineScripts(redis: Redis): void {
+export function defineScripts(redis: RedisClient): void {
   sources ??= new Map((Object.keys(SCRIPTS) as ScriptName[]).map((name) => [name, { lua: scriptSource(name), numberOfKeys: SCRIPTS[name].keys.length }]));
   for (const [name, def] of sources) {
     if (!(name in redis)) redis.defineCommand(name, def);

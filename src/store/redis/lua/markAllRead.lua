@@ -7,7 +7,7 @@
 settle()
 local ids = redis.call('ZRANGE', K_UNREAD, 0, -1)
 for _, id in ipairs(ids) do
-  redis.call('HSET', K_READAT, id, NOW)
+  redis.call('HSET', K_ITEMS, readAtField(id), NOW)
   CHANGED_READ[#CHANGED_READ + 1] = id
 end
 redis.call('DEL', K_UNREAD)

@@ -13,12 +13,12 @@ for _, id in ipairs(ids) do
   if seq then
     if read then
       if redis.call('ZREM', K_UNREAD, id) == 1 then
-        redis.call('HSET', K_READAT, id, NOW)
+        redis.call('HSET', K_ITEMS, readAtField(id), NOW)
         CHANGED_READ[#CHANGED_READ + 1] = id
       end
     else
       if redis.call('ZADD', K_UNREAD, seq, id) == 1 then CHANGED_UNREAD[#CHANGED_UNREAD + 1] = id end
-      redis.call('HDEL', K_READAT, id)
+      redis.call('HDEL', K_ITEMS, readAtField(id))
     end
   end
 end

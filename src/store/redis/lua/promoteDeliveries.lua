@@ -1,7 +1,7 @@
 --[[
   promoteDeliveries: deliveries whose time has come (escalation, retry, throttle) move from the
   due set to their channel's ready stream.
-  KEYS 1 due (P{o}:due)  2 ready:WEBHOOK  3 ready:TELEGRAM  4 ready:WECOM
+  KEYS 1 due (the partition outbox's, P{p:N}:o:due)  2 ready:WEBHOOK  3 ready:TELEGRAM  4 ready:WECOM
   ARGV 1 now (ms)  2 at most this many
   Returns {how many moved, when the next one is due ('' none)}.
 ]]

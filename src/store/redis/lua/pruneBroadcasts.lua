@@ -1,6 +1,7 @@
 --[[
-  pruneBroadcasts: drop broadcast bodies past their expiry and log entries past their use.
-  KEYS 1 blog  2 bdrop  3 bcast  4 bexp  5 bdedup  6 maxexp
+  pruneBroadcasts: drop one partition's broadcast bodies past their expiry and log entries past
+  their use.
+  KEYS 1 blog  2 bdrop  3 bcast  4 bexp  5 maxexp (the partition's, {p:N})
   ARGV 1 now
   Returns the number of bodies dropped.
 ]]
@@ -15,8 +16,7 @@ if #entries > 0 then
   redis.call('ZREM', KEYS[1], unpack(entries))
   redis.call('ZREM', KEYS[2], unpack(entries))
 end
-redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
 -- Once everything issued has expired the bound is meaningless; leave no key behind.
-local maxexp = redis.call('GET', KEYS[6])
-if maxexp and tonumber(maxexp) <= tonumber(now) then redis.call('DEL', KEYS[6]) end
+local maxexp = redis.call('GET', KEYS[5])
+if maxexp and tonumber(maxexp) <= tonumber(now) then redis.call('DEL', KEYS[5]) end
 return #bodies

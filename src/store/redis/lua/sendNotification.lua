@@ -1,6 +1,6 @@
 --[[
   sendNotification: store one own notification for one user (dedup, then mute, then cap).
-  KEYS 1-14, ARGV 1-4: see user-common.lua;  KEYS 15 the day's stats hash (P{g}:stats:DAY)
+  KEYS 1-13, ARGV 1-4: see user-common.lua;  KEYS 14 the partition's day counters (P{p:N}:stats:DAY)
   ARGV 5 type  6 priority rank  7 content JSON  8 expiresAt  9 dedup key ('' none)  10 dedup window end
        11 stats TTL ms
        12 delivery mark ('' or absent: none): a scheduled send's "#s:ID" (NotificationService.deliverScheduled),
@@ -8,20 +8,41 @@
        14 external channels to deliver to, comma-separated ('' or absent: in-app only)
        15 escalation delay ms (0: at once)  16 retention of a finished delivery ms
        17 reason recorded for an opted-out channel  18 reason for a channel without address
-  KEYS 16 the user's addresses (P{u:ID}:addr); outbox (keys.ts outboxKeys, tag {o}):
-       17 records  18 due  19 log  20 counts  21 purge  22 ready:WEBHOOK  23 ready:TELEGRAM  24 ready:WECOM
-  KEYS 25 the epoch (P{g}:epoch, ids.lua nextSeq)
-  Counts into KEYS[15]: 'dedup' +1 when deduplicated; 'sent' and 'type:<type>' +1 when stored.
+  KEYS 15 the user's addresses; the partition's outbox (keys.ts OutboxKeys):
+       16 records  17 due  18 log  19 counts  20 purge  21 ready:WEBHOOK  22 ready:TELEGRAM  23 ready:WECOM
+  KEYS 24 the partition's epoch (ids.lua nextSeq)
+       25 the resend guard (P{p:N}:req:MINUTE: request id -> the first reply)
+  ARGV 19 the request id (unique per store call and user position)  20 how long the guard is kept (ms)
+  Runs once per request and user: a resend of the same command (ioredis replays one whose
+  connection dropped before its reply, e.g. in a failover) finds the first reply and changes
+  nothing. All KEYS carry the user's partition tag: one slot.
+  Counts into KEYS[14]: 'dedup' +1 when deduplicated; 'sent' and 'type:<type>' +1 when stored.
   Deliveries (only when stored): per requested channel, the send's channels ∩ the user's
   preferences for the type (its own entry, else "*") ∩ its addresses: PENDING (queued on the
   channel's ready stream, or due at now + delay when escalating), else SKIPPED with the reason.
   The record is store/deliveries.ts Delivery as JSON. Mirrors deliveries.ts route().
   Publishes {"kind":"notification","id","v"} when stored.
-  Returns {'ok', id} | {'dedup'} | {'muted'} | {'again'} (mark present: nothing done)
+  Returns {'ok', id} | {'dedup'} | {'muted'} | {'again'} (mark present: nothing done); a resend
+  gets the first reply again.
 ]]
+local K_STATS, K_ADDR, K_REC, K_ODUE, K_LOG, K_COUNTS, K_PURGE, K_EPOCH, K_REQ =
+  KEYS[14], KEYS[15], KEYS[16], KEYS[17], KEYS[18], KEYS[19], KEYS[20], KEYS[24], KEYS[25]
+local K_READY = {WEBHOOK = KEYS[21], TELEGRAM = KEYS[22], WECOM = KEYS[23]}
+local REQ_FIELD = ARGV[19]
+local first = redis.call('HGET', K_REQ, REQ_FIELD)
+if first then
+  local status, id = string.match(first, '^(%a+):?(.*)$')
+  return id ~= '' and {status, id} or {status}
+end
+local function remember(reply)
+  redis.call('HSET', K_REQ, REQ_FIELD, reply[1] .. ':' .. (reply[2] or ''))
+  redis.call('PEXPIRE', K_REQ, ARGV[20])
+  return reply
+end
+
+local function run()
 if not ensureUser() then settle() end
 local typ, expires = ARGV[5], ARGV[8]
-local K_STATS = KEYS[15]
 local function count(...)
   for _, field in ipairs({...}) do redis.call('HINCRBY', K_STATS, field, 1) end
   redis.call('PEXPIRE', K_STATS, ARGV[11])
@@ -66,35 +87,34 @@ local function queueDeliveries(id, value)
   end
   local delay, retention = tonumber(ARGV[15]), tonumber(ARGV[16])
   local code = {WEBHOOK = 'w', TELEGRAM = 't', WECOM = 'c'}
-  local ready = {WEBHOOK = KEYS[22], TELEGRAM = KEYS[23], WECOM = KEYS[24]}
   for channel in string.gmatch(requested, '[^,]+') do
     local did = id .. '-' .. code[channel]
     local status, err, nextAt = 'PENDING', cjson.null, cjson.null
     if not wanted[channel] then
       status, err = 'SKIPPED', ARGV[17]
-    elseif redis.call('HEXISTS', KEYS[16], channel) == 0 then
+    elseif redis.call('HEXISTS', K_ADDR, channel) == 0 then
       status, err = 'SKIPPED', ARGV[18]
     end
     if status == 'SKIPPED' then
-      redis.call('ZADD', KEYS[21], NOW + retention, did)
+      redis.call('ZADD', K_PURGE, NOW + retention, did)
     elseif delay > 0 then
       nextAt = NOW + delay
-      redis.call('ZADD', KEYS[18], nextAt, did)
+      redis.call('ZADD', K_ODUE, nextAt, did)
     else
-      redis.call('XADD', ready[channel], '*', 'd', did)
+      redis.call('XADD', K_READY[channel], '*', 'd', did)
     end
-    redis.call('HSET', KEYS[17], did, cjson.encode({
+    redis.call('HSET', K_REC, did, cjson.encode({
       id = did, notificationId = id, userId = USER_ID, channel = channel, status = status, attempts = 0,
       lastError = err, createdAt = NOW, nextAttemptAt = nextAt, deliveredAt = cjson.null,
       escalate = delay > 0, content = value,
     }))
-    redis.call('ZADD', KEYS[19], 0, did)
-    redis.call('HINCRBY', KEYS[20], status, 1)
-    redis.call('HINCRBY', KEYS[20], channel .. ':' .. status, 1)
+    redis.call('ZADD', K_LOG, 0, did)
+    redis.call('HINCRBY', K_COUNTS, status, 1)
+    redis.call('HINCRBY', K_COUNTS, channel .. ':' .. status, 1)
   end
 end
 
-local seq = nextSeq(K_SEQ, KEYS[25])
+local seq = nextSeq(K_SEQ, K_EPOCH)
 local id = encodeId(seq)
 -- The sender's own item is settled past too, so the watermark may move with it.
 redis.call('HSET', K_USER, 'wm', seq)
@@ -106,8 +126,11 @@ redis.call('HSET', K_ITEMS, id, value)
 trim()
 local maxexp = redis.call('GET', K_MAXEXP)
 if not maxexp or tonumber(maxexp) < tonumber(expires) then redis.call('SET', K_MAXEXP, expires) end
-redis.call('PUBLISH', CHANNEL, '{"kind":"notification","id":"' .. id .. '","v":' .. cjson.encode(value) .. '}')
+redis.call('SPUBLISH', CHANNEL, '{"kind":"notification","id":"' .. id .. '","v":' .. cjson.encode(value) .. '}')
 queueDeliveries(id, value)
 count('sent', 'type:' .. typ)
 finish()
 return {'ok', id}
+end
+
+return remember(run())

@@ -1,22 +1,28 @@
 --[[
   Shared by every per-user script (included, not copied: scripts.ts prepends it).
 
-  KEYS (userScriptKeys in keys.ts):
-    1 user  2 inbox  3 unread  4 exp  5 items  6 readat  7 dedup            ({u:ID})
-    8 seq   9 blog  10 bcast  11 active  12 mutecount  13 due  14 maxexp   ({g})
+  KEYS (scripts.ts USER_KEYS; keys.ts UserKeys and PartitionKeys):
+    1 user  2 inbox  3 unread  4 exp  5 items  6 dedup                     (the user's)
+    7 seq   8 blog   9 bcast  10 active  11 mutecount  12 due  13 maxexp   (its partition's)
+  All carry the user's partition tag {p:N}: one Redis Cluster slot.
   Every script's ARGV starts with:
     1 now (ms)  2 cap  3 user id  4 the user's event channel (the store is given the names)
-  Events (store/events.ts) are published inside the script, so they leave in commit order:
+  Events (store/events.ts) are published inside the script, so they leave in commit order; the
+  user's channel is a sharded one in the same slot (SPUBLISH):
     {"kind":"unread","count":N,"read":[ids],"unread":[ids],"removed":[ids]} whenever the script
     changed the unread count or the read state, or removed items (finish(); empty lists left out).
-  Item values: own items "type\trank\tjson"; settled broadcasts "" (body in bcast).
+  The items hash: own item id -> "type\trank\tjson"; "@" .. id -> readAt (ms) of a read item.
+  A settled broadcast is in the inbox only: its body is the partition's (bcast), so a returning
+  user pays for a few index entries, not a copy.
   The user hash's `rmid` is the highest id ever removed from this inbox (cap, expiry, delete):
   a resume after an id >= rmid lost nothing (inboxSnapshot.lua).
 ]]
-local K_USER, K_INBOX, K_UNREAD, K_EXP, K_ITEMS, K_READAT, K_DEDUP =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
+local K_USER, K_INBOX, K_UNREAD, K_EXP, K_ITEMS, K_DEDUP =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local K_SEQ, K_BLOG, K_BCAST, K_ACTIVE, K_MUTECOUNT, K_DUE, K_MAXEXP =
-  KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13], KEYS[14]
+  KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13]
+-- An item's read time lives beside it in the items hash: no key of its own per user.
+local function readAtField(id) return '@' .. id end
 local NOW = tonumber(ARGV[1])
 local CAP = tonumber(ARGV[2])
 local USER_ID = ARGV[3]
@@ -38,8 +44,12 @@ local function removeItems(ids)
   redis.call('ZREM', K_INBOX, unpack(ids))
   redis.call('ZREM', K_UNREAD, unpack(ids))
   redis.call('ZREM', K_EXP, unpack(ids))
-  redis.call('HDEL', K_ITEMS, unpack(ids))
-  redis.call('HDEL', K_READAT, unpack(ids))
+  local fields = {}
+  for _, id in ipairs(ids) do
+    fields[#fields + 1] = id
+    fields[#fields + 1] = readAtField(id)
+  end
+  redis.call('HDEL', K_ITEMS, unpack(fields))
 end
 
 -- Everything with expiresAt <= t is gone.
@@ -99,7 +109,6 @@ local function settle()
             redis.call('ZADD', K_INBOX, s, id)
             redis.call('ZADD', K_UNREAD, s, id)
             redis.call('ZADD', K_EXP, expires, id)
-            redis.call('HSET', K_ITEMS, id, '')
             trim()
           end
         end
@@ -126,9 +135,7 @@ end
 
 -- The stored value of an item: own items inline, broadcasts from the shared body.
 local function itemValue(id)
-  local v = redis.call('HGET', K_ITEMS, id)
-  if v == '' then v = redis.call('HGET', K_BCAST, id) end
-  return v
+  return redis.call('HGET', K_ITEMS, id) or redis.call('HGET', K_BCAST, id)
 end
 
 -- Flat reply: id, value, readAt ('' when unread) for each id the inbox holds.
@@ -140,7 +147,7 @@ local function replyItems(ids)
       if v then
         out[#out + 1] = id
         out[#out + 1] = v
-        out[#out + 1] = redis.call('HGET', K_READAT, id) or ''
+        out[#out + 1] = redis.call('HGET', K_ITEMS, readAtField(id)) or ''
       end
     end
   end
@@ -175,12 +182,12 @@ local function finish()
     if #CHANGED_READ > 0 then ev = ev .. ',"read":' .. cjson.encode(CHANGED_READ) end
     if #CHANGED_UNREAD > 0 then ev = ev .. ',"unread":' .. cjson.encode(CHANGED_UNREAD) end
     if #CHANGED_REMOVED > 0 then ev = ev .. ',"removed":' .. cjson.encode(CHANGED_REMOVED) end
-    redis.call('PUBLISH', CHANNEL, ev .. '}')
+    redis.call('SPUBLISH', CHANNEL, ev .. '}')
   end
 end
 
 -- Activation and mute changes steer live broadcast filters on every instance.
 local function publishUserState()
-  redis.call('PUBLISH', CHANNEL, '{"kind":"user","active":' .. (isActive() and 'true' or 'false') ..
+  redis.call('SPUBLISH', CHANNEL, '{"kind":"user","active":' .. (isActive() and 'true' or 'false') ..
     ',"muted":' .. (redis.call('HGET', K_USER, 'muted') or '[]') .. '}')
 end
