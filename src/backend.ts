@@ -96,14 +96,13 @@ export function redisBackend({ redis, subscriber, shardSubscriber, blocking = nu
   const channels = channelNames(prefix, partitions);
   // graphql-redis-subscriptions types its connections as single-node clients; a Cluster has the same calls.
   const global = new RedisPubSub({ publisher: redis as Redis, subscriber: subscriber as Redis });
-  const sharded = channels.isSharded;
-  const bus = new RoutingPubSub(sharded, new ShardedPubSub(redis, shardSubscriber), global as unknown as ConstructorParameters<typeof RoutingPubSub>[2]);
+  const bus = new RoutingPubSub(channels.isSharded, new ShardedPubSub(redis, shardSubscriber), global as unknown as ConstructorParameters<typeof RoutingPubSub>[2]);
   return {
     store: createRedisStore({ redis, cap, prefix, channels, waitReplicas }),
     deliveries: createRedisDeliveryStore({ redis, blocking, prefix, partitions, waitReplicas }),
     bus,
     channels,
-    countSubscribers: (channel) => countSubscribers(redis, channel, sharded(channel)),
+    countSubscribers: (channel) => countSubscribers(redis, channel, channels.isSharded(channel)),
     l2: { redis, prefix },
     watchBus: (hooks) => watchSubscribers([subscriber, shardSubscriber], hooks),
   };

@@ -7,12 +7,12 @@ import {
   MarkReadMutation,
   UpsertUserMutation,
 } from '../src/client/operations.js';
-import { SERVICE, asUser, useTestApp } from './helpers/app.js';
+import { REDIS_BACKENDS, SERVICE, asUser, useTestApp } from './helpers/app.js';
 import { subscribe, untilListening, wsClient } from './helpers/ws.js';
 
 /** Two app instances on one Redis: any instance reaches any client. */
-describe('two instances on one Redis', () => {
-  const t = useTestApp('redis', { clock: 'real' });
+describe.each(REDIS_BACKENDS)('two instances on one Redis (%s)', (backend) => {
+  const t = useTestApp(backend, { clock: 'real' });
   const send = (i: number, userId: string, title: string) =>
     t(i).run(SendNotificationMutation, { input: { userIds: [userId], type: 'task_assigned', title, body: '' } }, SERVICE);
   /** time for a stray duplicate to show up, where the test asserts there is none */

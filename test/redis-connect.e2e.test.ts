@@ -101,9 +101,7 @@ describe.each(TARGETS)('Redis plumbing on $name', ({ target }) => {
     const p = prefix();
     const ch = channelNames(p, 16);
     const backend = redisBackend({ redis, subscriber, shardSubscriber, cap: 50, prefix: p });
-    // the backend's two halves, routed by channel as they will be once the store SPUBLISHes
-    const { shardBus, globalBus } = backend.bus as RoutingPubSub;
-    const bus = new RoutingPubSub(ch.isSharded, shardBus, globalBus);
+    const bus = backend.bus as RoutingPubSub;
     const users = ['ann', 'bob', 'cy', 'dee', 'eve'];
     const got: [string, unknown][] = [];
     const ids = await Promise.all([
@@ -201,8 +199,7 @@ describe.each(TARGETS)('Redis plumbing on $name', ({ target }) => {
     const p = prefix();
     const ch = channelNames(p, 16);
     const backend = redisBackend({ redis, subscriber, shardSubscriber, cap: 50, prefix: p });
-    const { shardBus, globalBus } = backend.bus as RoutingPubSub;
-    const bus = new RoutingPubSub(ch.isSharded, shardBus, globalBus);
+    const bus = backend.bus as RoutingPubSub;
     const channel = role === 'subscriber' ? ch.topic('watch') : ch.user('wat');
     const got: unknown[] = [];
     await bus.subscribe(channel, (m) => got.push(m), {});
