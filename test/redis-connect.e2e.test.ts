@@ -240,4 +240,27 @@ describe.each(TARGETS)('Redis plumbing on $name', ({ target }) => {
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
   });
+
+  it('a SUBSCRIBE cut off by its connection closing fails that subscription only: nothing unhandled', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (err: unknown) => unhandled.push(err);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const subscriber = connectRedis(target(), { role: 'subscriber' });
+      subscriber.on('error', () => {});
+      // a Cluster holds commands while it has no slot map (disconnect leaves them pending): once it
+      // has one, the SUBSCRIBE goes out on its subscriber connection, which the disconnect closes
+      if (subscriber instanceof Cluster) await subscriber.ping();
+      const shardSubscriber = open('shard-subscriber');
+      const backend = redisBackend({ redis: open('commands'), subscriber, shardSubscriber, cap: 50, prefix: prefix() });
+      const sub = backend.bus.subscribe(backend.channels.topic('cut'), () => {}, {});
+      subscriber.disconnect();
+      await expect(sub).rejects.toThrow(/Connection is closed|closed/);
+      // unhandled rejections are reported after the microtasks of a turn
+      for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
 });
