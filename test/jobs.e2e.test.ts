@@ -225,6 +225,7 @@ describe.each(BACKENDS)('jobs (%s)', (backend) => {
     const dir = mkdtempSync(join(tmpdir(), 'jobs-'));
     const here = (spec: string) => pathToFileURL(createRequire(import.meta.url).resolve(spec)).href;
     const redisStore = pathToFileURL(fileURLToPath(new URL('../src/store/redis/redis-store.ts', import.meta.url))).href;
+    const channelsModule = pathToFileURL(fileURLToPath(new URL('../src/realtime/channels.ts', import.meta.url))).href;
     writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n'); // the .ts file is ESM, as in the repository
     writeFileSync(join(dir, 'work-end-reminder.mjs'), `throw new Error('kaboom at load');\n`);
     writeFileSync(
@@ -232,9 +233,10 @@ describe.each(BACKENDS)('jobs (%s)', (backend) => {
       `import { workerData } from 'node:worker_threads';
 import { Redis } from '${here('ioredis')}';
 import { createRedisStore } from '${redisStore}';
+import { channels } from '${channelsModule}';
 const { redis: r, job, token } = workerData;
 const redis = new Redis(r.target.url);
-await createRedisStore({ redis, cap: r.cap, prefix: r.prefix }).beginJobRun(job.name, { token, ttlMs: 600000, slot: null }, Date.now());
+await createRedisStore({ redis, cap: r.cap, prefix: r.prefix, channels: channels(r.prefix, r.partitions) }).beginJobRun(job.name, { token, ttlMs: 600000, slot: null }, Date.now());
 setInterval(() => {}, 1000);
 `,
     );

@@ -208,7 +208,7 @@ describe.each(BACKENDS)('metrics after real operations (%s)', (backend) => {
 
     if (backend === 'redis') {
       expect(value(s, 'ntf_redis_command_duration_seconds_count', { command: 'script:sendNotification' })).toBeGreaterThanOrEqual(3);
-      expect(value(s, 'ntf_redis_command_duration_seconds_count', { command: 'script:broadcast' })).toBe(1);
+      expect(value(s, 'ntf_redis_command_duration_seconds_count', { command: 'script:broadcastBegin' })).toBe(1);
       expect(value(s, 'ntf_redis_command_duration_seconds_count', { command: 'subscribe' })).toBeGreaterThanOrEqual(1);
       expect(s.filter((x) => x.name === 'ntf_redis_command_errors_total')).toEqual([]);
     } else {
