@@ -9,9 +9,9 @@ import {
   UpdatePreferencesMutation,
   UpsertUserMutation,
 } from '../src/client/operations.js';
-import { BACKENDS, SERVICE, asUser, useTestApp } from './helpers/app.js';
+import { BACKENDS, SERVICE, asUser, useTestApp, EVERY_BACKEND } from './helpers/app.js';
 
-describe.each(BACKENDS)('broadcasts end to end (%s)', (backend) => {
+describe.each(EVERY_BACKEND)('broadcasts end to end (%s)', (backend) => {
   const t = useTestApp(backend, { cap: 5 });
   const users = (ids: string[]) => Promise.all(ids.map((id) => t().run(UpsertUserMutation, { id, displayName: id.toUpperCase() }, SERVICE)));
   const broadcast = (extra: Record<string, unknown> = {}) =>

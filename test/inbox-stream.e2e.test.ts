@@ -17,7 +17,7 @@ import {
   UpsertUserMutation,
 } from '../src/client/operations.js';
 import type { InboxSubscription as InboxResult } from '../src/client/gql/graphql.js';
-import { BACKENDS, SERVICE, asUser, useTestApp, type TestApp } from './helpers/app.js';
+import { BACKENDS, SERVICE, asUser, useTestApp, type TestApp, EVERY_BACKEND } from './helpers/app.js';
 import { withRedis } from './helpers/redis.js';
 import { sseSubscribe } from './helpers/sse.js';
 import { subscribe, wsClient } from './helpers/ws.js';
@@ -62,7 +62,7 @@ async function inboxFeed(t: TestApp, user: string, after?: string) {
   return subscribe(wsClient(ws, await t.token(user)).client, InboxSubscription, after === undefined ? {} : { after });
 }
 
-describe.each(BACKENDS)('inbox subscription over WebSocket (%s)', (backend) => {
+describe.each(EVERY_BACKEND)('inbox subscription over WebSocket (%s)', (backend) => {
   const t = useTestApp(backend, { cap: 3 });
   const send = sender(t);
 

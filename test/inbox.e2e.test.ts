@@ -14,11 +14,11 @@ import {
   UpdatePreferencesMutation,
   UpsertTemplateMutation,
 } from '../src/client/operations.js';
-import { ADMIN, E2E_BACKENDS, SERVICE, asUser, codes, useTestApp } from './helpers/app.js';
+import { ADMIN, BACKENDS, SERVICE, asUser, codes, useTestApp, EVERY_BACKEND } from './helpers/app.js';
 
 const HOUR = 3600_000;
 
-describe.each(E2E_BACKENDS)('inbox end to end (%s)', (backend) => {
+describe.each(EVERY_BACKEND)('inbox end to end (%s)', (backend) => {
   const t = useTestApp(backend, { cap: 50 });
 
   const send = (userIds: string[], extra: Record<string, unknown> = {}) =>

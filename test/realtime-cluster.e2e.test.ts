@@ -7,7 +7,7 @@ import {
   MarkReadMutation,
   UpsertUserMutation,
 } from '../src/client/operations.js';
-import { REDIS_BACKENDS, SERVICE, asUser, useTestApp } from './helpers/app.js';
+import { SERVICE, asUser, useTestApp, REDIS_BACKENDS } from './helpers/app.js';
 import { subscribe, untilListening, wsClient } from './helpers/ws.js';
 
 /** Two app instances on one Redis: any instance reaches any client. */

@@ -10,10 +10,10 @@ import {
   UpdatePreferencesMutation,
   UpsertUserMutation,
 } from '../src/client/operations.js';
-import { BACKENDS, SERVICE, ADMIN, asUser, useTestApp } from './helpers/app.js';
+import { BACKENDS, SERVICE, ADMIN, asUser, useTestApp, EVERY_BACKEND } from './helpers/app.js';
 import { subscribe, untilListening, wsClient } from './helpers/ws.js';
 
-describe.each(BACKENDS)('subscriptions over WebSocket (%s)', (backend) => {
+describe.each(EVERY_BACKEND)('subscriptions over WebSocket (%s)', (backend) => {
   const t = useTestApp(backend, { clock: 'real' });
   const send = (userId: string, title: string, i = 0) =>
     t(i).run(SendNotificationMutation, { input: { userIds: [userId], type: 'task_assigned', title, body: '' } }, SERVICE);

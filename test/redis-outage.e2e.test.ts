@@ -10,17 +10,14 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InboxDocument, NotificationReceivedDocument } from '../src/client/gql/graphql.js';
-import { createAuth } from '../src/server/auth.js';
 import { startWebhookReceiver } from './helpers/fake-providers.js';
-import { useServerChildren } from './helpers/server-child.js';
+import { LIST, SEND, SERVICE, auth, inbox, send, until, useServerUnderTest, user } from './helpers/server-under-test.js';
 import { freePort, startRedisServer, type RedisServer, type RedisServerOptions } from './helpers/redis-server.js';
 import { subscribe, wsClient } from './helpers/ws.js';
 
-const SECRET = 'outage-test-secret-outage-test-secret-00';
-const auth = createAuth(SECRET);
 const AOF = ['--appendonly', 'yes', '--appendfsync', 'always'];
 
-const spawnServer = useServerChildren();
+const startServer = useServerUnderTest();
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterEach(async () => {
   for (const f of cleanups.splice(0).reverse()) await f();
@@ -56,94 +53,12 @@ async function ownRedis(opts: { aof?: boolean } = {}) {
   };
 }
 
-async function startServer(redisUrl: string, env: Record<string, string> = {}) {
-  const port = await freePort();
-  const spawnIt = () =>
-    spawnServer({
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      REDIS_URL: redisUrl,
-      JWT_SECRET: SECRET,
-      LOG_LEVEL: 'warn',
-      REDIS_COMMAND_TIMEOUT_MS: '1000',
-      INBOX_CAP: '1000',
-      WEBHOOK_ALLOW_PRIVATE: 'true',
-      DELIVERY_RETRY_BASE_MS: '50',
-      DELIVERY_RETRY_MAX_MS: '300',
-      ...env,
-    });
-  let proc = spawnIt();
-  const base = `http://127.0.0.1:${port}`;
-  const s = {
-    http: `${base}/graphql`,
-    ws: `ws://127.0.0.1:${port}/graphql`,
-    output: () => proc.output(),
-    async readyz() {
-      return (await fetch(`${base}/readyz`).catch(() => null))?.status ?? 0;
-    },
-    /** a GraphQL POST: the HTTP status, its Retry-After header and the body */
-    async post(query: string, variables: Record<string, unknown>, as: { sub: string; roles: ('user' | 'service' | 'admin')[] }) {
-      const token = await auth.sign({ sub: as.sub, roles: as.roles, expiresIn: '1h' });
-      const res = await fetch(s.http, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query, variables }),
-      });
-      return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { data?: any; errors?: { message: string; extensions?: { code?: string } }[] } };
-    },
-    async gql(query: string, variables: Record<string, unknown>, as: { sub: string; roles: ('user' | 'service' | 'admin')[] } = SERVICE) {
-      const { body } = await s.post(query, variables, as);
-      if (body.errors) throw new Error(JSON.stringify(body.errors));
-      return body.data;
-    },
-    async killAndRestart() {
-      proc.child.kill('SIGKILL');
-      await proc.exited;
-      proc = spawnIt();
-      await until(async () => (await s.readyz()) === 200, 'server ready again');
-    },
-  };
-  await until(async () => (await s.readyz()) === 200, 'server ready');
-  return s;
-}
-
-const SERVICE = { sub: 'svc', roles: ['service' as const] };
-
-const user = (sub: string) => ({ sub, roles: ['user' as const] });
-
-const SEND = 'mutation($i: SendNotificationInput!) { sendNotification(input: $i) { notifications { id title } scheduledId } }';
-const LIST = 'query($after: String) { notifications(first: 100, after: $after) { totalCount edges { node { id title } } pageInfo { hasNextPage endCursor } } }';
-
-async function until(cond: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000) {
-  const start = Date.now();
-  while (!(await cond())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Every notification of `userId`'s inbox, newest first, all pages. */
-async function inbox(s: Awaited<ReturnType<typeof startServer>>, userId: string): Promise<{ id: string; title: string }[]> {
-  const out: { id: string; title: string }[] = [];
-  let after: string | null = null;
-  for (;;) {
-    const page: any = (await s.gql(LIST, { after }, user(userId))).notifications;
-    out.push(...page.edges.map((e: any) => e.node));
-    if (!page.pageInfo.hasNextPage) return out;
-    after = page.pageInfo.endCursor;
-  }
-}
-
-const send = (s: Awaited<ReturnType<typeof startServer>>, userId: string, title: string, extra: Record<string, unknown> = {}) =>
-  s.gql(SEND, { i: { userIds: [userId], type: 'task_assigned', title, body: '', ...extra } }).then((d) => d.sendNotification);
-
 describe('Redis unreachable', () => {
   it('queries and mutations answer SERVICE_UNAVAILABLE within 2 s (HTTP 200, Retry-After), /readyz is 503; streams stay open and catch up; scheduled sends and the outbox resume', { timeout: 90_000 }, async () => {
     const redis = await ownRedis({ aof: true });
     const receiver = await startWebhookReceiver();
     cleanups.push(() => receiver.close());
-    const s = await startServer(redis.url);
+    const s = await startServer({ REDIS_URL: redis.url });
 
     // A user with a webhook, an inbox stream and a notificationReceived stream.
     const set = await s.gql('mutation($u: ID!, $a: String!) { setChannelAddress(userId: $u, input: { channel: WEBHOOK, address: $a }) { webhookSecret } }', { u: 'ada', a: receiver.at('/ada') });
@@ -201,7 +116,7 @@ describe('Redis unreachable', () => {
 
   it('a stream whose bus connection drops while commands go on catches up on what was committed meanwhile, once each', { timeout: 60_000 }, async () => {
     const redis = await ownRedis();
-    const s = await startServer(redis.url, { SCHEDULER_ENABLED: 'false', DELIVERY_WORKER_ENABLED: 'false' });
+    const s = await startServer({ REDIS_URL: redis.url }, { SCHEDULER_ENABLED: 'false', DELIVERY_WORKER_ENABLED: 'false' });
     const { client } = wsClient(s.ws, await auth.sign({ sub: 'ada', roles: ['user'] }));
     const inboxFeed = subscribe(client, InboxDocument, {});
     const received = subscribe(client, NotificationReceivedDocument, {});
@@ -236,7 +151,7 @@ describe('Redis unreachable', () => {
 
   it('an inbox stream that cannot prove it missed nothing ends with SERVICE_UNAVAILABLE; resuming says replayComplete false', { timeout: 60_000 }, async () => {
     const redis = await ownRedis();
-    const s = await startServer(redis.url, { SCHEDULER_ENABLED: 'false', DELIVERY_WORKER_ENABLED: 'false' });
+    const s = await startServer({ REDIS_URL: redis.url }, { SCHEDULER_ENABLED: 'false', DELIVERY_WORKER_ENABLED: 'false' });
     const { client } = wsClient(s.ws, await auth.sign({ sub: 'ada', roles: ['user'] }));
     const feed = subscribe(client, InboxDocument, {});
     await feed.waitFor(1);
@@ -264,7 +179,7 @@ describe('Redis unreachable', () => {
 describe('Redis restarted', () => {
   it('with its data (AOF, appendfsync always) after a crash: everything acknowledged is there, ids go on above', { timeout: 60_000 }, async () => {
     const redis = await ownRedis({ aof: true });
-    const s = await startServer(redis.url, { SCHEDULER_ENABLED: 'false' });
+    const s = await startServer({ REDIS_URL: redis.url }, { SCHEDULER_ENABLED: 'false' });
     const acked: string[] = [];
     for (let i = 0; i < 40; i++) acked.push((await send(s, 'ada', `n${i}`)).notifications[0].id);
     await redis.kill();
@@ -279,7 +194,7 @@ describe('Redis restarted', () => {
 
   it('empty: ids never go backwards, the server notices (log line) and serves on; a resume from before answers replayComplete false', { timeout: 60_000 }, async () => {
     const redis = await ownRedis();
-    const s = await startServer(redis.url, { SCHEDULER_ENABLED: 'false' });
+    const s = await startServer({ REDIS_URL: redis.url }, { SCHEDULER_ENABLED: 'false' });
     const old = (await send(s, 'ada', 'old')).notifications[0].id;
 
     await redis.stop();
@@ -308,7 +223,7 @@ describe('Redis restarted', () => {
 describe('the server killed mid-burst', () => {
   it('after SIGKILL and a restart, every acknowledged send is present exactly once', { timeout: 90_000 }, async () => {
     const redis = await ownRedis();
-    const s = await startServer(redis.url, { SCHEDULER_ENABLED: 'false', DELIVERY_WORKER_ENABLED: 'false' });
+    const s = await startServer({ REDIS_URL: redis.url }, { SCHEDULER_ENABLED: 'false', DELIVERY_WORKER_ENABLED: 'false' });
     const acked = new Map<string, string>();
     let stop = false;
     const worker = async (w: number) => {

@@ -76,8 +76,8 @@ export type BackendName = 'memory' | 'redis' | 'cluster';
 export const BACKENDS: BackendName[] = ['memory', 'redis'];
 /** Both Redis targets, for the tests that touch Redis: one node and the cluster. */
 export const REDIS_BACKENDS: BackendName[] = ['redis', 'cluster'];
-/** The end-to-end matrix: memory, one Redis node and the cluster. */
-export const E2E_BACKENDS: BackendName[] = ['memory', 'redis', 'cluster'];
+/** Memory, one node and the cluster: the end-to-end suites that must hold on every target. */
+export const EVERY_BACKEND: BackendName[] = ['memory', 'redis', 'cluster'];
 
 /**
  * Call at describe level: returns a getter for the test's app instance `i` (default 0), made on
