@@ -96,14 +96,22 @@ export function redisBackend({ redis, subscriber, shardSubscriber, blocking = nu
   const channels = channelNames(prefix, partitions);
   // graphql-redis-subscriptions types its connections as single-node clients; a Cluster has the same calls.
   const global = new RedisPubSub({ publisher: redis as Redis, subscriber: subscriber as Redis });
-  const sharded = channels.isSharded;
-  const bus = new RoutingPubSub(sharded, new ShardedPubSub(redis, shardSubscriber), global as unknown as ConstructorParameters<typeof RoutingPubSub>[2]);
+  // When SUBSCRIBE fails (its connection closed mid-way: shutdown, a Cluster moving its subscriber
+  // off a dead node), RedisPubSub also rejects an internal promise nobody awaits, an unhandled
+  // rejection that would end the process. The caller still gets the failure.
+  const subscribeGlobal = global.subscribe.bind(global);
+  global.subscribe = (trigger, onMessage, options) => {
+    const sub = subscribeGlobal(trigger, onMessage, options);
+    (global as unknown as { subsPendingRefsMap: Map<string, { pending: { promise: Promise<unknown> } }> }).subsPendingRefsMap.get(trigger)?.pending.promise.catch(() => {});
+    return sub;
+  };
+  const bus = new RoutingPubSub(channels.isSharded, new ShardedPubSub(redis, shardSubscriber), global as unknown as ConstructorParameters<typeof RoutingPubSub>[2]);
   return {
     store: createRedisStore({ redis, cap, prefix, channels, waitReplicas }),
     deliveries: createRedisDeliveryStore({ redis, blocking, prefix, partitions, waitReplicas }),
     bus,
     channels,
-    countSubscribers: (channel) => countSubscribers(redis, channel, sharded(channel)),
+    countSubscribers: (channel) => countSubscribers(redis, channel, channels.isSharded(channel)),
     l2: { redis, prefix },
     watchBus: (hooks) => watchSubscribers([subscriber, shardSubscriber], hooks),
   };

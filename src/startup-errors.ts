@@ -44,11 +44,14 @@ export function listenError(err: NodeJS.ErrnoException, host: string, port: numb
  */
 export async function checkRedis(connections: RedisClient[], target: RedisTarget, timeoutMs = REDIS_STARTUP_TIMEOUT_MS): Promise<void> {
   // ioredis reports the cause (ECONNREFUSED, ENOTFOUND, WRONGPASS) as 'error' events; PING itself
-  // only fails with "max retries reached" or not at all. A Cluster that reaches no node says
-  // "Failed to refresh slots cache" and keeps the node's error as lastNodeError.
+  // only fails with "max retries reached" or not at all.
+  // A Cluster that reaches no node says "Failed to refresh slots cache"; each node's own error
+  // (ECONNREFUSED, …) comes as 'node error'.
   let cause: Error | undefined;
-  const onError = (err: Error & { lastNodeError?: Error }) => (cause = err.lastNodeError ?? err);
-  for (const c of connections) c.on('error', onError);
+  let nodeCause: Error | undefined;
+  const onError = (err: Error) => (cause = err);
+  const onNodeError = (err: Error) => (nodeCause = err);
+  for (const c of connections) c.on('error', onError).on('node error', onNodeError);
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
   let answered = false;
@@ -58,8 +61,12 @@ export async function checkRedis(connections: RedisClient[], target: RedisTarget
     cause ??= err as Error;
   } finally {
     clearTimeout(timer);
-    for (const c of connections) c.off('error', onError);
+    for (const c of connections) c.off('error', onError).off('node error', onNodeError);
   }
+  // A Cluster's node connections only say "Connection is closed." when nothing listens there.
+  const vague = (e: Error | undefined) => e !== undefined && /^(Connection is closed\.|Failed to refresh slots cache\.)$/.test(e.message);
+  cause = nodeCause && !vague(nodeCause) ? nodeCause : cause;
+  if (target.kind === 'cluster' && vague(cause)) cause = new Error('no seed accepted a connection', { cause });
   const variable = target.kind === 'single' ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES';
   const where = describeTarget(target);
   if (answered) {

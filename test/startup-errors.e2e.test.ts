@@ -7,6 +7,8 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useServerChildren } from './helpers/server-child.js';
 import { freePort } from './helpers/redis-server.js';
+import { deleteByPrefix, keysByPrefix, newCluster, newRedis, redisClusterNodes, redisClusterSeeds, redisUrl, uniquePrefix } from './helpers/redis.js';
+import { LAYOUT_VERSION, layoutKey } from '../src/store/redis/keys.js';
 
 const spawnServer = useServerChildren();
 const servers: net.Server[] = [];
@@ -69,6 +71,48 @@ describe('start-up errors', { timeout: 30_000 }, () => {
       `Redis at redis://***@127.0.0.1:${port} did not answer PING within 5 s: check REDIS_URL and that Redis runs there, or unset REDIS_URL for the memory backend`,
     ]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(5000);
+  });
+
+  it('Redis Cluster refusing connections: one line naming REDIS_CLUSTER_NODES and the seeds, exit 1', async () => {
+    const [a, b] = [await freePort(), await freePort()];
+    const r = await startServer({ REDIS_CLUSTER_NODES: `127.0.0.1:${a},127.0.0.1:${b}` });
+    expect(r.code).toBe(1);
+    expect(r.lines).toEqual([
+      `Cannot reach the Redis Cluster at 127.0.0.1:${a},127.0.0.1:${b} (no seed accepted a connection): check REDIS_CLUSTER_NODES and that Redis runs there, or unset REDIS_CLUSTER_NODES for the memory backend`,
+    ]);
+  });
+
+  it('REDIS_URL pointing at a node of a Redis Cluster: one line saying to set REDIS_CLUSTER_NODES, exit 1', async () => {
+    const node = redisClusterNodes()[0]!;
+    const r = await startServer({ REDIS_URL: `redis://127.0.0.1:${node.port}` });
+    expect(r.code).toBe(1);
+    expect(r.lines).toEqual([`Redis at redis://127.0.0.1:${node.port} is a node of a Redis Cluster: set REDIS_CLUSTER_NODES to its nodes (host:port,…) instead of REDIS_URL`]);
+  });
+
+  it('REDIS_URL and REDIS_CLUSTER_NODES together: one line naming both, exit 1', async () => {
+    const r = await startServer({ REDIS_URL: redisUrl(), REDIS_CLUSTER_NODES: redisClusterSeeds() });
+    expect(r.code).toBe(1);
+    expect(r.lines).toEqual([
+      'Invalid configuration: REDIS_URL and REDIS_CLUSTER_NODES are both set: set REDIS_URL for one Redis node or REDIS_CLUSTER_NODES for a Redis Cluster, not both',
+    ]);
+  });
+
+  it.each(['redis', 'cluster'] as const)('another key layout in Redis (%s): one line naming the way out, exit 1, nothing written', async (kind) => {
+    const prefix = uniquePrefix();
+    const redis = kind === 'redis' ? newRedis() : newCluster();
+    try {
+      await redis.set(layoutKey(prefix), `${LAYOUT_VERSION - 1}:16`);
+      const env: Record<string, string> = kind === 'redis' ? { REDIS_URL: redisUrl() } : { REDIS_CLUSTER_NODES: redisClusterSeeds() };
+      const r = await startServer({ ...env, REDIS_KEY_PREFIX: prefix });
+      expect(r.code).toBe(1);
+      expect(r.lines).toEqual([
+        `Redis holds key layout version ${LAYOUT_VERSION - 1} with 16 partitions under REDIS_KEY_PREFIX "${prefix}", this server uses version ${LAYOUT_VERSION} with 16 partitions: start it on a fresh Redis or with another REDIS_KEY_PREFIX (docs/redis-layout.md, "Layout version")`,
+      ]);
+      expect(await keysByPrefix(redis, prefix)).toEqual([layoutKey(prefix)]);
+    } finally {
+      await deleteByPrefix(redis, prefix);
+      await redis.quit();
+    }
   });
 
   it('bad config: one line naming the variable, exit 1', async () => {

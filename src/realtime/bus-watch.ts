@@ -65,7 +65,7 @@ interface ClusterInternals {
 function watchClusterSubscriber(conn: Cluster, hooks: SubscriberHooks): void {
   const internals = conn as unknown as ClusterInternals;
   let down = false;
-  let seen: Redis | null = null;
+  let seen = internals.subscriber.getInstance();
   let probing = false;
   const timer = setInterval(() => {
     if (conn.status === 'end') return clearInterval(timer);
