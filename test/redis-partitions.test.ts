@@ -4,18 +4,29 @@
  * broadcast's id still orders it right, and ids never go backwards after Redis is wiped.
  */
 import { createHash } from 'node:crypto';
-import type { ChainableCommander, Redis } from 'ioredis';
+import { Redis, type ChainableCommander } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { channels as channelNames } from '../src/realtime/channels.js';
 import { decodeSeq } from '../src/store/ids.js';
 import { DEFAULT_PARTITIONS, partitionOf } from '../src/store/partition.js';
 import { keySpace } from '../src/store/redis/keys.js';
 import { createRedisDeliveryStore } from '../src/store/redis/redis-delivery-store.js';
+import { ReplicaAckError } from '../src/store/redis/context.js';
 import { createRedisStore } from '../src/store/redis/redis-store.js';
+import { isBackendUnavailable } from '../src/store/unavailable.js';
 import { SCRIPTS, scriptSource, type ScriptName } from '../src/store/redis/scripts.js';
 import type { SendOutcome } from '../src/store/store.js';
 import { T0, newBroadcast, newItem, storedOf } from './helpers/store-backends.js';
 import { deleteByPrefix, newRedis, uniquePrefix, withCluster } from './helpers/redis.js';
+import { startRedisServer } from './helpers/redis-server.js';
+
+async function until(cond: () => Promise<boolean>, timeoutMs = 10_000) {
+  const end = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 const connections: Redis[] = [];
 /** The test cluster answers CLUSTER KEYSLOT: the slot Redis itself gives a key. */
@@ -186,6 +197,34 @@ describe('Redis partitions', () => {
       expect({ script, keys: call.slice(3, 3 + Number(call[2])), slots: (await slotsOf(call)).size }).toMatchObject({ slots: 1 });
     }
     expect([...seen].sort()).toEqual(Object.keys(SCRIPTS).sort());
+  });
+
+  it('with waitReplicas, a write is acknowledged only once a replica has it: without one it fails, retryably', async () => {
+    const primary = await startRedisServer();
+    const cleanup: (() => Promise<unknown>)[] = [() => primary.stop()];
+    try {
+      const redis = new Redis(primary.url, { maxRetriesPerRequest: 1 });
+      cleanup.unshift(() => redis.quit());
+      const prefix = uniquePrefix();
+      const store = createRedisStore({ redis, cap: 50, prefix, channels: channelNames(prefix), waitReplicas: 1 });
+      const err = await store.send(['ann'], newItem(T0), T0).then(() => null, (e: unknown) => e);
+      expect(err).toBeInstanceOf(ReplicaAckError);
+      expect(isBackendUnavailable(err)).toBe(true);
+
+      const replica = await startRedisServer(undefined, { args: ['--replicaof', '127.0.0.1', String(new URL(primary.url).port)] });
+      cleanup.unshift(() => replica.stop());
+      const copy = new Redis(replica.url);
+      cleanup.unshift(() => copy.quit());
+      await until(async () => /master_link_status:up/.test(await copy.info('replication')));
+      const [out] = await store.send(['bob'], newItem(T0 + 1), T0 + 1);
+      const b = await store.broadcast(newBroadcast(T0 + 2), T0 + 2);
+      await store.markRead('bob', [b.id], T0 + 3);
+      // acknowledged: the replica holds it already (WAIT returned after it did)
+      expect(await copy.zscore(keySpace(prefix).user('bob').inbox, storedOf(out).id)).not.toBeNull();
+      expect(await copy.zscore(keySpace(prefix).user('bob').inbox, b.id)).not.toBeNull();
+    } finally {
+      for (const c of cleanup) await c().catch(() => {});
+    }
   });
 
   it('sends to many users travel in one round trip on one node', async () => {

@@ -2,11 +2,12 @@
  * Which errors mean "the backend is not answering right now" rather than "something is wrong":
  * ioredis' own (the command timed out, its retries ran out, the connection is closed or not
  * writable) and Redis' replies while it can't serve (loading its data after a restart, a busy
- * script, a replica without its primary). maskError (src/server/yoga.ts) answers them with the
+ * script, a replica without its primary, a write that did not reach its replicas in time:
+ * REDIS_WAIT_REPLICAS). maskError (src/server/yoga.ts) answers them with the
  * retryable code SERVICE_UNAVAILABLE instead of a masked internal error.
  */
 const CLIENT_MESSAGES = [/^Command timed out$/, /^Connection is closed\.?$/, /^Stream isn't writeable/, /^Reached the max retries per request limit/];
-const REPLY_CODES = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY)\b/;
+const REPLY_CODES = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY|NOREPLICAS)\b/;
 
 export function isBackendUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
