@@ -13,8 +13,9 @@ import { NONE, script } from './scripts.js';
 const SYNC_TOKEN = /^[0-9a-z]{1,32}$/;
 
 /**
- * Inboxes on Redis: every change is one per-user script (src/store/redis/lua); a broadcast is
- * one script call whatever its audience, settled into each inbox when its user is next touched.
+ * Inboxes on Redis: every change is one per-user script (src/store/redis/lua) on its user's
+ * partition; a broadcast is one global script and one per partition whatever its audience,
+ * settled into each inbox when its user is next touched.
  */
 export function createRedisInboxStore({ redis, keys, channels, userKeys, userArgv, batch, eachPartition, one, requestId }: RedisContext): InboxStore {
   const partitionOfUser = (userId: string) => keys.partitionOf(userId).partition;
