@@ -6,8 +6,19 @@
  * REDIS_WAIT_REPLICAS). maskError (src/server/yoga.ts) answers them with the
  * retryable code SERVICE_UNAVAILABLE instead of a masked internal error.
  */
-const CLIENT_MESSAGES = [/^Command timed out$/, /^Connection is closed\.?$/, /^Stream isn't writeable/, /^Reached the max retries per request limit/];
-const REPLY_CODES = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY|NOREPLICAS)\b/;
+const CLIENT_MESSAGES = [
+  /^Command timed out$/,
+  /^Connection is closed\.?$/,
+  /^Stream isn't writeable/,
+  /^Reached the max retries per request limit/,
+  // a Cluster client while a node fails over or none answers
+  /^Too many Cluster redirections/,
+  /^Cluster isn't ready/,
+  /^None of startup nodes is available/,
+  /^Node is disconnected/,
+  /^Cluster is disconnect(ed|ing)/,
+];
+const REPLY_CODES = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY|NOREPLICAS|MOVED|ASK)\b/;
 
 export function isBackendUnavailable(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
