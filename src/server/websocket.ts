@@ -13,8 +13,9 @@ import { WebSocket, WebSocketServer } from 'ws';
 import { EventQueue } from '../realtime/event-queue.js';
 import type { Logger } from 'pino';
 import type { Auth } from './auth.js';
-import { boundWebSocket } from './backpressure.js';
-import { coalesceWrites } from './coalesce-writes.js';
+import type { Socket } from 'node:net';
+import { checkWebSocketBacklog } from './backpressure.js';
+import { corkForTurn } from './coalesce-writes.js';
 import { resolveOperation, type PersistedOperations } from './persisted-operations.js';
 import type { UserConnections } from './connection-limits.js';
 import { maskError, withCode, type GraphQLServer } from './yoga.js';
@@ -64,7 +65,8 @@ export interface WebSocketEndpoint extends Disposable {
 export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_000, persisted, maxBufferedBytes = 1024 * 1024, metrics, limits, userConnections, maxPayload = MAX_WS_MESSAGE_BYTES }: WebSocketDeps): WebSocketEndpoint {
   // noServer: the HTTP server's own errors (a port in use) stay with it instead of being
   // re-emitted here, where graphql-ws would print them as an internal error.
-  const wss = new WebSocketServer({ noServer: true, maxPayload });
+  const onSlow = (buffered: number) => logger.warn({ buffered }, 'closing a slow WebSocket client');
+  const wss = new WebSocketServer({ noServer: true, maxPayload, WebSocket: serverWebSocket(maxBufferedBytes, onSlow) });
   // One listener for every socket: a closure made inside the upgrade handler would keep that
   // handler's scope, and with it the upgrade request, for the connection's lifetime.
   const onProtocolError = (err: Error) => logger.debug({ err: err.message }, 'websocket protocol error');
@@ -84,10 +86,6 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
         client.on('error', onProtocolError);
       }
     });
-  });
-  wss.on('connection', (socket) => {
-    coalesceWrites(socket);
-    boundWebSocket(socket, maxBufferedBytes, (buffered) => logger.warn({ buffered }, 'closing a slow WebSocket client'));
   });
   // Shared executions live as long as their event object.
   const frames: SharedFrames = new WeakMap();
@@ -187,6 +185,29 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
       for (const client of wss.clients) client.close(1001, 'server shutting down');
       await disposable.dispose();
     },
+  };
+}
+
+type WriteCallback = (err?: Error) => void;
+
+/**
+ * ws's WebSocket whose frames written in the same turn leave in one write (coalesce-writes.ts)
+ * and whose backlog is bounded (backpressure.ts). A class, so that costs a prototype method
+ * instead of two wrapper closures and bound functions per connection.
+ */
+function serverWebSocket(maxBufferedBytes: number, onSlow: (buffered: number) => void): typeof WebSocket {
+  return class ServerWebSocket extends WebSocket {
+    override send(data: unknown, options?: object | WriteCallback, cb?: WriteCallback): void {
+      if (typeof options === 'function') {
+        cb = options as WriteCallback;
+        options = {};
+      }
+      corkForTurn((this as unknown as { _socket?: Socket })._socket);
+      super.send(data as string, (options ?? {}) as Parameters<WebSocket['send']>[1] & object);
+      // Once queued, so graphql-ws's next frame joins this write (coalesce-writes.ts).
+      if (cb) queueMicrotask(cb);
+      checkWebSocketBacklog(this, maxBufferedBytes, onSlow);
+    }
   };
 }
 
