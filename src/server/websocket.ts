@@ -10,7 +10,7 @@ import {
 import type { Disposable } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
-import { EventQueue } from '../realtime/event-queue.js';
+import { EventQueue, type QueueSink } from '../realtime/event-queue.js';
 import type { Logger } from 'pino';
 import type { Auth } from './auth.js';
 import type { Socket } from 'node:net';
@@ -258,40 +258,18 @@ async function directSubscribe(
   logger: Logger,
   { metrics, operation, field }: { metrics: Metrics; operation: string; field: string },
 ) {
-  // Subscribing and each event run like requests of their own: what they cache on the context
-  // (scope-auth's per-request cache) goes with them instead of living as long as the socket.
-  // A copy, not Object.create: an object used as a prototype gets a hidden class of its own,
-  // about 600 bytes per subscription.
-  const ownContext = () => ({ ...(args.contextValue as object) });
   const start = performance.now();
-  const source = await createSourceEventStream({ ...args, contextValue: ownContext() });
+  const source = await createSourceEventStream({ ...args, contextValue: ownContext(args) });
   const live = Symbol.asyncIterator in (source as object);
   metrics.operationDuration.observe({ operation, type: 'subscription', outcome: live ? 'ok' : 'error' }, (performance.now() - start) / 1000);
   if (!live) return source as ExecutionResult;
-  const serialise = (result: ExecutionResult) => {
-    if (!result.errors) return JSON.stringify(result);
-    const errors = result.errors.map((e) => withoutHttp(maskError(e, 'Unexpected error.', logger)).toJSON());
-    countErrors(metrics, errors);
-    return JSON.stringify({ ...result, errors });
-  };
-  const payloadOf = (event: unknown): string | Promise<string> => {
-    const run = () => {
-      const r = graphqlExecute({ ...args, rootValue: event, contextValue: ownContext() });
-      return r instanceof Promise ? r.then(serialise) : serialise(r as ExecutionResult);
-    };
-    if (key === null || typeof event !== 'object' || event === null) return run();
-    let byOp = frames.get(event);
-    if (!byOp) frames.set(event, (byOp = new Map()));
-    let payload = byOp.get(key);
-    if (payload === undefined) byOp.set(key, (payload = run()));
-    return payload;
-  };
+  const stream = new DirectStream(args, key, frames, logger, metrics);
   if (!(source instanceof EventQueue)) {
     const it = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
     return {
       async next(): Promise<IteratorResult<ExecutionResult>> {
         const r = await it.next();
-        return r.done ? { value: undefined, done: true } : { value: JSON.parse(await payloadOf(r.value)) as ExecutionResult, done: false };
+        return r.done ? { value: undefined, done: true } : { value: JSON.parse(await stream.payloadOf(r.value)) as ExecutionResult, done: false };
       },
       async return(): Promise<IteratorResult<ExecutionResult>> {
         await it.return?.();
@@ -302,50 +280,121 @@ async function directSubscribe(
       },
     };
   }
-  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
-  const { tallies } = metrics;
-  const write = (payload: string) => {
-    if (socket.readyState !== WebSocket.OPEN) return void tallies.droppedClosed++;
-    socket.send(prefix + payload + '}');
-    tallies.wsFrames++;
-  };
-  const labels = { field, transport: 'ws' };
-  metrics.subscriptions.inc(labels);
-  // Frames keep their order even if a selection resolves asynchronously.
-  let pending: Promise<void> | null = null;
-  let finish: (r: IteratorResult<ExecutionResult>) => void = () => {};
-  const finished = new Promise<IteratorResult<ExecutionResult>>((resolve) => (finish = resolve));
-  source.pipeTo({
-    next(event) {
-      const payload = payloadOf(event);
-      if (!pending && typeof payload === 'string') return write(payload);
-      pending = (pending ?? Promise.resolve()).then(() => payload).then(write, (err) => {
-        tallies.droppedFailed++;
-        logger.error({ err }, 'shared subscription event failed');
-      });
-    },
-    end(error) {
-      metrics.subscriptions.dec(labels);
-      const last = pending ?? Promise.resolve();
-      void last.then(() => {
-        // An ended stream (token expiry) says why before graphql-ws completes the operation.
-        if (error !== undefined) {
-          const e = withoutHttp(maskError(error, 'Unexpected error.', logger)).toJSON();
-          countErrors(metrics, [e]);
-          write(JSON.stringify({ errors: [e] }));
-        }
-        finish({ value: undefined, done: true });
-      });
-    },
-  });
-  return {
-    next: () => finished,
-    async return(): Promise<IteratorResult<ExecutionResult>> {
-      await source.return();
-      return { value: undefined, done: true };
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+  stream.start(socket, id, field);
+  source.pipeTo(stream);
+  return new StreamEnd(stream.finished, source);
+}
+
+/**
+ * Subscribing and each event run like requests of their own: what they cache on the context
+ * (scope-auth's per-request cache) goes with them instead of living as long as the socket. A
+ * copy, not Object.create: an object used as a prototype gets a hidden class of its own, about
+ * 600 bytes per subscription.
+ */
+const ownContext = (args: ExecutionArgs): unknown => ({ ...(args.contextValue as object) });
+
+/**
+ * What an idle subscription keeps between events, as fields of one object with the per-event
+ * work in methods: closures made per subscription were most of its own memory.
+ */
+class DirectStream implements QueueSink<unknown> {
+  /** frames keep their order even if a selection resolves asynchronously */
+  private pending: Promise<void> | null = null;
+  private socket: WebSocket | null = null;
+  private prefix = '';
+  private field = '';
+  private finish: ((r: IteratorResult<ExecutionResult>) => void) | null = null;
+  /** resolves once the stream has ended and its last frame is written */
+  readonly finished = new Promise<IteratorResult<ExecutionResult>>((resolve) => (this.finish = resolve));
+
+  constructor(
+    private readonly args: ExecutionArgs,
+    private readonly key: string | null,
+    private readonly frames: SharedFrames,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  start(socket: WebSocket, id: string, field: string): void {
+    this.socket = socket;
+    this.prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+    this.field = field;
+    this.metrics.subscriptions.inc({ field, transport: 'ws' });
+  }
+
+  /** An event: its `next` frame is written now, or after the frames before it. */
+  next(event: unknown): void {
+    const payload = this.payloadOf(event);
+    if (!this.pending && typeof payload === 'string') return this.write(payload);
+    this.pending = (this.pending ?? Promise.resolve()).then(() => payload).then(
+      (p) => this.write(p),
+      (err) => {
+        this.metrics.tallies.droppedFailed++;
+        this.logger.error({ err }, 'shared subscription event failed');
+      },
+    );
+  }
+
+  end(error?: unknown): void {
+    this.metrics.subscriptions.dec({ field: this.field, transport: 'ws' });
+    void (this.pending ?? Promise.resolve()).then(() => {
+      // An ended stream (token expiry) says why before graphql-ws completes the operation.
+      if (error !== undefined) {
+        const e = withoutHttp(maskError(error, 'Unexpected error.', this.logger)).toJSON();
+        countErrors(this.metrics, [e]);
+        this.write(JSON.stringify({ errors: [e] }));
+      }
+      this.finish!({ value: undefined, done: true });
+    });
+  }
+
+  payloadOf(event: unknown): string | Promise<string> {
+    const { key } = this;
+    if (key === null || typeof event !== 'object' || event === null) return this.run(event);
+    let byOp = this.frames.get(event);
+    if (!byOp) this.frames.set(event, (byOp = new Map()));
+    let payload = byOp.get(key);
+    if (payload === undefined) byOp.set(key, (payload = this.run(event)));
+    return payload;
+  }
+
+  private run(event: unknown): string | Promise<string> {
+    const r = graphqlExecute({ ...this.args, rootValue: event, contextValue: ownContext(this.args) });
+    return r instanceof Promise ? r.then((x) => this.serialise(x)) : this.serialise(r as ExecutionResult);
+  }
+
+  private serialise(result: ExecutionResult): string {
+    if (!result.errors) return JSON.stringify(result);
+    const errors = result.errors.map((e) => withoutHttp(maskError(e, 'Unexpected error.', this.logger)).toJSON());
+    countErrors(this.metrics, errors);
+    return JSON.stringify({ ...result, errors });
+  }
+
+  private write(payload: string): void {
+    const { socket } = this;
+    if (socket!.readyState !== WebSocket.OPEN) return void this.metrics.tallies.droppedClosed++;
+    socket!.send(this.prefix + payload + '}');
+    this.metrics.tallies.wsFrames++;
+  }
+}
+
+/** What graphql-ws iterates: it waits for the end, or ends the stream (client completes, socket closes). */
+class StreamEnd {
+  constructor(
+    private readonly finished: Promise<IteratorResult<ExecutionResult>>,
+    private readonly source: EventQueue<unknown>,
+  ) {}
+
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    return this.finished;
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    await this.source.return();
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
 }
