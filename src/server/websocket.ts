@@ -111,7 +111,8 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
             ctx.extra.socket.close(CLOSE_USER_FULL, `too many connections for this user (limit ${userConnections.max})`);
             return false;
           }
-          ctx.extra.socket.once('close', release);
+          // `on`, not `once` (a socket closes once): once's wrapper would be kept per connection.
+          ctx.extra.socket.on('close', release);
         }
         // The upgrade request isn't needed after the handshake (the token travels in
         // connectionParams); let it go instead of keeping it for the connection's lifetime.
