@@ -46,20 +46,31 @@ function slowConsumerGuard(buffered: () => number, maxBytes: number, close: (buf
   return check;
 }
 
-/** Closes `socket` with {@link SLOW_CONSUMER_CLOSE_CODE} when it is a slow consumer. */
-export function boundWebSocket(socket: WebSocket, maxBytes: number, onSlow: (buffered: number) => void): void {
-  const check = slowConsumerGuard(() => socket.bufferedAmount, maxBytes, (buffered) => {
+/** Armed checks of WebSockets above their bound; a socket under it costs nothing here. */
+const slowSockets = new Map<WebSocket, NodeJS.Timeout>();
+
+/**
+ * Closes `socket` with {@link SLOW_CONSUMER_CLOSE_CODE} when it is a slow consumer; called after
+ * every write (websocket.ts, ServerWebSocket.send). The same rule as slowConsumerGuard, with no
+ * state per socket until it is above the bound.
+ */
+export function checkWebSocketBacklog(socket: WebSocket, maxBytes: number, onSlow: (buffered: number) => void): void {
+  if (slowSockets.has(socket) || socket.readyState !== socket.OPEN) return;
+  const seen = socket.bufferedAmount;
+  if (seen <= maxBytes) return;
+  const timer = setTimeout(() => {
+    slowSockets.delete(socket);
     if (socket.readyState !== socket.OPEN) return;
-    onSlow(buffered);
-    // The close frame queues behind the backlog; nothing more is sent (every writer checks
-    // readyState), and ws destroys the socket if the peer never reads the close (30 s).
-    socket.close(SLOW_CONSUMER_CLOSE_CODE, 'slow consumer');
-  });
-  const send = socket.send.bind(socket) as (...args: unknown[]) => void;
-  socket.send = ((...args: unknown[]) => {
-    send(...args);
-    check();
-  }) as WebSocket['send'];
+    const now = socket.bufferedAmount;
+    if (now > maxBytes && now >= seen) {
+      onSlow(now);
+      // The close frame queues behind the backlog; nothing more is sent (every writer checks
+      // readyState), and ws destroys the socket if the peer never reads the close (30 s).
+      socket.close(SLOW_CONSUMER_CLOSE_CODE, 'slow consumer');
+    } else checkWebSocketBacklog(socket, maxBytes, onSlow);
+  }, SLOW_CHECK_MS);
+  timer.unref();
+  slowSockets.set(socket, timer);
 }
 
 /**

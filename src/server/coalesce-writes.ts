@@ -10,7 +10,6 @@
  * anyway), so `complete` joins `next` in the same write.
  */
 import type { Socket } from 'node:net';
-import type { WebSocket } from 'ws';
 
 const corked = new Set<Socket>();
 
@@ -19,25 +18,14 @@ function uncorkAll(): void {
   corked.clear();
 }
 
-type Callback = (err?: Error) => void;
-
-/** Wraps `socket.send` (apply before other wrappers that must see every frame). */
-export function coalesceWrites(socket: WebSocket): void {
+/**
+ * Corks `raw` until the current turn's microtasks have run; called before each frame is
+ * written (websocket.ts, ServerWebSocket.send, which calls a frame's write callback then).
+ */
+export function corkForTurn(raw: Socket | undefined): void {
   // ws keeps the TCP socket in a private field; without it (never, in ws 8) frames go out as before.
-  const raw = (socket as unknown as { _socket?: Socket })._socket;
-  if (!raw) return;
-  const send = socket.send.bind(socket) as (data: unknown, options: object) => void;
-  socket.send = ((data: unknown, options?: object | Callback, cb?: Callback) => {
-    if (typeof options === 'function') {
-      cb = options as Callback;
-      options = {};
-    }
-    if (!corked.has(raw) && !raw.destroyed) {
-      if (corked.size === 0) process.nextTick(uncorkAll);
-      corked.add(raw);
-      raw.cork();
-    }
-    send(data, options ?? {});
-    if (cb) queueMicrotask(cb);
-  }) as WebSocket['send'];
+  if (!raw || corked.has(raw) || raw.destroyed) return;
+  if (corked.size === 0) process.nextTick(uncorkAll);
+  corked.add(raw);
+  raw.cork();
 }

@@ -191,9 +191,13 @@ export function createHttpServer(deps: HttpServerDeps): http.Server {
 
   const sockets = new Set<Socket>();
   socketsByServer.set(server, sockets);
+  // One listener for every socket (a socket closes once), not a closure per connection.
+  const untrack = function (this: Socket) {
+    sockets.delete(this);
+  };
   server.on('connection', (socket: Socket) => {
     sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
+    socket.on('close', untrack);
   });
   return server;
 }

@@ -10,11 +10,12 @@ import {
 import type { Disposable } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocket, WebSocketServer } from 'ws';
-import { EventQueue } from '../realtime/event-queue.js';
+import { EventQueue, type QueueSink } from '../realtime/event-queue.js';
 import type { Logger } from 'pino';
 import type { Auth } from './auth.js';
-import { boundWebSocket } from './backpressure.js';
-import { coalesceWrites } from './coalesce-writes.js';
+import type { Socket } from 'node:net';
+import { checkWebSocketBacklog } from './backpressure.js';
+import { corkForTurn } from './coalesce-writes.js';
 import { resolveOperation, type PersistedOperations } from './persisted-operations.js';
 import type { UserConnections } from './connection-limits.js';
 import { maskError, withCode, type GraphQLServer } from './yoga.js';
@@ -64,7 +65,11 @@ export interface WebSocketEndpoint extends Disposable {
 export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_000, persisted, maxBufferedBytes = 1024 * 1024, metrics, limits, userConnections, maxPayload = MAX_WS_MESSAGE_BYTES }: WebSocketDeps): WebSocketEndpoint {
   // noServer: the HTTP server's own errors (a port in use) stay with it instead of being
   // re-emitted here, where graphql-ws would print them as an internal error.
-  const wss = new WebSocketServer({ noServer: true, maxPayload });
+  const onSlow = (buffered: number) => logger.warn({ buffered }, 'closing a slow WebSocket client');
+  const wss = new WebSocketServer({ noServer: true, maxPayload, WebSocket: serverWebSocket(maxBufferedBytes, onSlow) });
+  // One listener for every socket: a closure made inside the upgrade handler would keep that
+  // handler's scope, and with it the upgrade request, for the connection's lifetime.
+  const onProtocolError = (err: Error) => logger.debug({ err: err.message }, 'websocket protocol error');
   server.on('upgrade', (req, socket, head) => {
     if ((req.url ?? '/').split('?', 1)[0] !== yoga.graphqlEndpoint) {
       socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
@@ -78,13 +83,9 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
         // ws closes the socket itself on a protocol error (1009: a message over maxPayload);
         // graphql-ws's listener would print that as an internal error with a stack.
         client.removeAllListeners('error');
-        client.on('error', (err) => logger.debug({ err: err.message }, 'websocket protocol error'));
+        client.on('error', onProtocolError);
       }
     });
-  });
-  wss.on('connection', (socket) => {
-    coalesceWrites(socket);
-    boundWebSocket(socket, maxBufferedBytes, (buffered) => logger.warn({ buffered }, 'closing a slow WebSocket client'));
   });
   // Shared executions live as long as their event object.
   const frames: SharedFrames = new WeakMap();
@@ -110,7 +111,8 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
             ctx.extra.socket.close(CLOSE_USER_FULL, `too many connections for this user (limit ${userConnections.max})`);
             return false;
           }
-          ctx.extra.socket.once('close', release);
+          // `on`, not `once` (a socket closes once): once's wrapper would be kept per connection.
+          ctx.extra.socket.on('close', release);
         }
         // The upgrade request isn't needed after the handshake (the token travels in
         // connectionParams); let it go instead of keeping it for the connection's lifetime.
@@ -123,11 +125,9 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
         const query = persisted ? resolveOperation(persisted, payload) : payload.query;
         if (typeof query !== 'string') return [withoutHttp(query)];
         const params = query === payload.query ? payload : { ...payload, query };
-        const { schema, execute, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          socket: ctx.extra.socket,
-          params,
-        });
+        // Only what the context function reads (yoga.ts authorizationOf): the context lives as
+        // long as the subscription, and graphql-ws's connection state has no use there.
+        const { schema, execute, contextFactory, parse, validate } = yoga.getEnveloped({ connectionParams: ctx.connectionParams, params });
         // Refused before execution: counted here, as yoga counts them for HTTP.
         const refuse = (errors: readonly GraphQLError[], code: string) => (countErrors(metrics, errors, code), errors);
         let document;
@@ -189,6 +189,29 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
   };
 }
 
+type WriteCallback = (err?: Error) => void;
+
+/**
+ * ws's WebSocket whose frames written in the same turn leave in one write (coalesce-writes.ts)
+ * and whose backlog is bounded (backpressure.ts). A class, so that costs a prototype method
+ * instead of two wrapper closures and bound functions per connection.
+ */
+function serverWebSocket(maxBufferedBytes: number, onSlow: (buffered: number) => void): typeof WebSocket {
+  return class ServerWebSocket extends WebSocket {
+    override send(data: unknown, options?: object | WriteCallback, cb?: WriteCallback): void {
+      if (typeof options === 'function') {
+        cb = options as WriteCallback;
+        options = {};
+      }
+      corkForTurn((this as unknown as { _socket?: Socket })._socket);
+      super.send(data as string, (options ?? {}) as Parameters<WebSocket['send']>[1] & object);
+      // Once queued, so graphql-ws's next frame joins this write (coalesce-writes.ts).
+      if (cb) queueMicrotask(cb);
+      checkWebSocketBacklog(this, maxBufferedBytes, onSlow);
+    }
+  };
+}
+
 /** Types a client may send. graphql-ws answers the server's own (next, connection_ack, …) with 4500 and a logged "internal error"; this makes them 4400. */
 const CLIENT_MESSAGE_TYPES = new Set(['connection_init', 'ping', 'pong', 'subscribe', 'complete']);
 
@@ -236,38 +259,18 @@ async function directSubscribe(
   logger: Logger,
   { metrics, operation, field }: { metrics: Metrics; operation: string; field: string },
 ) {
-  // Subscribing and each event run like requests of their own: what they cache on the context
-  // (scope-auth's per-request cache) goes with them instead of living as long as the socket.
-  const ownContext = () => Object.create(args.contextValue as object) as unknown;
   const start = performance.now();
-  const source = await createSourceEventStream({ ...args, contextValue: ownContext() });
+  const source = await createSourceEventStream({ ...args, contextValue: ownContext(args) });
   const live = Symbol.asyncIterator in (source as object);
   metrics.operationDuration.observe({ operation, type: 'subscription', outcome: live ? 'ok' : 'error' }, (performance.now() - start) / 1000);
   if (!live) return source as ExecutionResult;
-  const serialise = (result: ExecutionResult) => {
-    if (!result.errors) return JSON.stringify(result);
-    const errors = result.errors.map((e) => withoutHttp(maskError(e, 'Unexpected error.', logger)).toJSON());
-    countErrors(metrics, errors);
-    return JSON.stringify({ ...result, errors });
-  };
-  const payloadOf = (event: unknown): string | Promise<string> => {
-    const run = () => {
-      const r = graphqlExecute({ ...args, rootValue: event, contextValue: ownContext() });
-      return r instanceof Promise ? r.then(serialise) : serialise(r as ExecutionResult);
-    };
-    if (key === null || typeof event !== 'object' || event === null) return run();
-    let byOp = frames.get(event);
-    if (!byOp) frames.set(event, (byOp = new Map()));
-    let payload = byOp.get(key);
-    if (payload === undefined) byOp.set(key, (payload = run()));
-    return payload;
-  };
+  const stream = new DirectStream(args, key, frames, logger, metrics);
   if (!(source instanceof EventQueue)) {
     const it = (source as AsyncIterable<unknown>)[Symbol.asyncIterator]();
     return {
       async next(): Promise<IteratorResult<ExecutionResult>> {
         const r = await it.next();
-        return r.done ? { value: undefined, done: true } : { value: JSON.parse(await payloadOf(r.value)) as ExecutionResult, done: false };
+        return r.done ? { value: undefined, done: true } : { value: JSON.parse(await stream.payloadOf(r.value)) as ExecutionResult, done: false };
       },
       async return(): Promise<IteratorResult<ExecutionResult>> {
         await it.return?.();
@@ -278,50 +281,121 @@ async function directSubscribe(
       },
     };
   }
-  const prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
-  const { tallies } = metrics;
-  const write = (payload: string) => {
-    if (socket.readyState !== WebSocket.OPEN) return void tallies.droppedClosed++;
-    socket.send(prefix + payload + '}');
-    tallies.wsFrames++;
-  };
-  const labels = { field, transport: 'ws' };
-  metrics.subscriptions.inc(labels);
-  // Frames keep their order even if a selection resolves asynchronously.
-  let pending: Promise<void> | null = null;
-  let finish: (r: IteratorResult<ExecutionResult>) => void = () => {};
-  const finished = new Promise<IteratorResult<ExecutionResult>>((resolve) => (finish = resolve));
-  source.pipeTo({
-    next(event) {
-      const payload = payloadOf(event);
-      if (!pending && typeof payload === 'string') return write(payload);
-      pending = (pending ?? Promise.resolve()).then(() => payload).then(write, (err) => {
-        tallies.droppedFailed++;
-        logger.error({ err }, 'shared subscription event failed');
-      });
-    },
-    end(error) {
-      metrics.subscriptions.dec(labels);
-      const last = pending ?? Promise.resolve();
-      void last.then(() => {
-        // An ended stream (token expiry) says why before graphql-ws completes the operation.
-        if (error !== undefined) {
-          const e = withoutHttp(maskError(error, 'Unexpected error.', logger)).toJSON();
-          countErrors(metrics, [e]);
-          write(JSON.stringify({ errors: [e] }));
-        }
-        finish({ value: undefined, done: true });
-      });
-    },
-  });
-  return {
-    next: () => finished,
-    async return(): Promise<IteratorResult<ExecutionResult>> {
-      await source.return();
-      return { value: undefined, done: true };
-    },
-    [Symbol.asyncIterator]() {
-      return this;
-    },
-  };
+  stream.start(socket, id, field);
+  source.pipeTo(stream);
+  return new StreamEnd(stream.finished, source);
+}
+
+/**
+ * Subscribing and each event run like requests of their own: what they cache on the context
+ * (scope-auth's per-request cache) goes with them instead of living as long as the socket. A
+ * copy, not Object.create: an object used as a prototype gets a hidden class of its own, about
+ * 600 bytes per subscription.
+ */
+const ownContext = (args: ExecutionArgs): unknown => ({ ...(args.contextValue as object) });
+
+/**
+ * What an idle subscription keeps between events, as fields of one object with the per-event
+ * work in methods: closures made per subscription were most of its own memory.
+ */
+class DirectStream implements QueueSink<unknown> {
+  /** frames keep their order even if a selection resolves asynchronously */
+  private pending: Promise<void> | null = null;
+  private socket: WebSocket | null = null;
+  private prefix = '';
+  private field = '';
+  private finish: ((r: IteratorResult<ExecutionResult>) => void) | null = null;
+  /** resolves once the stream has ended and its last frame is written */
+  readonly finished = new Promise<IteratorResult<ExecutionResult>>((resolve) => (this.finish = resolve));
+
+  constructor(
+    private readonly args: ExecutionArgs,
+    private readonly key: string | null,
+    private readonly frames: SharedFrames,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+  ) {}
+
+  start(socket: WebSocket, id: string, field: string): void {
+    this.socket = socket;
+    this.prefix = `{"id":${JSON.stringify(id)},"type":"next","payload":`;
+    this.field = field;
+    this.metrics.subscriptions.inc({ field, transport: 'ws' });
+  }
+
+  /** An event: its `next` frame is written now, or after the frames before it. */
+  next(event: unknown): void {
+    const payload = this.payloadOf(event);
+    if (!this.pending && typeof payload === 'string') return this.write(payload);
+    this.pending = (this.pending ?? Promise.resolve()).then(() => payload).then(
+      (p) => this.write(p),
+      (err) => {
+        this.metrics.tallies.droppedFailed++;
+        this.logger.error({ err }, 'shared subscription event failed');
+      },
+    );
+  }
+
+  end(error?: unknown): void {
+    this.metrics.subscriptions.dec({ field: this.field, transport: 'ws' });
+    void (this.pending ?? Promise.resolve()).then(() => {
+      // An ended stream (token expiry) says why before graphql-ws completes the operation.
+      if (error !== undefined) {
+        const e = withoutHttp(maskError(error, 'Unexpected error.', this.logger)).toJSON();
+        countErrors(this.metrics, [e]);
+        this.write(JSON.stringify({ errors: [e] }));
+      }
+      this.finish!({ value: undefined, done: true });
+    });
+  }
+
+  payloadOf(event: unknown): string | Promise<string> {
+    const { key } = this;
+    if (key === null || typeof event !== 'object' || event === null) return this.run(event);
+    let byOp = this.frames.get(event);
+    if (!byOp) this.frames.set(event, (byOp = new Map()));
+    let payload = byOp.get(key);
+    if (payload === undefined) byOp.set(key, (payload = this.run(event)));
+    return payload;
+  }
+
+  private run(event: unknown): string | Promise<string> {
+    const r = graphqlExecute({ ...this.args, rootValue: event, contextValue: ownContext(this.args) });
+    return r instanceof Promise ? r.then((x) => this.serialise(x)) : this.serialise(r as ExecutionResult);
+  }
+
+  private serialise(result: ExecutionResult): string {
+    if (!result.errors) return JSON.stringify(result);
+    const errors = result.errors.map((e) => withoutHttp(maskError(e, 'Unexpected error.', this.logger)).toJSON());
+    countErrors(this.metrics, errors);
+    return JSON.stringify({ ...result, errors });
+  }
+
+  private write(payload: string): void {
+    const { socket } = this;
+    if (socket!.readyState !== WebSocket.OPEN) return void this.metrics.tallies.droppedClosed++;
+    socket!.send(this.prefix + payload + '}');
+    this.metrics.tallies.wsFrames++;
+  }
+}
+
+/** What graphql-ws iterates: it waits for the end, or ends the stream (client completes, socket closes). */
+class StreamEnd {
+  constructor(
+    private readonly finished: Promise<IteratorResult<ExecutionResult>>,
+    private readonly source: EventQueue<unknown>,
+  ) {}
+
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    return this.finished;
+  }
+
+  async return(): Promise<IteratorResult<ExecutionResult>> {
+    await this.source.return();
+    return { value: undefined, done: true };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
 }
