@@ -5,6 +5,7 @@
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { RedisClient } from './client.js';
+import { coalesceCommands } from './coalesce-commands.js';
 
 /** One seed of a Redis Cluster. */
 export interface RedisNode {
@@ -33,7 +34,8 @@ export function describeTarget(target: RedisTarget): string {
  *   node is away and at the latest after `commandTimeoutMs`, so a request answers
  *   SERVICE_UNAVAILABLE instead of hanging; a queued command would outlive its timeout and still
  *   run when Redis returns, so a send answered SERVICE_UNAVAILABLE (and retried) would be stored
- *   twice. On a Cluster, commands to different nodes are auto-pipelined per node.
+ *   twice. Commands of one turn leave in one write: on one node coalesce-commands.ts corks the
+ *   socket for the turn, on a Cluster commands are auto-pipelined per node.
  * - `subscriber`: SUBSCRIBE for the global channels (topics, dashboard); waits by design.
  * - `shard-subscriber`: SSUBSCRIBE for the sharded channels; on a Cluster one subscriber
  *   connection per shard (ioredis `shardedSubscribers`).
@@ -73,6 +75,7 @@ export function connectRedis(target: RedisTarget, { role, name = role, commandTi
     const r = new Redis(target.url, redisOptions);
     // Start-up's own check bounds the first connection; from then on, fail fast.
     if (failFast) r.once('ready', () => Object.assign(r.options, { commandTimeout: commandTimeoutMs, enableOfflineQueue: false }));
+    if (role === 'commands') coalesceCommands(r);
     return r;
   }
   const options: ClusterOptions = {
