@@ -34,10 +34,16 @@ export interface DailyStats {
   byType: Record<string, number>;
 }
 
+const DAY_MS = 24 * 3600 * 1000;
+let lastDay = { day: NaN, name: '' };
+
 /**
  * The day counters are kept under: the UTC date of `now`. UTC, not the server's zone, so that
  * every instance (whatever its TZ) counts into the same day (docs/dashboard.md).
  */
 export function statsDay(now: number): string {
-  return new Date(now).toISOString().slice(0, 10);
+  const day = Math.floor(now / DAY_MS);
+  // Every send asks for it: the last day's string is kept (NaN never matches, so it still throws).
+  if (day !== lastDay.day) lastDay = { day, name: new Date(day * DAY_MS).toISOString().slice(0, 10) };
+  return lastDay.name;
 }

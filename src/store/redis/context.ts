@@ -132,12 +132,16 @@ export function redisCommands(redis: RedisClient, keys: KeySpace, waitReplicas: 
     return out;
   };
 
+  // Unique without a random draw per call: a random prefix per process (72 bits), then a count.
+  const ridPrefix = randomBytes(9).toString('base64url');
+  let ridCount = 0;
+
   return {
     redis,
     keys,
     batch,
     eachPartition: (add, write) => batch(parts, (p) => p.partition, add, write),
     one,
-    requestId: () => randomBytes(9).toString('base64url'),
+    requestId: () => ridPrefix + (ridCount++).toString(36),
   };
 }

@@ -115,6 +115,21 @@ export interface KeySpace {
 
 const minute = (now: number) => Math.floor(now / REQUEST_BUCKET_MS);
 
+/** `make`, remembering its last answer: every send asks for the same day's and minute's keys. */
+function lastOf<A, R>(make: (arg: A) => R): (arg: A) => R {
+  let last: { arg: A; value: R } | null = null;
+  return (arg) => {
+    if (last?.arg !== arg) last = { arg, value: make(arg) };
+    return last.value;
+  };
+}
+
+/** The resend guard's key of the minute of `now`. */
+function byMinute(key: (name: string) => string): (now: number) => string {
+  const ofMinute = lastOf((m: number) => key(`req:${m}`));
+  return (now) => ofMinute(minute(now));
+}
+
 export function keySpace(prefix = DEFAULT_PREFIX, partitions = DEFAULT_PARTITIONS): KeySpace {
   const globalKey = (name: string) => `${prefix}{g}:${name}`;
   const parts: PartitionKeys[] = [];
@@ -132,8 +147,8 @@ export function keySpace(prefix = DEFAULT_PREFIX, partitions = DEFAULT_PARTITION
       active: key('active'),
       mutecount: key('mutecount'),
       due: key('due'),
-      day: (day) => key(`stats:${checkDay(day)}`),
-      requests: (now) => key(`req:${minute(now)}`),
+      day: lastOf((day: string) => key(`stats:${checkDay(day)}`)),
+      requests: byMinute(key),
       outbox: outboxKeysOf(key),
     });
   }
@@ -146,7 +161,7 @@ export function keySpace(prefix = DEFAULT_PREFIX, partitions = DEFAULT_PARTITION
       policies: globalKey('policies'),
       templates: globalKey('templates'),
       layout: layoutKey(prefix),
-      requests: (now) => globalKey(`req:${minute(now)}`),
+      requests: byMinute(globalKey),
     },
     partition: (n) => parts[n]!,
     partitionOf: (userId) => parts[partitionOf(userId, partitions)]!,
@@ -157,16 +172,15 @@ export function keySpace(prefix = DEFAULT_PREFIX, partitions = DEFAULT_PARTITION
       return parts[(seq % 1024) % partitions]!;
     },
     user(userId) {
-      checkUserId(userId);
-      const key = (name: string) => `${prefix}{p:${partitionOf(userId, partitions)}}:u:${userId}:${name}`;
+      const base = `${prefix}{p:${partitionOf(checkUserId(userId), partitions)}}:u:${userId}:`;
       return {
-        user: key('user'),
-        inbox: key('inbox'),
-        unread: key('unread'),
-        exp: key('exp'),
-        items: key('items'),
-        dedup: key('dedup'),
-        addr: key('addr'),
+        user: `${base}user`,
+        inbox: `${base}inbox`,
+        unread: `${base}unread`,
+        exp: `${base}exp`,
+        items: `${base}items`,
+        dedup: `${base}dedup`,
+        addr: `${base}addr`,
       };
     },
   };
