@@ -264,3 +264,32 @@ describe.each(TARGETS)('Redis plumbing on $name', ({ target }) => {
     }
   });
 });
+
+describe('the commands connection on one node', () => {
+  it('writes the commands of one turn in one write, each answered in order; a later turn writes again', async () => {
+    const redis = connectRedis({ kind: 'single', url: redisUrl() }, { role: 'commands', commandTimeoutMs: 1500 }) as Redis;
+    redis.on('error', () => {});
+    const key = `${uniquePrefix()}n`;
+    try {
+      await redis.ping();
+      // every write the socket makes passes through one of these two (Writable's implementer API)
+      const socket = (redis as unknown as { stream: Record<'_write' | '_writev', (...a: unknown[]) => void> }).stream;
+      let writes = 0;
+      for (const m of ['_write', '_writev'] as const) {
+        const write = socket[m].bind(socket);
+        socket[m] = (...a) => {
+          writes++;
+          write(...a);
+        };
+      }
+      const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => redis.incrby(key, i + 1)));
+      expect(replies).toEqual(Array.from({ length: 20 }, (_, i) => ((i + 1) * (i + 2)) / 2));
+      expect(writes).toBe(1);
+      expect(await redis.get(key)).toBe('210');
+      expect(writes).toBe(2);
+    } finally {
+      await redis.del(key);
+      await redis.quit();
+    }
+  });
+});
