@@ -1,5 +1,5 @@
 import { statsDay } from '../admin-store.js';
-import { decodeItems, encodeContent } from '../codec.js';
+import { decodeItems, encodeContent, toNotification } from '../codec.js';
 import { SKIP } from '../deliveries.js';
 import { DELIVERY_RETENTION_MS } from '../delivery-store.js';
 import { decodeSeq, encodeSeq } from '../ids.js';
@@ -77,7 +77,8 @@ export function createRedisInboxStore({ redis, keys, channels, userKeys, userArg
         // 'again': a scheduled send delivered before (its mark is there): nothing changed.
         if (status === 'dedup' || status === 'again') return { userId, status: 'deduplicated' as const };
         if (status === 'muted') return { userId, status: 'muted' as const };
-        return { userId, status: 'stored' as const, notification: { ...item.content, id: id!, userId, data: item.content.data ?? null, readAt: null, broadcastId: null } };
+        // Built field by field: a spread of the content cost ~2 % of a send's CPU.
+        return { userId, status: 'stored' as const, notification: toNotification(userId, id!, item.content, null) };
       });
     },
 
