@@ -19,10 +19,21 @@ const SYNC_TOKEN = /^[0-9a-z]{1,32}$/;
  */
 export function createRedisInboxStore({ redis, keys, channels, userKeys, userArgv, batch, eachPartition, one, requestId }: RedisContext): InboxStore {
   const partitionOfUser = (userId: string) => keys.partitionOf(userId).partition;
-  /** The outbox keys sendNotification queues into, per partition. */
-  const outboxSendKeys = Array.from({ length: keys.partitions }, (_, n) => {
-    const outbox = keys.partition(n).outbox;
+  /**
+   * sendNotification's partition keys and the outbox keys it queues into, per partition, in one
+   * object: script() looks each name up part by part, and fewer parts are fewer lookups.
+   */
+  const sendKeys = Array.from({ length: keys.partitions }, (_, n) => {
+    const { seq, blog, bcast, active, mutecount, due, maxexp, epoch, outbox } = keys.partition(n);
     return {
+      seq,
+      blog,
+      bcast,
+      active,
+      mutecount,
+      due,
+      maxexp,
+      epoch,
       records: outbox.records,
       outboxDue: outbox.due,
       log: outbox.log,
@@ -68,7 +79,7 @@ export function createRedisInboxStore({ redis, keys, channels, userKeys, userArg
           const id = userIds[i]!;
           const [user, partition] = userKeys(id);
           const own = { stats: partition.day(day), req: partition.requests(now), requestId: `${rid}.${i}` };
-          return script(on, 'sendNotification', [user, partition, own, outboxSendKeys[partition.partition]!], [userArgv(id, now), own, argv]);
+          return script(on, 'sendNotification', [user, sendKeys[partition.partition]!, own], [argv, userArgv(id, now), own]);
         },
         true,
       );
