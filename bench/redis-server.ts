@@ -56,10 +56,29 @@ export async function deleteByPrefix(redis: Redis, prefix: string): Promise<numb
   return removed;
 }
 
-/** `used_memory` from INFO memory, in bytes: of the one node, or summed over a cluster's masters. */
+/**
+ * Waits (at most `timeoutMs`) until every replica of `node` has what it wrote: until then, what
+ * a replica has not read yet sits in the master's replication buffer, counted in its used_memory.
+ */
+async function replicasCaughtUp(node: Redis, timeoutMs = 2000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const info = String(await node.info('replication'));
+    const offset = /^master_repl_offset:(\d+)/m.exec(info)?.[1];
+    const replicas = [...info.matchAll(/^slave\d+:.*offset=(\d+)/gm)].map((m) => m[1]);
+    if (replicas.every((o) => o === offset) || Date.now() > end) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/**
+ * `used_memory` from INFO memory, in bytes: of the one node, or summed over a cluster's masters,
+ * each read once its replicas caught up (see {@link replicasCaughtUp}).
+ */
 export async function usedMemory(redis: RedisClient): Promise<number> {
   const each = await Promise.all(
     mastersOf(redis).map(async (node) => {
+      if (redis.isCluster) await replicasCaughtUp(node);
       const info = String(await node.info('memory'));
       const m = /^used_memory:(\d+)\s*$/m.exec(info);
       if (!m) throw new Error('INFO memory has no used_memory line');
