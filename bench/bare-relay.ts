@@ -13,6 +13,7 @@ import WebSocket from 'ws';
 import { messageNumber, pacedSends, percentile } from './ws-load.js';
 import { procStats, stopChild, type ServerProcess } from './server-process.js';
 import { freePort } from '../test/helpers/redis-server.js';
+import type { BenchRedis } from './redis-server.js';
 
 const RELAY = fileURLToPath(new URL('../dist/bench/relay-server.js', import.meta.url));
 
@@ -24,11 +25,11 @@ export interface RelayProcess extends Pick<ServerProcess, 'rssBytes' | 'cpuMs' |
   stop(): Promise<void>;
 }
 
-/** Starts the compiled relay (`npm run bench` builds it) on a free port, keys under `prefix`. */
-export async function startRelay(redisUrl: string, prefix: string): Promise<RelayProcess> {
+/** Starts the compiled relay (`npm run bench` builds it) on a free port, on the bench's Redis (one node or the cluster), keys under `prefix`. */
+export async function startRelay(redis: Pick<BenchRedis, 'url'>, prefix: string): Promise<RelayProcess> {
   const port = await freePort();
   const nodeArgs = (process.env.BENCH_RELAY_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, RELAY, String(port), redisUrl, prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...nodeArgs, RELAY, String(port), redis.url, prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => String(d).includes('ready') && resolve());
     child.once('exit', (code) => reject(new Error(`relay exited with ${code} (is dist/bench/relay-server.js built? npm run build)`)));

@@ -124,7 +124,7 @@ function print(title: string, rows: [string, number][], total: number) {
 
 const redis = await openBenchRedis();
 const port = await freePort();
-const server = await startServer(redis.url, `${redis.prefix}cm:`, { SCHEDULER_ENABLED: 'true' }, { nodeArgs: [`--inspect=127.0.0.1:${port}`], ...(values.root ? { root: values.root } : {}) });
+const server = await startServer(redis, `${redis.prefix}cm:`, { SCHEDULER_ENABLED: 'true' }, { nodeArgs: [`--inspect=127.0.0.1:${port}`], ...(values.root ? { root: values.root } : {}) });
 const session = await inspector(port);
 const svc = await server.token('bench-sender', ['service']);
 const opened: LoadSocket[] = [];

@@ -27,7 +27,7 @@ export const connectionsScenario: Scenario = {
   async run({ redis, options }) {
     const n = intOption(options, 'connections', 10000);
     const idleWaitS = intOption(options, 'idle-wait', 60);
-    const server = await startServer(redis.url, redis.prefix, {}, { inspect: true });
+    const server = await startServer(redis, redis.prefix, {}, { inspect: true });
     try {
       // Warm the code paths (parse/validate caches, first Redis scripts) before the baseline.
       const warm = await connectMany(50, server.ws, (i) => server.token(`warm${i}`));

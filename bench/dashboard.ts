@@ -11,7 +11,6 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Redis } from 'ioredis';
 import { performance } from 'node:perf_hooks';
 import { createCache } from '../src/cache/cache.js';
 import { Dashboard } from '../src/dashboard/dashboard.js';
@@ -22,6 +21,8 @@ import { createRedisStore } from '../src/store/redis/redis-store.js';
 import { channels as channelNames } from '../src/realtime/channels.js';
 import type { LoadResult, LoadSpec } from './http-load.js';
 import { startServer, type ServerProcess } from './server-process.js';
+import { commandCalls } from './redis-server.js';
+import { mastersOf } from '../src/store/redis/client.js';
 import { int, intOption, ms, perSecond, pool, section, type Scenario } from './scenario.js';
 
 const TARGET_SPEEDUP = 10;
@@ -70,13 +71,6 @@ async function snapshotsPerSecond(dashboard: Dashboard, concurrency: number, sec
   return n / ((performance.now() - t0) / 1000);
 }
 
-/** Total calls of every command so far (INFO commandstats). */
-async function commandCalls(redis: Redis): Promise<number> {
-  const info = String(await redis.info('commandstats'));
-  let n = 0;
-  for (const m of info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) n += Number(m[1]);
-  return n;
-}
 
 interface Row {
   label: string;
@@ -115,8 +109,8 @@ export const dashboardScenario: Scenario = {
     );
     await service.broadcast({ type: 'system_announcement', title: 'hello', body: 'everyone', saveOffline: true });
 
-    const cached = await startServer(bench.url, bench.prefix, { CACHE_ENABLED: 'true' });
-    const uncached = await startServer(bench.url, bench.prefix, { CACHE_ENABLED: 'false' });
+    const cached = await startServer(bench, bench.prefix, { CACHE_ENABLED: 'true' });
+    const uncached = await startServer(bench, bench.prefix, { CACHE_ENABLED: 'false' });
     const admin = await cached.token('bench-admin', ['admin']);
     try {
       const sample = await (
@@ -142,8 +136,8 @@ export const dashboardScenario: Scenario = {
         const cpuBefore = server.cpuMs();
         const result = await load(s);
         const cpu = server.cpuMs() - cpuBefore;
-        // minus the INFO that took `before`
-        const commands = (await commandCalls(redis)) - before - 1;
+        // minus the INFO per node that took `before`
+        const commands = (await commandCalls(redis)) - before - mastersOf(redis).length;
         if (result.failed > 0) console.error(`  ${label}: ${result.failed} failed, first: ${result.failure}`);
         const n = Math.max(1, result.ok);
         return { label, result, rps: result.ok / result.seconds, commandsPerRequest: commands / n, cpuPerRequestMs: cpu / n };

@@ -36,7 +36,7 @@ export const fanoutScenario: Scenario = {
     const pacedSeconds = intOption(options, 'paced-seconds', 10);
     const U = intOption(options, 'users', 2000);
     const K = intOption(options, 'per-user', 5);
-    const server = await startServer(redis.url, redis.prefix);
+    const server = await startServer(redis, redis.prefix);
     try {
       const svc = await server.token('bench-publisher', ['service']);
 
@@ -99,7 +99,7 @@ export const fanoutScenario: Scenario = {
       publisher!.close();
 
       // The host's floor, right after, under the same conditions.
-      const relay = await startRelay(redis.url, redis.prefix);
+      const relay = await startRelay(redis, redis.prefix);
       const bare = await pacedBareRelay(relay, S, rate, pacedSeconds).finally(() => relay.stop());
       section(`2b. the same paced run through the bare relay (ws + one Redis PUBLISH per message, no GraphQL; bench/relay-server.ts)`, [
         ['delivered / expected', `${int(bare.delivered)} / ${int(bare.expected)}`],

@@ -305,11 +305,11 @@ export const hotPathsScenario: Scenario = {
       const startAll = async (env: Record<string, string>, inspect: boolean, p: string) => {
         const started: { name: string; subject: Subject; server?: ServerProcess; svc?: string; stop(): Promise<void> }[] = [];
         for (const { name, root } of servers) {
-          const server = await startServer(redis.url, `${redis.prefix}${tag}${p}${name}:`, env, { inspect: inspect && name === 'server', root });
+          const server = await startServer(redis, `${redis.prefix}${tag}${p}${name}:`, env, { inspect: inspect && name === 'server', root });
           const svc = await server.token('bench-sender', ['service']);
           started.push({ name, subject: serverSubject(server, svc), server, svc, stop: () => server.stop() });
         }
-        const relay = await startRelay(redis.url, `${redis.prefix}${tag}${p}relay:`);
+        const relay = await startRelay(redis, `${redis.prefix}${tag}${p}relay:`);
         started.push({ name: 'relay', subject: relaySubject(relay), stop: () => relay.stop() });
         // Measured one after another: the order turns with each run, so none is always first.
         for (let i = 1; i < run; i++) started.push(started.shift()!);

@@ -1,7 +1,7 @@
 /**
  * The bare relay: the floor the server is measured against (bench/bare-relay.ts drives it).
  * Compiled with the server by `npm run build` (src/tsconfig.build.json includes this file) and
- * run as `node dist/bench/relay-server.js <port> <redis-url> <key-prefix>`, so it pays neither
+ * run as `node dist/bench/relay-server.js <port> <redis-url | cluster seeds host:port,…> <key-prefix>`, so it pays neither
  * tsx's keepNames nor anything else the server doesn't. Prints "ready" once it listens.
  *
  * No GraphQL, no auth, no validation: only what any server doing the same storage must do.
@@ -15,15 +15,19 @@
  *   "payload"}` is PUBLISHed once and each subscriber gets the same `next` frame.
  */
 import http from 'node:http';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import WebSocket, { WebSocketServer } from 'ws';
 
 const [portArg, redisUrl, prefix = 'relay:'] = process.argv.slice(2);
 const CAP = 50;
 const TTL_S = 30 * 24 * 3600;
 
-const redis = new Redis(redisUrl!, { lazyConnect: false });
-const sub = new Redis(redisUrl!, { lazyConnect: false });
+// On a Redis Cluster (seeds instead of a URL) it stays as simple: the MULTI touches one key, and
+// its pub/sub is global (a PUBLISH reaches every node over the cluster bus).
+const seeds = /^rediss?:\/\//.test(redisUrl!) ? null : redisUrl!.split(',').map((s) => ({ host: s.split(':')[0]!, port: Number(s.split(':')[1]) }));
+const connect = () => (seeds ? new Cluster(seeds) : new Redis(redisUrl!, { lazyConnect: false }));
+const redis = connect();
+const sub = connect();
 const inboxKey = (user: string) => `${prefix}relay:inbox:${user}`;
 const userChannel = (user: string) => `${prefix}relay:u:${user}`;
 const topicChannel = (topic: string) => `${prefix}relay:t:${topic}`;

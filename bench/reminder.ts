@@ -80,7 +80,7 @@ export const reminderScenario: Scenario = {
     const active = await store.countActiveUsers();
 
     // ---- 2. the server, as deployed: its own process, scheduler on (the reminder's own cron far away)
-    const server = await startServer(bench.url, bench.prefix, { SCHEDULER_ENABLED: 'true', WORK_END_CRON: '0 0 29 2 *', LOG_LEVEL: 'warn' });
+    const server = await startServer(bench, bench.prefix, { SCHEDULER_ENABLED: 'true', WORK_END_CRON: '0 0 29 2 *', LOG_LEVEL: 'warn' });
     const load = fork(fileURLToPath(new URL('./reminder-load.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
     try {
       const admin = await server.token('bench-admin', ['admin']);

@@ -12,11 +12,17 @@
  * So the instance's `sendCommand` is temporarily replaced by a wrapper that counts plain calls and
  * distinct pipeline stream objects, then delegates. Nothing is changed on the wire.
  *
+ * On a Redis Cluster client the same holds one level up: a plain command passes through the
+ * Cluster's `sendCommand` without `stream` (it picks the node itself), a pipeline, and every
+ * auto-pipelined batch, with one `stream` per node it writes to; each is one round trip to one
+ * node (batches to different nodes run in parallel, but count apart).
+ *
  * Caveats: the count covers everything sent through this client while counting, so nothing else
  * may use it concurrently; and the client must already be connected (commands queued offline are
  * re-submitted through sendCommand on connect and would count twice). Checked at start().
  */
-import type { Command, Redis } from 'ioredis';
+import type { Command } from 'ioredis';
+import type { RedisClient } from '../src/store/redis/client.js';
 
 export interface RoundTripCounter {
   /** Round trips since start(). */
@@ -29,10 +35,10 @@ export interface RoundTripCounter {
 
 type SendCommand = (command: Command, stream?: unknown, node?: unknown) => unknown;
 
-const active = new WeakSet<Redis>();
+const active = new WeakSet<RedisClient>();
 
 /** Starts counting on `redis` (connected, not already counted). */
-export function startRoundTripCounter(redis: Redis): RoundTripCounter {
+export function startRoundTripCounter(redis: RedisClient): RoundTripCounter {
   if (redis.status !== 'ready') throw new Error(`round-trip counter: client is "${redis.status}", connect it first`);
   if (active.has(redis)) throw new Error('round-trip counter: already counting on this client');
   active.add(redis);
@@ -90,7 +96,7 @@ export function startRoundTripCounter(redis: Redis): RoundTripCounter {
 }
 
 /** Runs `fn` while counting round trips on `redis`. */
-export async function countRoundTrips<T>(redis: Redis, fn: () => Promise<T>): Promise<{ result: T; roundTrips: number; trips: string[] }> {
+export async function countRoundTrips<T>(redis: RedisClient, fn: () => Promise<T>): Promise<{ result: T; roundTrips: number; trips: string[] }> {
   const counter = startRoundTripCounter(redis);
   try {
     const result = await fn();

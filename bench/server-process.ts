@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { createAuth } from '../src/server/auth.js';
 import { freePort } from '../test/helpers/redis-server.js';
 import { startArgs } from '../test/helpers/start-command.js';
+import type { BenchRedis } from './redis-server.js';
 
 export interface ServerProcess {
   http: string;
@@ -44,7 +45,8 @@ export interface StartOptions {
   root?: string;
 }
 
-export async function startServer(redisUrl: string, prefix: string, env: Record<string, string> = {}, opts: StartOptions = {}): Promise<ServerProcess> {
+/** Starts the server on the bench's Redis (REDIS_URL, or REDIS_CLUSTER_NODES with `--cluster`), keys under `prefix`. */
+export async function startServer(redis: Pick<BenchRedis, 'serverEnv'>, prefix: string, env: Record<string, string> = {}, opts: StartOptions = {}): Promise<ServerProcess> {
   const port = await freePort();
   // BENCH_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the server.
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -54,9 +56,12 @@ export async function startServer(redisUrl: string, prefix: string, env: Record<
     cwd: opts.root ?? ROOT,
     env: {
       ...process.env,
+      // exactly one of them, from the bench's Redis (the server refuses both)
+      REDIS_URL: undefined,
+      REDIS_CLUSTER_NODES: undefined,
       PORT: String(port),
       HOST: '127.0.0.1',
-      REDIS_URL: redisUrl,
+      ...redis.serverEnv,
       REDIS_KEY_PREFIX: `${prefix}ntf:`,
       JWT_SECRET: SECRET,
       NODE_ENV: 'production',

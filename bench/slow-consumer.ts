@@ -29,7 +29,7 @@ export const slowConsumerScenario: Scenario = {
     const rate = intOption(options, 'rate', 50);
     const pacedSeconds = intOption(options, 'paced-seconds', 30);
     const size = intOption(options, 'payload-bytes', 4096);
-    const server = await startServer(redis.url, redis.prefix, { WS_KEEPALIVE_MS: '600000' });
+    const server = await startServer(redis, redis.prefix, { WS_KEEPALIVE_MS: '600000' });
     try {
       const svc = await server.token('bench-publisher', ['service']);
       const sockets = await connectMany(H, server.ws, (i) => server.token(`h${i}`));

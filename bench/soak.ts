@@ -56,7 +56,7 @@ export const soakScenario: Scenario = {
     const lagFile = join(dir, 'lag.json');
     const lagReset = join(dir, 'reset');
     const server = await startServer(
-      redis.url,
+      redis,
       redis.prefix,
       // the default cap (50) holds what a user gets here (sends/s * s / users), so resumes are exact
       { LOOP_LAG_FILE: lagFile, LOOP_LAG_RESET: lagReset },

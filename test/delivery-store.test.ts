@@ -3,6 +3,7 @@
  * that Store.send applies when it stores: the same table-driven suite for the memory outbox and
  * the Redis one (streams + Lua). Time is a parameter; nothing sleeps.
  */
+import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SKIP, deliveryId, type ExternalChannel } from '../src/store/deliveries.js';
 import type { NotificationContent } from '../src/notifications/types.js';
@@ -188,6 +189,16 @@ for (const [name, make] of Object.entries(setups)) {
       expect(await outbox.take(['WEBHOOK'], 'a', 1, 0)).toEqual([]);
       expect((await outbox.promoteDue(T0 + 60_000, 10)).moved).toBe(1);
       expect((await outbox.take(['WEBHOOK'], 'a', 1, 0)).map((e) => e.deliveryId)).toEqual([`${id}-w`]);
+    });
+
+    it('a take that finds nothing waits before it answers (an idle outbox does not read again at once)', async () => {
+      const { outbox } = make();
+      const all: ExternalChannel[] = ['WEBHOOK', 'TELEGRAM', 'WECOM'];
+      expect(await outbox.take(all, 'a', 10, 0)).toEqual([]); // the first take creates the consumer groups: not timed
+      const t0 = performance.now();
+      expect(await outbox.take(all, 'a', 10, 300)).toEqual([]);
+      // a blocking read waits the whole 300 ms, a polling one (the cluster's) one interval, 100 ms
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(95);
     });
 
     it('an entry whose consumer went quiet is reclaimed by another', async () => {

@@ -11,7 +11,7 @@ import { countRoundTrips, startRoundTripCounter } from '../bench/round-trips.js'
 import { createApp, type App } from '../src/app.js';
 import { createAuth, randomSecret, type Role } from '../src/server/auth.js';
 import { redisBackend } from '../src/backend.js';
-import { deleteByPrefix, newRedis, uniquePrefix, withRedis } from './helpers/redis.js';
+import { deleteByPrefix, newCluster, newRedis, uniquePrefix, withCluster, withRedis } from './helpers/redis.js';
 
 const redis = withRedis();
 /** the bus's SUBSCRIBE and SSUBSCRIBE connections (their traffic is not on `redis`, so not counted) */
@@ -126,5 +126,50 @@ describe('related objects load through per-request DataLoaders', () => {
     const warm = await countRoundTrips(redis, () => gql(q, admin));
     expect(warm.result.data).toEqual(cold.result.data);
     expect(warm.trips).toEqual([]);
+  });
+});
+
+describe('on the Redis Cluster (npm run bench -- broadcast --cluster counts the same way)', () => {
+  const cluster = withCluster();
+  const clusterPrefix = uniquePrefix();
+  const subscribers = [newCluster(), newCluster({ sharded: true })];
+  let clusterApp: App;
+  let clusterToken: string;
+
+  beforeAll(async () => {
+    const auth = createAuth(randomSecret());
+    clusterApp = createApp({
+      ...redisBackend({ redis: cluster, subscriber: subscribers[0]!, shardSubscriber: subscribers[1]!, cap: 50, prefix: clusterPrefix }),
+      auth,
+      logger: pino({ level: 'silent' }),
+    });
+    clusterToken = await seedInbox(clusterApp, auth, USER, { own: 50, broadcasts: 20 });
+    expect((await queryInbox(clusterApp, clusterToken, 20)).errors).toBeUndefined();
+  });
+
+  afterAll(async () => {
+    await clusterApp?.close(100);
+    for (const s of subscribers) await s.quit().catch(() => s.disconnect());
+    await deleteByPrefix(cluster, clusterPrefix);
+  });
+
+  it('counts what the cluster client writes to a node: a command (auto-pipelined) as 1, a pipeline as 1', async () => {
+    const k = `${clusterPrefix}counter`;
+    const { roundTrips, trips } = await countRoundTrips(cluster, async () => {
+      await cluster.set(k, '1');
+      await cluster.pipeline().get(k).get(k).incr(k).exec();
+    });
+    expect(trips).toEqual(['pipeline[set]', 'pipeline[get x2, incr]']);
+    expect(roundTrips).toBe(2);
+  });
+
+  it('an inbox page costs the same round trips as on one node, for first 5, 20 and 50', async () => {
+    for (const first of [5, 20, 50]) {
+      const single = await countRoundTrips(redis, () => queryInbox(app, token, first));
+      const { result, roundTrips, trips } = await countRoundTrips(cluster, () => queryInbox(clusterApp, clusterToken, first));
+      expect(result.errors).toBeUndefined();
+      expect(result.data!.notifications.edges).toHaveLength(first);
+      expect(roundTrips, `${trips.join(' + ')} vs ${single.trips.join(' + ')}`).toBe(single.roundTrips);
+    }
   });
 });

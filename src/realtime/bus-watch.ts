@@ -51,7 +51,7 @@ function watchNode(conn: Redis, hooks: SubscriberHooks): void {
   });
 }
 
-/** ioredis's internals this module reads (ioredis is pinned; test/realtime-bus-watch tests them). */
+/** ioredis's internals this module reads (ioredis is pinned; test/redis-connect.e2e.test.ts drops each subscriber connection on both targets). */
 interface ClusterInternals {
   subscriber: { getInstance(): Redis | null };
   shardedSubscribers: { shardedSubscribers: Map<string, { isStarted(): boolean; isHealthy(): boolean; getInstance(): Redis | null }> };

@@ -9,13 +9,16 @@ import { redisCommands } from './context.js';
 import type { RedisClient } from './client.js';
 import { script } from './scripts.js';
 
+/** Without a blocking connection (a Cluster), how long a read that found nothing waits before it answers. */
+const IDLE_POLL_MS = 100;
+
 export interface RedisDeliveryStoreOptions {
   /** commands; the caller owns it */
   redis: RedisClient;
   /**
    * A connection for blocking stream reads (XREADGROUP BLOCK), which would stall every other
    * command on a shared one; one node only (a Cluster can't block on streams of many slots).
-   * Absent: reads don't block (the outbox polls).
+   * Absent: reads don't block; one that finds nothing waits up to 100 ms before it answers (the outbox polls).
    */
   blocking?: Redis | null;
   prefix?: string;
@@ -152,7 +155,11 @@ export function createRedisDeliveryStore({ redis, blocking = null, prefix = DEFA
         : // The partitions share the count, so one read doesn't take far more than asked.
           ((await eachPartition((on, p) => read(on, streamsOf(p), Math.ceil(count / partitions), null))) as ([string, unknown][] | null)[]);
       const channelOf = (stream: string) => channels.find((c) => stream.endsWith(`:ready:${c}`))!;
-      return replies.flatMap((reply) => (reply ?? []).flatMap(([key, flat]) => entries(channelOf(key), flat)));
+      const taken = replies.flatMap((reply) => (reply ?? []).flatMap(([key, flat]) => entries(channelOf(key), flat)));
+      // Without a blocking read, an idle caller would read again at once, round after round:
+      // it waits a poll interval instead (within blockMs).
+      if (!blocking && taken.length === 0 && blockMs > 0) await new Promise((r) => setTimeout(r, Math.min(blockMs, IDLE_POLL_MS)));
+      return taken;
     },
 
     async reclaim(channel, consumer, idleMs, count) {
