@@ -18,10 +18,9 @@
  * memory) and include the probe sends that tell when the last subscriber is live.
  */
 import { parseArgs } from 'node:util';
-import WebSocket from 'ws';
 import { freePort } from '../test/helpers/redis-server.js';
 import { openBenchRedis } from './redis-server.js';
-import { gql, startServer } from './server-process.js';
+import { gql, inspectorSession, startServer } from './server-process.js';
 import { connect, type LoadSocket } from './ws-load.js';
 
 const NOTIF_SUB = 'subscription{ notificationReceived { id title createdAt } }';
@@ -39,33 +38,18 @@ interface Inspector {
 
 async function inspector(port: number): Promise<Inspector> {
   const [target] = (await (await fetch(`http://127.0.0.1:${port}/json/list`)).json()) as { webSocketDebuggerUrl: string }[];
-  const ws = new WebSocket(target!.webSocketDebuggerUrl, { maxPayload: 2 ** 31 - 1 });
-  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
-  const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let chunks: string[] = [];
-  ws.on('message', (data: Buffer) => {
-    const msg = JSON.parse(String(data)) as { id?: number; method?: string; params?: { chunk: string }; result?: unknown; error?: { message: string } };
-    if (msg.method === 'HeapProfiler.addHeapSnapshotChunk') chunks.push(msg.params!.chunk);
-    const w = msg.id === undefined ? undefined : waiting.get(msg.id);
-    if (!w) return;
-    waiting.delete(msg.id!);
-    if (msg.error) w.reject(new Error(msg.error.message));
-    else w.resolve(msg.result);
+  const session = await inspectorSession(target!.webSocketDebuggerUrl, (method, params) => {
+    if (method === 'HeapProfiler.addHeapSnapshotChunk') chunks.push((params as { chunk: string }).chunk);
   });
-  let id = 0;
-  const call = (method: string, params = {}) =>
-    new Promise<any>((resolve, reject) => {
-      waiting.set(++id, { resolve, reject });
-      ws.send(JSON.stringify({ id, method, params }));
-    });
   return {
-    call,
+    call: session.call,
     async snapshot() {
       chunks = [];
-      await call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
+      await session.call('HeapProfiler.takeHeapSnapshot', { reportProgress: false });
       return JSON.parse(chunks.join('')) as HeapSnapshot;
     },
-    close: () => ws.close(),
+    close: session.close,
   };
 }
 

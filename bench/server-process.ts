@@ -116,14 +116,21 @@ export async function startServer(redis: Pick<BenchRedis, 'serverEnv'>, prefix: 
   };
 }
 
-/** A DevTools protocol session on the server's inspector. */
-async function inspectorSession(url: string | null): Promise<{ call(method: string, params?: object): Promise<unknown>; close(): void }> {
+/**
+ * A DevTools protocol session on the server's inspector. `onEvent` gets the protocol's events
+ * (a heap snapshot arrives as HeapProfiler.addHeapSnapshotChunk events).
+ */
+export async function inspectorSession(
+  url: string | null,
+  onEvent?: (method: string, params: any) => void,
+): Promise<{ call(method: string, params?: object): Promise<any>; close(): void }> {
   if (!url) throw new Error('start the server with { inspect: true }');
-  const ws = new WebSocket(url, { maxPayload: 1 << 30 });
+  const ws = new WebSocket(url, { maxPayload: 2 ** 31 - 1 });
   await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
   const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   ws.on('message', (data: Buffer) => {
-    const msg = JSON.parse(String(data)) as { id?: number; result?: unknown; error?: { message: string } };
+    const msg = JSON.parse(String(data)) as { id?: number; method?: string; params?: unknown; result?: unknown; error?: { message: string } };
+    if (msg.method) onEvent?.(msg.method, msg.params);
     const w = msg.id === undefined ? undefined : waiting.get(msg.id);
     if (!w) return;
     waiting.delete(msg.id!);

@@ -45,18 +45,17 @@ function resumingInbox(url: string, token: string) {
   const open = () => {
     current = subscribe(client, InboxDocument as any, { after: seen.at(-1)?.id ?? null });
     let taken = 0;
-    const poll = setInterval(() => {
+    /** moves the notifications this subscription delivered so far into `seen` */
+    const drain = () => {
       for (; taken < current.results.length; taken++) {
         const n = (current.results[taken] as any).data?.inbox?.notification;
         if (n) seen.push({ id: n.id, title: n.title });
       }
-    }, 10);
+    };
+    const poll = setInterval(drain, 10);
     void current.ended.then(() => {
       clearInterval(poll);
-      for (; taken < current.results.length; taken++) {
-        const n = (current.results[taken] as any).data?.inbox?.notification;
-        if (n) seen.push({ id: n.id, title: n.title });
-      }
+      drain();
       if (stopped) return;
       resumes++;
       setTimeout(open, 200);

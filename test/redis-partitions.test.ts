@@ -19,14 +19,7 @@ import type { SendOutcome } from '../src/store/store.js';
 import { T0, newBroadcast, newItem, storedOf } from './helpers/store-backends.js';
 import { deleteByPrefix, newRedis, uniquePrefix, withCluster } from './helpers/redis.js';
 import { startRedisServer } from './helpers/redis-server.js';
-
-async function until(cond: () => Promise<boolean>, timeoutMs = 10_000) {
-  const end = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { until } from './helpers/server-under-test.js';
 
 const connections: Redis[] = [];
 /** The test cluster answers CLUSTER KEYSLOT: the slot Redis itself gives a key. */
@@ -215,7 +208,7 @@ describe('Redis partitions', () => {
       cleanup.unshift(() => replica.stop());
       const copy = new Redis(replica.url);
       cleanup.unshift(() => copy.quit());
-      await until(async () => /master_link_status:up/.test(await copy.info('replication')));
+      await until(async () => /master_link_status:up/.test(await copy.info('replication')), 'the replica in sync');
       const [out] = await store.send(['bob'], newItem(T0 + 1), T0 + 1);
       const b = await store.broadcast(newBroadcast(T0 + 2), T0 + 2);
       await store.markRead('bob', [b.id], T0 + 3);

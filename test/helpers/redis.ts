@@ -25,14 +25,16 @@ export function newRedis(): Redis {
   });
 }
 
-/** A client for the current test file, closed in `afterAll`. Call at file or describe level. */
-export function withRedis(): Redis {
-  const redis = newRedis();
+/** `client`, closed in `afterAll` of the current file or describe block. */
+function closedAfterAll<C extends Redis | Cluster>(client: C): C {
   afterAll(async () => {
-    await redis.quit().catch(() => redis.disconnect());
+    await client.quit().catch(() => client.disconnect());
   });
-  return redis;
+  return client;
 }
+
+/** A client for the current test file, closed in `afterAll`. Call at file or describe level. */
+export const withRedis = (): Redis => closedAfterAll(newRedis());
 
 /** A fresh key prefix such as `t3f9a0c1d2e4b:`, so parallel tests never see each other's keys. */
 export function uniquePrefix(): string {
@@ -123,13 +125,7 @@ export function newCluster(opts: { sharded?: boolean } = {}): Cluster {
 }
 
 /** A cluster client for the current test file, closed in `afterAll`. Call at file or describe level. */
-export function withCluster(): Cluster {
-  const cluster = newCluster();
-  afterAll(async () => {
-    await cluster.quit().catch(() => cluster.disconnect());
-  });
-  return cluster;
-}
+export const withCluster = (): Cluster => closedAfterAll(newCluster());
 
 /**
  * The shared test cluster's nodes: which are masters, SIGKILL one, start it again. Other test

@@ -57,11 +57,14 @@ export function createRedisDeliveryStore({ redis, blocking = null, prefix = DEFA
   };
 
   const parse = (raw: string | null | undefined): Delivery | null => (raw ? (JSON.parse(raw) as Delivery) : null);
-  const partitionOf = (id: string) => keys.partitionOfDelivery(id)?.partition ?? -1;
   const get = async (ids: readonly string[]) => {
-    const known = ids.filter((id) => keys.partitionOfDelivery(id) !== null);
-    const raw = (await batch(known, partitionOf, (on, id) => on.hget(keys.partitionOfDelivery(id)!.outbox.records, id))) as (string | null)[];
-    const byId = new Map(known.map((id, i) => [id, parse(raw[i])]));
+    // Each id's partition, read from the id once; a malformed id is found nowhere.
+    const known = ids.flatMap((id) => {
+      const p = keys.partitionOfDelivery(id);
+      return p ? [{ id, p }] : [];
+    });
+    const raw = (await batch(known, ({ p }) => p.partition, (on, { id, p }) => on.hget(p.outbox.records, id))) as (string | null)[];
+    const byId = new Map(known.map(({ id }, i) => [id, parse(raw[i])]));
     return ids.map((id) => byId.get(id) ?? null);
   };
   const sumCounts = async () => {
