@@ -263,10 +263,15 @@ export async function restartNode(port: number, dir: string): Promise<void> {
   child.unref();
 }
 
-/** Waits until every node that answers sees the cluster ok and every master has a synced replica. */
+/**
+ * Waits until every node that answers sees the cluster ok, every master has a synced replica,
+ * and every node's own view has every node up (gossip has caught up with a restarted one, so
+ * any node answers CLUSTER NODES the same way).
+ */
 export async function untilClusterHealthy(ports: number[], timeoutMs = START_TIMEOUT_MS): Promise<void> {
+  const allUp = async (p: number) => (await clusterNodes(p)).every((n) => n.up);
   await until('cluster healthy', async () => {
-    const ok = await Promise.all(ports.map(async (p) => (await ping(p)) && (await clusterOk(p)) && (await replicationOk(p))));
+    const ok = await Promise.all(ports.map(async (p) => (await ping(p)) && (await clusterOk(p)) && (await replicationOk(p)) && (await allUp(p))));
     return ok.every(Boolean);
   }, timeoutMs);
 }
