@@ -4,14 +4,14 @@
  */
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
-import { AddressError, maskAddress, scrubSecrets, validateAddress, webhookSecrets } from '../src/channels/addresses.js';
+import { AddressError, generateWebhookSecret, maskAddress, scrubSecrets, validateAddress, webhookSecrets } from '../src/channels/addresses.js';
 import { parseRetryAfter } from '../src/channels/http.js';
 import { CHANNEL_LIMITS } from '../src/channels/limits.js';
 import { EXTERNAL_CHANNELS } from '../src/channels/provider.js';
 import { cutToChars, cutToUtf8Bytes, renderMessage } from '../src/channels/render.js';
 import { addressRange, isPublicAddress } from '../src/channels/ssrf.js';
 import { classifyTelegram } from '../src/channels/telegram.js';
-import { classifyStatus, generateWebhookSecret } from '../src/channels/webhook.js';
+import { classifyStatus } from '../src/channels/webhook.js';
 import { classifyWecom } from '../src/channels/wecom.js';
 
 const strict = { allowPrivate: false };

@@ -7,7 +7,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ClosableProvider, OutboundMessage } from '../src/channels/provider.js';
 import { renderMessage } from '../src/channels/render.js';
 import type { LookupFunction } from '../src/channels/ssrf.js';
-import { createWebhookProvider, generateWebhookSecret } from '../src/channels/webhook.js';
+import { createWebhookProvider } from '../src/channels/webhook.js';
+import { generateWebhookSecret } from '../src/channels/addresses.js';
 import { closedPort, startWebhookReceiver, type FakeWebhookReceiver } from './helpers/fake-providers.js';
 
 const secret = generateWebhookSecret();

@@ -2,6 +2,7 @@
  * Channel addresses: validation when a user sets one, masking in every answer, and scrubbing
  * of secrets out of error texts and logs.
  */
+import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import type { ExternalChannel } from './provider.js';
 import { addressRange, isPublicAddress } from './ssrf.js';
@@ -101,6 +102,11 @@ export function maskAddress(channel: ExternalChannel, address: string): string {
       return `${url.protocol}//${url.host}/…${rest.length >= 12 ? rest.slice(-4) : ''}`;
     }
   }
+}
+
+/** A new signing secret for one address: "whsec_" + base64 of 32 random bytes. */
+export function generateWebhookSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64')}`;
 }
 
 /**

@@ -3,9 +3,8 @@ import { DELIVERY_ID, deliveryId, type ChannelAddress, type Delivery, type Deliv
 import { decodeSeq } from '../notifications/ids.js';
 import * as v from '../notifications/validate.js';
 import type { DeliveryLogPage, DeliveryStore } from '../store/delivery-store.js';
-import { AddressError, maskAddress, validateAddress } from './addresses.js';
+import { AddressError, generateWebhookSecret, maskAddress, validateAddress } from './addresses.js';
 import { EXTERNAL_CHANNELS } from './provider.js';
-import { generateWebhookSecret } from './webhook.js';
 
 /** An address as answers show it: masked, never the secret. */
 export interface MaskedAddress {

@@ -2,11 +2,12 @@
  * The providers of one deployment, made from its settings. Telegram exists only with a bot
  * token; without one the outbox has no TELEGRAM provider (a delivery to it is SKIPPED or
  * FAILED by the caller's rule, not sent).
+ *
+ * Each provider's module (and with it the HTTP client, undici: about 6 MB of heap and 111
+ * modules) is loaded at its first send, so a server that delivers nothing outside the app
+ * doesn't carry it.
  */
-import type { ClosableProvider, ExternalChannel } from './provider.js';
-import { createTelegramProvider } from './telegram.js';
-import { createWebhookProvider } from './webhook.js';
-import { createWecomProvider } from './wecom.js';
+import type { ClosableProvider, Destination, ExternalChannel, OutboundMessage } from './provider.js';
 
 export interface ProvidersSettings {
   /** WEBHOOK_ALLOW_PRIVATE */
@@ -26,14 +27,33 @@ export interface Providers {
   close(): Promise<void>;
 }
 
+/** A provider made by `load` at its first send; closing one never made does nothing. */
+function loadedOnUse(channel: ExternalChannel, load: () => Promise<ClosableProvider>): ClosableProvider {
+  let provider: Promise<ClosableProvider> | undefined;
+  return {
+    channel,
+    send: (to: Destination, message: OutboundMessage, signal?: AbortSignal) => (provider ??= load()).then((p) => p.send(to, message, signal)),
+    close: async () => {
+      if (provider) await (await provider).close();
+    },
+  };
+}
+
 export function createProviders(settings: ProvidersSettings): Providers {
-  const { timeoutMs = 10_000 } = settings;
+  const { timeoutMs = 10_000, telegramBotToken: token } = settings;
   const map = new Map<ExternalChannel, ClosableProvider>();
-  map.set('WEBHOOK', createWebhookProvider({ allowPrivate: settings.webhookAllowPrivate, timeoutMs, connectTimeoutMs: timeoutMs }));
-  if (settings.telegramBotToken) {
-    map.set('TELEGRAM', createTelegramProvider({ token: settings.telegramBotToken, timeoutMs, ...(settings.telegramApiUrl ? { apiUrl: settings.telegramApiUrl } : {}) }));
+  map.set(
+    'WEBHOOK',
+    loadedOnUse('WEBHOOK', async () =>
+      (await import('./webhook.js')).createWebhookProvider({ allowPrivate: settings.webhookAllowPrivate, timeoutMs, connectTimeoutMs: timeoutMs }),
+    ),
+  );
+  if (token) {
+    const apiUrl = settings.telegramApiUrl ? { apiUrl: settings.telegramApiUrl } : {};
+    map.set('TELEGRAM', loadedOnUse('TELEGRAM', async () => (await import('./telegram.js')).createTelegramProvider({ token, timeoutMs, ...apiUrl })));
   }
-  map.set('WECOM', createWecomProvider({ timeoutMs, ...(settings.wecomApiUrl ? { apiUrl: settings.wecomApiUrl } : {}) }));
+  const wecomUrl = settings.wecomApiUrl ? { apiUrl: settings.wecomApiUrl } : {};
+  map.set('WECOM', loadedOnUse('WECOM', async () => (await import('./wecom.js')).createWecomProvider({ timeoutMs, ...wecomUrl })));
   return {
     get: (channel) => map.get(channel),
     close: async () => {

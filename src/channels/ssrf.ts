@@ -2,12 +2,12 @@
  * The guard against server-side request forgery. The check sits where the socket is made:
  * a literal IP host is checked in the connector, a hostname in the `lookup` that net.connect
  * calls right before connecting, so what is checked is what is connected to (a separate
- * lookup beforehand would be defeated by DNS rebinding).
+ * lookup beforehand would be defeated by DNS rebinding). The connector that applies it is in
+ * connector.ts, so that the address checks load without the HTTP client.
  */
 import dns from 'node:dns';
 import net from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { buildConnector } from 'undici';
 
 /** The address a request would connect to is not a public unicast address. */
 export class BlockedAddressError extends Error {
@@ -63,30 +63,5 @@ export function guardedLookup(lookup: LookupFunction = dns.lookup as unknown as 
       }
       callback(null, address, family);
     });
-  };
-}
-
-export interface ConnectorOptions {
-  /** refuse non-public addresses (false with WEBHOOK_ALLOW_PRIVATE=true) */
-  guard: boolean;
-  /** @default 10_000 */
-  connectTimeoutMs?: number;
-  /** the resolver; tests pass one that maps a name to loopback @default dns.lookup */
-  lookup?: LookupFunction;
-}
-
-/** An undici `connect` function with the address check in its connect step. */
-export function createConnector({ guard, connectTimeoutMs = 10_000, lookup }: ConnectorOptions): buildConnector.connector {
-  const resolve = guard ? guardedLookup(lookup) : lookup;
-  const connect = buildConnector({ timeout: connectTimeoutMs, ...(resolve ? { lookup: resolve } : {}) });
-  if (!guard) return connect;
-  return (options, callback) => {
-    // net.connect skips the lookup for a literal IP, so a literal is checked here
-    const host = options.hostname.startsWith('[') ? options.hostname.slice(1, -1) : options.hostname;
-    if (net.isIP(host) && !isPublicAddress(host)) {
-      callback(new BlockedAddressError(host, addressRange(host) ?? 'invalid'), null);
-      return;
-    }
-    connect(options, callback);
   };
 }

@@ -4,18 +4,13 @@
  * receiver can drop duplicates; `webhook-timestamp` and `webhook-signature` are made afresh at
  * each attempt, since receivers refuse old timestamps. Redirects are not followed.
  */
-import { randomBytes } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { Agent } from 'undici';
 import { scrubSecrets, webhookSecrets } from './addresses.js';
 import { deadline, discard, header, parseRetryAfter, thrownResult } from './http.js';
 import type { ClosableProvider, Destination, OutboundMessage, SendResult } from './provider.js';
-import { createConnector, type LookupFunction } from './ssrf.js';
-
-/** A new signing secret for one address: "whsec_" + base64 of 32 random bytes. */
-export function generateWebhookSecret(): string {
-  return `whsec_${randomBytes(32).toString('base64')}`;
-}
+import { createConnector } from './connector.js';
+import type { LookupFunction } from './ssrf.js';
 
 export interface WebhookProviderOptions {
   /** WEBHOOK_ALLOW_PRIVATE: http, loopback and private addresses allowed @default false */
