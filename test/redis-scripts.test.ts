@@ -3,10 +3,11 @@
  * and the keys' own guard: a user id that could break a key's structure never makes a key.
  */
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { keySpace } from '../src/store/redis/keys.js';
-import { SCRIPTS, script, type ScriptName } from '../src/store/redis/scripts.js';
+import { keySpace, schedulerKeys } from '../src/store/redis/keys.js';
+import { SCRIPTS, defineScripts, script, type ScriptName } from '../src/store/redis/scripts.js';
+import { startRedisServer } from './helpers/redis-server.js';
 import { encodeSeq } from '../src/store/ids.js';
 import { partitionOf } from '../src/store/partition.js';
 
@@ -54,6 +55,33 @@ describe('Lua scripts', () => {
     expect(declared(header('broadcastPart'))).toEqual({ KEYS: 11, ARGV: 13, rest: false });
     expect(declared(header('sendNotification'))).toEqual({ KEYS: 25, ARGV: 20, rest: false });
     expect(declared(header('markRead'))).toEqual({ KEYS: 13, ARGV: 5, rest: true });
+  });
+});
+
+describe('script calls', () => {
+  it('run once each, their arguments whole in any script, also after Redis forgot the scripts (SCRIPT FLUSH)', async () => {
+    // A private server: SCRIPT FLUSH would make every other test's next call take the fallback.
+    const server = await startRedisServer();
+    const redis = new Redis(server.url, { lazyConnect: true });
+    try {
+      await redis.connect();
+      defineScripts(redis);
+      const { sched, schedbody } = schedulerKeys('t:');
+      const { seq } = keySpace('t:').global;
+      // multi-byte text: each argument's length is its UTF-8 bytes, not its characters
+      const bodies = ['first é', 'second 漢字', 'third 😀 after a flush', 'fourth'];
+      const ids: string[] = [];
+      for (const [i, json] of bodies.entries()) {
+        if (i === 2) expect(await redis.script('FLUSH')).toBe('OK');
+        ids.push(await script(redis, 'scheduleSend', { seq, sched, schedbody }, { sendAt: 1000 + i, json }));
+      }
+      expect(new Set(ids).size).toBe(4);
+      expect(await redis.zcard(sched)).toBe(4);
+      expect(await redis.hmget(schedbody, ...ids)).toEqual(bodies);
+    } finally {
+      redis.disconnect();
+      await server.stop();
+    }
   });
 });
 
