@@ -249,13 +249,15 @@ export function createAuth(options: string | AuthOptions): Auth {
 
   return {
     async verify(header) {
-      if (header === null || header === undefined || header.trim() === '') return null;
+      if (header === null || header === undefined) return null;
+      // Keyed by the whole header: a client's next request finds its token without a parse.
+      const hit = verified.get(header);
+      if (hit && (hit.expiresAt === undefined || hit.expiresAt > Date.now())) return hit;
+      if (header.trim() === '') return null;
       const m = /^\s*(\S+)\s+(\S+)\s*$/.exec(header);
       if (!m || m[1]!.toLowerCase() !== 'bearer') {
         throw new AuthError('Authorization header must be "Bearer <token>"');
       }
-      const hit = verified.get(m[2]!);
-      if (hit && (hit.expiresAt === undefined || hit.expiresAt > Date.now())) return hit;
       let principal: Principal;
       try {
         principal = await check(m[2]!);
@@ -264,7 +266,7 @@ export function createAuth(options: string | AuthOptions): Auth {
         throw err instanceof AuthError ? err : new AuthError(describeJoseError(err), { cause: err });
       }
       if (verified.size >= VERIFIED_CACHE_SIZE) verified.delete(verified.keys().next().value!);
-      verified.set(m[2]!, principal);
+      verified.set(header, principal);
       return principal;
     },
 
