@@ -13,9 +13,9 @@ import type { RedisClient } from './client.js';
  *
  * The scripts are loaded once, with their shared parts (ids.lua, user-common.lua) in front, and
  * registered with `defineCommand`, so ioredis uses EVALSHA with a NOSCRIPT fallback, also in
- * pipelines. On a single node's connection a call skips ioredis's script command: its EVALSHA
- * text is written in one pass ({@link ScriptCall}), and only a NOSCRIPT answer (a restarted or
- * flushed Redis) goes through ioredis's, which loads the script.
+ * pipelines. On a single node's connection a call skips ioredis's script command ({@link
+ * ScriptCall}) but for the first call of each script on a socket and a NOSCRIPT answer (a
+ * restarted or flushed Redis): those go through ioredis's, which loads the script.
  */
 
 /** An ARGV value: a string, a number, or a number where '' means none. */
@@ -219,10 +219,10 @@ export function script<Name extends ScriptName, K extends Parts, A extends Parts
 const loadedOn = new WeakMap<object, Set<ScriptName>>();
 
 /**
- * EVALSHA written in one pass. ioredis's script command copies the arguments three times
- * (unshift, spread, flat) and concatenates its text piece by piece: on a send's 45 arguments
- * that was 13 KB of garbage and about 5 % of its CPU. The reply is decoded as ioredis's script
- * commands decode it (UTF-8 strings).
+ * EVALSHA written in one pass over the arguments, which are the command's own array. ioredis's
+ * script command copies a send's 45 arguments three times (unshift, spread, flat) and adds a
+ * closure and a promise per call. The reply is decoded as ioredis's script commands decode it
+ * (UTF-8 strings).
  */
 class ScriptCall extends Command {
   /** `args`: the sha, the key count, the keys, the arguments; kept as the command's own */
