@@ -3,8 +3,10 @@
  *
  * How: every command ioredis sends, on its own or inside a pipeline, passes through the client
  * instance's `sendCommand(command, stream?)`:
- *  - a plain command (`redis.hgetall(...)`, a defineCommand script, `redis.script(...)`, the
- *    NOSCRIPT re-send of a script) calls it WITHOUT `stream` -> one request, one reply: 1 round trip;
+ *  - a plain command (`redis.hgetall(...)`, a script, `redis.script(...)`, the NOSCRIPT re-send of
+ *    a script) calls it WITHOUT `stream`. Plain commands sent in the same turn of the event loop
+ *    go out before any of their replies is awaited (in one write where the connection corks
+ *    them, coalesce-commands.ts): 1 round trip per turn, however many commands it carries;
  *  - `Pipeline.exec()` (and `multi().exec()`, and auto-pipelining, which builds a Pipeline) calls
  *    it once per queued command WITH a `stream` object `{ isPipeline: true, ... }` that is created
  *    anew for each exec and buffers all commands into ONE socket write -> 1 round trip per
@@ -27,7 +29,9 @@ import type { RedisClient } from '../src/store/redis/client.js';
 export interface RoundTripCounter {
   /** Round trips since start(). */
   readonly count: number;
-  /** One line per round trip: "evalsha listNotifications" or "pipeline[hgetall]". */
+  /** Commands since start(), each command of a pipeline or a turn counted. */
+  readonly commands: number;
+  /** One line per round trip: "evalsha listNotifications", "pipeline[hgetall]" or "turn[get x2]". */
   readonly trips: readonly string[];
   /** Puts the original sendCommand back; returns the final count. */
   stop(): number;
@@ -53,7 +57,10 @@ export function startRoundTripCounter(redis: RedisClient): RoundTripCounter {
   };
 
   const trips: string[] = [];
+  let commands = 0;
   const pipelines = new Map<object, { index: number; names: string[] }>();
+  /** this turn's plain commands on a single node (a Cluster's go out in its auto-pipelines, counted as pipelines) */
+  let turn: { index: number; names: string[] } | null = null;
   const target = redis as unknown as { sendCommand: SendCommand };
   const hadOwn = Object.prototype.hasOwnProperty.call(target, 'sendCommand');
   const original = target.sendCommand;
@@ -69,9 +76,20 @@ export function startRoundTripCounter(redis: RedisClient): RoundTripCounter {
       }
       p.names.push(describe(command));
       trips[p.index] = `pipeline[${summarize(p.names)}]`;
+    } else if (!redis.isCluster) {
+      if (!turn) {
+        const t = (turn = { index: trips.length, names: [] as string[] });
+        trips.push('');
+        process.nextTick(() => {
+          if (turn === t) turn = null;
+        });
+      }
+      turn.names.push(describe(command));
+      trips[turn.index] = turn.names.length === 1 ? turn.names[0]! : `turn[${summarize(turn.names)}]`;
     } else {
       trips.push(describe(command));
     }
+    commands++;
     return original.call(this, command, stream, node);
   };
 
@@ -79,6 +97,9 @@ export function startRoundTripCounter(redis: RedisClient): RoundTripCounter {
   return {
     get count() {
       return trips.length;
+    },
+    get commands() {
+      return commands;
     },
     get trips() {
       return trips;

@@ -44,6 +44,8 @@ it('concurrent takes of one principal cost one Redis round trip per bucket', asy
   await l.take(service('warm'), 1); // scripts loaded
   const counter = startRoundTripCounter(redis);
   const outcomes = await Promise.all(Array.from({ length: 20 }, () => l.take(service('d'), 1)));
+  const commands = counter.commands;
   expect(counter.stop()).toBe(1);
+  expect(commands).toBe(1);
   expect(outcomes.every((w) => w === null)).toBe(true);
 });

@@ -4,7 +4,7 @@
  * broadcast's id still orders it right, and ids never go backwards after Redis is wiped.
  */
 import { createHash } from 'node:crypto';
-import { Redis, type ChainableCommander } from 'ioredis';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { channels as channelNames } from '../src/realtime/channels.js';
 import { decodeSeq } from '../src/store/ids.js';
@@ -20,6 +20,7 @@ import { T0, newBroadcast, newItem, storedOf } from './helpers/store-backends.js
 import { deleteByPrefix, newRedis, uniquePrefix, withCluster } from './helpers/redis.js';
 import { startRedisServer } from './helpers/redis-server.js';
 import { until } from './helpers/server-under-test.js';
+import { countRoundTrips } from '../bench/round-trips.js';
 
 const connections: Redis[] = [];
 /** The test cluster answers CLUSTER KEYSLOT: the slot Redis itself gives a key. */
@@ -222,12 +223,10 @@ describe('Redis partitions', () => {
 
   it('sends to many users travel in one round trip on one node', async () => {
     const { store, redis } = make();
+    await redis.ping();
     const users = Array.from({ length: 64 }, (_, i) => `r${i}`);
-    let pipelines = 0;
-    const conn = redis as unknown as { pipeline(): ChainableCommander };
-    const pipeline = conn.pipeline.bind(redis);
-    conn.pipeline = () => (pipelines++, pipeline());
-    expect((await store.send(users, newItem(T0), T0)).every((o) => o.status === 'stored')).toBe(true);
-    expect(pipelines).toBe(1);
+    const { result, trips } = await countRoundTrips(redis, () => store.send(users, newItem(T0), T0));
+    expect(result.every((o) => o.status === 'stored')).toBe(true);
+    expect(trips).toEqual(['turn[evalsha sendNotification x64]']);
   });
 });

@@ -53,6 +53,16 @@ describe('round-trip counter', () => {
     expect(roundTrips).toBe(3);
   });
 
+  it('counts plain commands sent in one turn as 1, and the next turn apart', async () => {
+    const k = `${prefix}counter-turn`;
+    const counter = startRoundTripCounter(redis);
+    await Promise.all([redis.set(k, '1'), redis.get(k), redis.get(k)]);
+    await redis.del(k);
+    const commands = counter.commands;
+    expect([counter.stop(), commands]).toEqual([2, 4]);
+    expect(counter.trips).toEqual(['turn[set, get x2]', 'del']);
+  });
+
   it('restores the client when stopped', async () => {
     const c = startRoundTripCounter(redis);
     await redis.ping();
@@ -100,7 +110,7 @@ describe('related objects load through per-request DataLoaders', () => {
     return (await res.json()) as { data?: Record<string, any>; errors?: unknown[] };
   };
 
-  it('n users by id with their unread counts: 2 round trips for 5 or 50 (one pipeline each)', async () => {
+  it('n users by id with their unread counts: 2 round trips for 5 or 50 (one turn of commands each)', async () => {
     for (let i = 0; i < 50; i++) await app.service.upsertUser(`rt-u${i}`, `User ${i}`, true);
     const svc = await appToken('svc', ['service']);
     const counts: Record<number, { roundTrips: number; trips: string[] }> = {};
@@ -114,7 +124,7 @@ describe('related objects load through per-request DataLoaders', () => {
     }
     expect(counts[50]!.roundTrips, JSON.stringify(counts)).toBe(2);
     expect(counts[5]!.roundTrips, JSON.stringify(counts)).toBe(2);
-    expect(counts[50]!.trips).toEqual(['pipeline[hgetall x50]', 'pipeline[evalsha unreadCount x50]']);
+    expect(counts[50]!.trips).toEqual(['turn[hgetall x50]', 'turn[evalsha unreadCount x50]']);
   });
 
   it('dashboard: a few round trips once per TTL, none while cached', async () => {

@@ -104,15 +104,16 @@ export function redisCommands(redis: RedisClient, keys: KeySpace, waitReplicas: 
   const batch = async <I>(items: readonly I[], partitionOf: (item: I) => number, add: (on: ChainableCommander, item: I) => unknown, write = false): Promise<unknown[]> => {
     if (items.length === 0) return [];
     if (items.length === 1) return [await one((on) => add(on, items[0]!), write)];
-    const wait = write && waitReplicas > 0;
+    // Without WAIT, plain commands: sent in one turn, they leave together without a pipeline's
+    // cost (on one node the connection writes a turn's commands at once, coalesce-commands.ts;
+    // a Cluster client auto-pipelines them per node).
+    if (!(write && waitReplicas > 0)) return Promise.all(items.map((item) => add(direct, item)));
     if (!cluster) {
       const pipeline = redis.pipeline();
       for (const item of items) add(pipeline, item);
-      return replies(pipeline, wait);
+      return replies(pipeline, true);
     }
-    // A Cluster pipeline must stay in one slot: group by partition. Without WAIT, plain
-    // commands do as well (the client auto-pipelines them per node).
-    if (!wait) return Promise.all(items.map((item) => add(direct, item)));
+    // A Cluster pipeline must stay in one slot: group by partition.
     const groups = new Map<number, number[]>();
     items.forEach((item, i) => {
       const p = partitionOf(item);
