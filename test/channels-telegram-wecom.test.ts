@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClosableProvider, OutboundMessage } from '../src/channels/provider.js';
-import { createProviders } from '../src/channels/providers.js';
+import { createProviders, loadedOnUse } from '../src/channels/providers.js';
 import { createTelegramProvider } from '../src/channels/telegram.js';
 import { createWecomProvider } from '../src/channels/wecom.js';
 import { closedPort, startFakeTelegram, startFakeWecom, telegramError, wecomError, type FakeTelegram, type FakeWecom } from './helpers/fake-providers.js';
@@ -182,5 +182,22 @@ describe('createProviders', () => {
     } finally {
       await Promise.all([without.close(), all.close(), api.close(), robot.close()]);
     }
+  });
+
+  it('loads a provider at its first send, once; a load that failed is tried again; close closes only what was loaded', async () => {
+    const events: string[] = [];
+    let loads = 0;
+    const load = async (): Promise<ClosableProvider> => {
+      if (++loads === 1) throw new Error('first load fails');
+      return { channel: 'WECOM', send: async () => (events.push('send'), { kind: 'ok' }), close: async () => void events.push('close') };
+    };
+    const never = loadedOnUse('WECOM', load);
+    await never.close();
+    expect(loads).toBe(0);
+    const p = loadedOnUse('WECOM', load);
+    await expect(p.send({ address: KEY }, msg('a'))).rejects.toThrow('first load fails');
+    expect(await Promise.all([p.send({ address: KEY }, msg('b')), p.send({ address: KEY }, msg('c'))])).toEqual([{ kind: 'ok' }, { kind: 'ok' }]);
+    await p.close();
+    expect([loads, events]).toEqual([2, ['send', 'send', 'close']]);
   });
 });

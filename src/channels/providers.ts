@@ -27,14 +27,22 @@ export interface Providers {
   close(): Promise<void>;
 }
 
-/** A provider made by `load` at its first send; closing one never made does nothing. */
-function loadedOnUse(channel: ExternalChannel, load: () => Promise<ClosableProvider>): ClosableProvider {
+/**
+ * A provider made by `load` at its first send (a load that failed is tried again at the next);
+ * closing one never made does nothing.
+ */
+export function loadedOnUse(channel: ExternalChannel, load: () => Promise<ClosableProvider>): ClosableProvider {
   let provider: Promise<ClosableProvider> | undefined;
+  const loaded = () =>
+    (provider ??= load().catch((err: unknown) => {
+      provider = undefined;
+      throw err;
+    }));
   return {
     channel,
-    send: (to: Destination, message: OutboundMessage, signal?: AbortSignal) => (provider ??= load()).then((p) => p.send(to, message, signal)),
+    send: (to: Destination, message: OutboundMessage, signal?: AbortSignal) => loaded().then((p) => p.send(to, message, signal)),
     close: async () => {
-      if (provider) await (await provider).close();
+      await (await provider?.catch(() => undefined))?.close();
     },
   };
 }
