@@ -59,7 +59,7 @@ describe('Lua scripts', () => {
 });
 
 describe('script calls', () => {
-  it('run once each, their arguments whole in any script, also after Redis forgot the scripts (SCRIPT FLUSH)', async () => {
+  it('run once each with their arguments whole (multi-byte text too), also after Redis forgot the scripts (SCRIPT FLUSH)', async () => {
     // A private server: SCRIPT FLUSH would make every other test's next call take the fallback.
     const server = await startRedisServer();
     const redis = new Redis(server.url, { lazyConnect: true });
