@@ -3,6 +3,8 @@
  * plain text, cuts, retry classification from the providers' own answers, and secrets
  * (bot token, robot key) kept out of every error.
  */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClosableProvider, OutboundMessage } from '../src/channels/provider.js';
 import { createProviders, loadedOnUse } from '../src/channels/providers.js';
@@ -182,6 +184,27 @@ describe('createProviders', () => {
     } finally {
       await Promise.all([without.close(), all.close(), api.close(), robot.close()]);
     }
+  });
+
+  it("leaves the HTTP client (undici) unloaded until a provider's first send: the app and the delivery worker don't import it", async () => {
+    const port = await closedPort();
+    // A fresh process: this one has loaded undici already (the fake providers' tests).
+    const code = `
+      import { createRequire } from 'node:module';
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((k) => k.includes('/node_modules/undici/'));
+      await import('./src/app.ts');
+      await import('./src/channels/delivery-worker.ts');
+      const { createProviders } = await import('./src/channels/providers.ts');
+      const { generateWebhookSecret } = await import('./src/channels/addresses.ts');
+      const providers = createProviders({ webhookAllowPrivate: true });
+      const before = loaded();
+      const to = { address: 'http://127.0.0.1:${port}/hook', secret: generateWebhookSecret() };
+      const result = await providers.get('WEBHOOK').send(to, { deliveryId: 'd1', payload: {}, text: '' });
+      console.log(JSON.stringify([before, loaded(), result.kind]));
+      await providers.close();`;
+    const root = new URL('..', import.meta.url);
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], { cwd: root });
+    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual([false, true, 'retry']);
   });
 
   it('loads a provider at its first send, once; a load that failed is tried again; close closes only what was loaded', async () => {
