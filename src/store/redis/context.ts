@@ -80,16 +80,15 @@ export function redisCommands(redis: RedisClient, keys: KeySpace, waitReplicas: 
   const direct = redis as unknown as ChainableCommander;
   const cluster = redis.isCluster;
 
-  const replies = async (pipeline: ChainableCommander, wait: boolean): Promise<unknown[]> => {
-    if (wait) pipeline.wait(waitReplicas, WAIT_TIMEOUT_MS);
+  /** A pipeline's replies, after WAIT for the replicas (which every pipeline here ends with). */
+  const replicated = async (pipeline: ChainableCommander): Promise<unknown[]> => {
+    pipeline.wait(waitReplicas, WAIT_TIMEOUT_MS);
     const out = ((await pipeline.exec()) ?? []).map(([err, v]) => {
       if (err) throw err;
       return v;
     });
-    if (wait) {
-      const got = Number(out.pop());
-      if (got < waitReplicas) throw new ReplicaAckError(waitReplicas, got);
-    }
+    const got = Number(out.pop());
+    if (got < waitReplicas) throw new ReplicaAckError(waitReplicas, got);
     return out;
   };
 
@@ -98,7 +97,7 @@ export function redisCommands(redis: RedisClient, keys: KeySpace, waitReplicas: 
     if (!(write && waitReplicas > 0)) return (await add(direct)) as T;
     const pipeline = redis.pipeline();
     add(pipeline);
-    return (await replies(pipeline, true))[0] as T;
+    return (await replicated(pipeline))[0] as T;
   };
 
   const batch = async <I>(items: readonly I[], partitionOf: (item: I) => number, add: (on: ChainableCommander, item: I) => unknown, write = false): Promise<unknown[]> => {
@@ -111,7 +110,7 @@ export function redisCommands(redis: RedisClient, keys: KeySpace, waitReplicas: 
     if (!cluster) {
       const pipeline = redis.pipeline();
       for (const item of items) add(pipeline, item);
-      return replies(pipeline, true);
+      return replicated(pipeline);
     }
     // A Cluster pipeline must stay in one slot: group by partition.
     const groups = new Map<number, number[]>();
@@ -126,7 +125,7 @@ export function redisCommands(redis: RedisClient, keys: KeySpace, waitReplicas: 
       [...groups.values()].map(async (indexes) => {
         const pipeline = redis.pipeline();
         for (const i of indexes) add(pipeline, items[i]!);
-        const got = await replies(pipeline, true);
+        const got = await replicated(pipeline);
         indexes.forEach((i, k) => (out[i] = got[k]));
       }),
     );

@@ -191,26 +191,26 @@ export function script<Name extends ScriptName, K extends Parts, A extends Parts
 ): On extends ChainableCommander ? ChainableCommander : Promise<Replies[Name]> {
   const direct = on instanceof Redis;
   // On a direct call the array is the command's own (sha, key count, then these): no copy.
-  const args: (string | number)[] = direct ? [loaded(name).sha, SCRIPTS[name].keys.length] : [];
+  const args: (string | number)[] = direct ? [shaOf(name), SCRIPTS[name].keys.length] : [];
   for (const k of SCRIPTS[name].keys) args.push(valueIn(keys, k));
   for (const a of argNames.get(name)!) args.push(valueIn(argv, a));
   for (const r of rest) args.push(r);
-  const viaIoredis = (from: number) => (on as unknown as Record<Name, (...a: (string | number)[]) => never>)[name](...args.slice(from));
-  if (!direct) return viaIoredis(0);
+  const viaIoredis = () => (on as unknown as Record<Name, (...a: (string | number)[]) => never>)[name](...(direct ? args.slice(2) : args));
+  if (!direct) return viaIoredis();
   // The first call on a connection goes through ioredis, whose first call on a socket is an
   // EVAL: it loads the script, so the direct ones that follow find it.
   const socket = (on as unknown as { stream?: object }).stream;
-  if (!socket) return viaIoredis(2);
+  if (!socket) return viaIoredis();
   let known = loadedOn.get(socket);
   if (!known?.has(name)) {
     if (!known) loadedOn.set(socket, (known = new Set()));
     known.add(name);
-    return viaIoredis(2);
+    return viaIoredis();
   }
   const call = new ScriptCall(args);
   on.sendCommand(call);
   return call.promise.catch((err: unknown) => {
-    if (err instanceof Error && err.message.startsWith('NOSCRIPT')) return viaIoredis(2);
+    if (err instanceof Error && err.message.startsWith('NOSCRIPT')) return viaIoredis();
     throw err;
   }) as never;
 }
@@ -247,25 +247,24 @@ export function scriptSource(name: ScriptName): string {
   return [...SCRIPTS[name].uses.map(lua), lua(name)].join('\n');
 }
 
-let sources: Map<ScriptName, { lua: string; numberOfKeys: number; sha: string }> | undefined;
+let sources: Map<ScriptName, { lua: string; sha: string }> | undefined;
 
-/** Every script's source, key count and SHA-1, read once. */
-function loaded(name: ScriptName): { lua: string; numberOfKeys: number; sha: string } {
+/** A script's source as registered and its SHA-1, made once for every script. */
+function sourceOf(name: ScriptName): { lua: string; sha: string } {
   sources ??= new Map(
     (Object.keys(SCRIPTS) as ScriptName[]).map((n) => {
       const lua = scriptSource(n);
-      return [n, { lua, numberOfKeys: SCRIPTS[n].keys.length, sha: createHash('sha1').update(lua).digest('hex') }];
+      return [n, { lua, sha: createHash('sha1').update(lua).digest('hex') }];
     }),
   );
   return sources.get(name)!;
 }
 
+const shaOf = (name: ScriptName) => sourceOf(name).sha;
+
 /** Registers every script on a connection (idempotent per connection). */
 export function defineScripts(redis: RedisClient): void {
   for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
-    if (!(name in redis)) {
-      const { lua, numberOfKeys } = loaded(name);
-      redis.defineCommand(name, { lua, numberOfKeys });
-    }
+    if (!(name in redis)) redis.defineCommand(name, { lua: sourceOf(name).lua, numberOfKeys: SCRIPTS[name].keys.length });
   }
 }
