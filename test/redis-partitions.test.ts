@@ -193,6 +193,25 @@ describe('Redis partitions', () => {
     expect([...seen].sort()).toEqual(Object.keys(SCRIPTS).sort());
   });
 
+  it('a write whose WAIT is cut off by a closed connection fails retryably (its fate unknown), not as an internal error', async () => {
+    const primary = await startRedisServer();
+    const redis = new Redis(primary.url, { maxRetriesPerRequest: 1, retryStrategy: () => null });
+    try {
+      const prefix = uniquePrefix();
+      const store = createRedisStore({ redis, cap: 50, prefix, channels: channelNames(prefix), waitReplicas: 1 });
+      // No replica: WAIT holds the reply for up to a second, long enough to close the server under it.
+      const sent = store.send(['ann'], newItem(T0), T0).then(() => null, (e: unknown) => e);
+      await new Promise((r) => setTimeout(r, 300));
+      await primary.kill();
+      const err = await sent;
+      expect(err).toMatchObject({ message: 'Command aborted due to connection close' });
+      expect(isBackendUnavailable(err)).toBe(true);
+    } finally {
+      redis.disconnect();
+      await primary.stop().catch(() => {});
+    }
+  });
+
   it('with waitReplicas, a write is acknowledged only once a replica has it: without one it fails, retryably', async () => {
     const primary = await startRedisServer();
     const cleanup: (() => Promise<unknown>)[] = [() => primary.stop()];
