@@ -1,5 +1,6 @@
 import { GraphQLError, Kind } from 'graphql';
 import { builder } from './builder.js';
+import { isoTime } from './iso-time.js';
 
 const badDate = (v: unknown) =>
   new GraphQLError(`DateTime must be an ISO-8601 string with an offset, e.g. 2026-11-24T17:10:00.000Z (got ${JSON.stringify(v)})`, {
@@ -17,7 +18,7 @@ function parseDate(v: unknown): Date {
 
 builder.scalarType('DateTime', {
   description: 'ISO-8601 date-time with offset, e.g. 2026-11-24T17:10:00.000Z',
-  serialize: (v) => new Date(v).toISOString(),
+  serialize: isoTime,
   parseValue: parseDate,
   parseLiteral: (ast) => parseDate(ast.kind === Kind.STRING ? ast.value : undefined),
 });
