@@ -6,7 +6,8 @@
  *
  *  sends-http   per-user sends over HTTP: U users x K sends, `--in-flight` at once, each
  *               delivered to the user's WebSocket subscriber (sends/s to the last delivery,
- *               process CPU per send, deliveries included; each id checked delivered once)
+ *               process CPU per send, deliveries included, and Redis's CPU per send from INFO cpu;
+ *               each id checked delivered once)
  *  sends-ws     the same sends as mutations over 4 WebSockets (relay: its own send message)
  *  topic        S topic subscribers, publishes paced at `--rate` deliveries/s: CPU per delivery, p99
  *  idle         RSS 3 s and 60 s (--idle-settle) after start, before any connection (server: scheduler on, as shipped), and per idle
@@ -17,6 +18,7 @@
  * each measured window (DIR/sends-http.cpuprofile, …; bench/cpu-profile.ts summarises one).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { mastersOf, type RedisClient } from '../src/store/redis/client.js';
 import { performance } from 'node:perf_hooks';
 import { connectMany, pacedSends, percentile, trackTopic, warmUpTopic } from './ws-load.js';
 import { intOption, int, section, type Scenario, UsageError } from './scenario.js';
@@ -118,14 +120,27 @@ const until = async (done: () => boolean, timeoutMs: number) => {
 interface SendFigures {
   perSec: number;
   cpuPerSendUs: number;
+  /** Redis's own CPU per send (INFO cpu): the other process a send keeps busy on the same cores */
+  redisCpuPerSendUs: number;
   onceEach: boolean;
+}
+
+/** Redis's CPU time so far, summed over its masters, from INFO cpu (user + sys). */
+async function redisCpuMs(redis: RedisClient): Promise<number> {
+  let ms = 0;
+  for (const node of mastersOf(redis)) {
+    const info = await node.info('cpu');
+    const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1]);
+    ms += (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+  }
+  return ms;
 }
 
 /**
  * U users subscribed, one warm-up send each (which also proves every subscription live), then
  * U x K sends with `inFlight` pending; sends/s counts to the last delivery.
  */
-async function perUserSends(subject: Subject, transport: 'http' | 'ws', U: number, K: number, inFlight: number, tag: string): Promise<SendFigures> {
+async function perUserSends(subject: Subject, redis: RedisClient, transport: 'http' | 'ws', U: number, K: number, inFlight: number, tag: string): Promise<SendFigures> {
   const seen = new Map<string, number>();
   let got = 0;
   let lastGot = 0;
@@ -146,6 +161,7 @@ async function perUserSends(subject: Subject, transport: 'http' | 'ws', U: numbe
     const stored: string[] = [];
     let j = 0;
     const saveProfile = profileAs ? await profiled(subject, profileAs) : null;
+    const redisCpu0 = await redisCpuMs(redis);
     const t0 = performance.now();
     const cpu0 = subject.cpuMs();
     await Promise.all(
@@ -158,10 +174,12 @@ async function perUserSends(subject: Subject, transport: 'http' | 'ws', U: numbe
     );
     await until(() => got >= jobs.length, 60_000);
     const cpu = subject.cpuMs() - cpu0;
+    const redisCpu = (await redisCpuMs(redis)) - redisCpu0;
     await saveProfile?.();
     return {
       perSec: got / ((lastGot - t0) / 1000),
       cpuPerSendUs: (cpu * 1000) / jobs.length,
+      redisCpuPerSendUs: (redisCpu * 1000) / jobs.length,
       onceEach: got === jobs.length && stored.length === jobs.length && stored.every((id) => seen.get(id) === 1),
     };
   };
@@ -294,6 +312,7 @@ export const hotPathsScenario: Scenario = {
     const idleN = intOption(options, 'idle', 10000);
     const settleS = Math.max(3, intOption(options, 'idle-settle', 60));
     const figures: Figures = new Map();
+    const cpuProbe = await redis.connect();
 
     // The servers to measure: this checkout's, and with --baseline another checkout's dist/.
     const servers: { name: string; root?: string }[] = [{ name: 'server' }];
@@ -325,16 +344,23 @@ export const hotPathsScenario: Scenario = {
             const label = `per-user sends over ${transport === 'http' ? 'HTTP' : 'WebSocket'}`;
             const perSec: Record<string, number> = {};
             const cpu: Record<string, number> = {};
+            const redisCpu: Record<string, number> = {};
+            const bothCpu: Record<string, number> = {};
             const line: string[] = [];
             for (const { name, subject } of started) {
-              const f = await perUserSends(subject, transport, U, K, inFlight, `${transport}u`);
+              const f = await perUserSends(subject, cpuProbe, transport, U, K, inFlight, `${transport}u`);
               if (!f.onceEach) throw new Error(`${label} (${name}): not every send was delivered exactly once`);
               perSec[name] = f.perSec;
               cpu[name] = f.cpuPerSendUs;
-              line.push(`${name} ${int(f.perSec)}/s ${f.cpuPerSendUs.toFixed(1)} µs/send`);
+              redisCpu[name] = f.redisCpuPerSendUs;
+              bothCpu[name] = f.cpuPerSendUs + f.redisCpuPerSendUs;
+              line.push(`${name} ${int(f.perSec)}/s ${f.cpuPerSendUs.toFixed(1)} µs/send (Redis ${f.redisCpuPerSendUs.toFixed(1)})`);
             }
             record(figures, label, 'sends/s', 0, perSec);
             record(figures, `  CPU per send (${transport})`, 'µs', 1, cpu);
+            record(figures, `  Redis CPU per send (${transport})`, 'µs', 1, redisCpu);
+            // On a host whose cores the processes share, sends/s follows this sum.
+            record(figures, `  server + Redis CPU per send (${transport})`, 'µs', 1, bothCpu);
             rows.push([label, `${line.join('   ')}   (each delivered once)`]);
           }
           if (parts.has('topic')) {
