@@ -6,8 +6,8 @@
  *
  *  sends-http   per-user sends over HTTP: U users x K sends, `--in-flight` at once, each
  *               delivered to the user's WebSocket subscriber (sends/s to the last delivery,
- *               process CPU per send, deliveries included, and Redis's CPU per send from INFO cpu;
- *               each id checked delivered once)
+ *               process CPU per send, deliveries included, Redis's CPU per send from INFO cpu,
+ *               and the two together; each id checked delivered once)
  *  sends-ws     the same sends as mutations over 4 WebSockets (relay: its own send message)
  *  topic        S topic subscribers, publishes paced at `--rate` deliveries/s: CPU per delivery, p99
  *  idle         RSS 3 s and 60 s (--idle-settle) after start, before any connection (server: scheduler on, as shipped), and per idle
@@ -18,12 +18,12 @@
  * each measured window (DIR/sends-http.cpuprofile, …; bench/cpu-profile.ts summarises one).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { mastersOf, type RedisClient } from '../src/store/redis/client.js';
 import { performance } from 'node:perf_hooks';
 import { connectMany, pacedSends, percentile, trackTopic, warmUpTopic } from './ws-load.js';
 import { intOption, int, section, type Scenario, UsageError } from './scenario.js';
 import { gql, startServer, type ServerProcess } from './server-process.js';
 import { pacedBareRelay, relaySendHttp, relaySender, relaySocket, startRelay, topicPayload, type RelayProcess } from './bare-relay.js';
+import { mastersOf, type RedisClient } from '../src/store/redis/client.js';
 
 const NOTIF_SUB = 'subscription{ notificationReceived { id title createdAt } }';
 const SEND = 'mutation($u:ID!,$t:String!){ sendNotification(input:{userIds:[$u], type:"task_assigned", title:$t, body:"bench"}){ notifications { id } } }';

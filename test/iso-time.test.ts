@@ -10,7 +10,7 @@ describe('isoTime (the DateTime scalar’s output)', () => {
     const now = Date.now();
     for (let ms = now - 2_500; ms < now + 2_500; ms += 7) samples.push(ms);
     for (let i = 0; i < 5_000; i++) samples.push(Math.floor(Math.random() * 253_402_300_800_000));
-    for (const ms of [...samples, ...samples.reverse()]) expect(isoTime(ms), String(ms)).toBe(reference(ms));
+    for (const ms of [...samples, ...[...samples].reverse()]) expect(isoTime(ms), String(ms)).toBe(reference(ms));
   });
 
   it('leaves everything else to toISOString: before 1970, after 9999, fractions, dates and strings', () => {
