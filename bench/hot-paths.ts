@@ -23,7 +23,8 @@ import { connectMany, pacedSends, percentile, trackTopic, warmUpTopic } from './
 import { intOption, int, section, type Scenario, UsageError } from './scenario.js';
 import { gql, startServer, type ServerProcess } from './server-process.js';
 import { pacedBareRelay, relaySendHttp, relaySender, relaySocket, startRelay, topicPayload, type RelayProcess } from './bare-relay.js';
-import { mastersOf, type RedisClient } from '../src/store/redis/client.js';
+import type { RedisClient } from '../src/store/redis/client.js';
+import { redisCpuMs } from './redis-server.js';
 
 const NOTIF_SUB = 'subscription{ notificationReceived { id title createdAt } }';
 const SEND = 'mutation($u:ID!,$t:String!){ sendNotification(input:{userIds:[$u], type:"task_assigned", title:$t, body:"bench"}){ notifications { id } } }';
@@ -123,17 +124,6 @@ interface SendFigures {
   /** Redis's own CPU per send (INFO cpu): the other process a send keeps busy on the same cores */
   redisCpuPerSendUs: number;
   onceEach: boolean;
-}
-
-/** Redis's CPU time so far, summed over its masters, from INFO cpu (user + sys). */
-async function redisCpuMs(redis: RedisClient): Promise<number> {
-  let ms = 0;
-  for (const node of mastersOf(redis)) {
-    const info = await node.info('cpu');
-    const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1]);
-    ms += (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
-  }
-  return ms;
 }
 
 /**

@@ -88,6 +88,17 @@ export async function usedMemory(redis: RedisClient): Promise<number> {
   return each.reduce((a, b) => a + b, 0);
 }
 
+/** Redis's CPU time so far, summed over its masters, from INFO cpu (user + sys). */
+export async function redisCpuMs(redis: RedisClient): Promise<number> {
+  let ms = 0;
+  for (const node of mastersOf(redis)) {
+    const info = String(await node.info('cpu'));
+    const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1]);
+    ms += (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+  }
+  return ms;
+}
+
 /**
  * Calls of every command so far (INFO commandstats): of the one node, or summed over a cluster's
  * masters. A reading's own INFO (one per master) shows in the next one.
