@@ -126,6 +126,30 @@ describe.each(setups)('$name store: broadcasts', ({ make }) => {
       expect(await store.unreadCounts(['a', 'b', 'c'], T0 + 60)).toEqual([3, 2, 1]);
     });
 
+    it('own sends and other users\' sends between broadcasts neither skip nor repeat one', async () => {
+      const { store } = make();
+      // On Redis, a and its neighbours share a partition: their sends move the sequence it settles against.
+      const part = keySpace('').partitionOf('a').partition;
+      const neighbours = Array.from({ length: 400 }, (_, i) => `n${i}`).filter((u) => keySpace('').partitionOf(u).partition === part).slice(0, 3);
+      expect(neighbours).toHaveLength(3);
+      for (const u of ['a', ...neighbours]) await store.ensureUser(u, T0);
+      const own1 = await sendOne(store, 'a', T0 + 1);
+      const B1 = await broadcast(store, T0 + 2);
+      for (const u of neighbours) await sendOne(store, u, T0 + 3);
+      const own2 = await sendOne(store, 'a', T0 + 4); // settles B1 first
+      for (const u of neighbours) await sendOne(store, u, T0 + 5);
+      const own3 = await sendOne(store, 'a', T0 + 6); // nothing left to settle
+      const B2 = await broadcast(store, T0 + 7);
+      for (const u of neighbours) await sendOne(store, u, T0 + 8);
+      const B3 = await broadcast(store, T0 + 9);
+      expect(await listIds(store, 'a', T0 + 10)).toEqual([B3.rec.id, B2.rec.id, own3.id, own2.id, B1.rec.id, own1.id]);
+      expect(await store.unreadCounts(['a'], T0 + 10)).toEqual([6]);
+      // read again, after more sends elsewhere: the same, once each
+      for (const u of neighbours) await sendOne(store, u, T0 + 11);
+      expect(await listIds(store, 'a', T0 + 12)).toEqual([B3.rec.id, B2.rec.id, own3.id, own2.id, B1.rec.id, own1.id]);
+      for (const u of neighbours) expect(await listIds(store, u, T0 + 12)).toHaveLength(7);
+    });
+
     it('muted: recipients = active - muted; muted = active users who muted the type; no retroactive delivery', async () => {
       const { store } = make();
       for (const u of ['a', 'b', 'c', 'd']) await store.ensureUser(u, T0);

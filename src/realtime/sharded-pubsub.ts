@@ -33,8 +33,14 @@ export class ShardedPubSub extends PubSubEngine {
       } catch {
         parsed = message;
       }
-      for (const id of sub.ids) this.handlers.get(id)?.fn(parsed);
+      // One commit's several events arrive as one array, in order (store/events.ts).
+      if (Array.isArray(parsed)) for (const ev of parsed) this.dispatch(sub.ids, ev);
+      else this.dispatch(sub.ids, parsed);
     });
+  }
+
+  private dispatch(ids: Set<number>, message: unknown): void {
+    for (const id of ids) this.handlers.get(id)?.fn(message);
   }
 
   async publish(channel: string, payload: unknown): Promise<void> {

@@ -4,7 +4,11 @@
  * channel names are the caller's (realtime/channels.ts makes them): the store is given them.
  */
 
-/** Where the store publishes: a user's events and the broadcasts (one channel per partition). */
+/**
+ * Where the store publishes: a user's events and the broadcasts (one channel per partition).
+ * A message holds one event as JSON or, when one commit produced several (a send: the
+ * notification, then the unread count), a JSON array of them in commit order.
+ */
 export interface StoreChannels {
   user(userId: string): string;
   broadcasts(partition: number): string;

@@ -150,7 +150,7 @@ function redisSetup(name: 'redis' | 'cluster'): Setup {
           const seen = new Promise<void>((r) => waiting.push(r));
           await conn().spublish(ch.user(userId), BARRIER);
           await seen;
-          return log.filter((e) => e.channel === ch.user(userId) && e.msg !== BARRIER).map((e) => JSON.parse(e.msg) as UserEvent);
+          return log.filter((e) => e.channel === ch.user(userId) && e.msg !== BARRIER).flatMap((e) => [JSON.parse(e.msg) as UserEvent | UserEvent[]].flat());
         },
       };
     },

@@ -6,7 +6,7 @@ import { decodeSeq, encodeSeq } from '../ids.js';
 import { resumeComplete, type InboxStore } from '../inbox-store.js';
 import { priorityRank } from '../types.js';
 import type { RedisContext } from './context.js';
-import { REQUEST_KEEP_MS, STATS_TTL_MS } from './keys.js';
+import { requestGuardTtl, STATS_TTL_MS } from './keys.js';
 import { NONE, script } from './scripts.js';
 
 /** Spliced into the sync event's JSON by inboxSnapshot.lua. */
@@ -67,7 +67,7 @@ export function createRedisInboxStore({ redis, keys, channels, userKeys, userArg
         retentionMs: DELIVERY_RETENTION_MS,
         optedOutReason: SKIP.optedOut,
         noAddressReason: SKIP.noAddress,
-        requestKeepMs: REQUEST_KEEP_MS,
+        requestKeepMs: requestGuardTtl(now),
       };
       // One atomic script per user, in one round trip per shard, not one per user. Each one's
       // resend guard is the request and its position (a user may be listed twice).
@@ -107,7 +107,7 @@ export function createRedisInboxStore({ redis, keys, channels, userKeys, userArg
             dedupKey: item.dedupKey ?? '',
             dedupUntil: now + item.dedupWindowMs,
             requestId: rid,
-            requestKeepMs: REQUEST_KEEP_MS,
+            requestKeepMs: requestGuardTtl(now),
           }),
         true,
       );
@@ -124,7 +124,7 @@ export function createRedisInboxStore({ redis, keys, channels, userKeys, userArg
         seq: idSeq,
         deduplicated,
         requestId: rid,
-        requestKeepMs: REQUEST_KEEP_MS,
+        requestKeepMs: requestGuardTtl(now),
       };
       const parts = (await eachPartition(
         (on, p) => script(on, 'broadcastPart', [p, { stats: p.day(day), req: p.requests(now) }], [argv, { channel: channels.broadcasts(p.partition) }]),

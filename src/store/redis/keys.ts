@@ -115,6 +115,12 @@ export interface KeySpace {
 
 const minute = (now: number) => Math.floor(now / REQUEST_BUCKET_MS);
 
+/**
+ * How long, from `now`, the guard of `now`'s minute is still kept: the same moment for every
+ * request of that minute, so the scripts set it once, on the key's first write.
+ */
+export const requestGuardTtl = (now: number): number => minute(now) * REQUEST_BUCKET_MS + REQUEST_KEEP_MS - now;
+
 /** `make`, remembering its last answer: every send asks for the same day's and minute's keys. */
 function lastOf<A, R>(make: (arg: A) => R): (arg: A) => R {
   let last: { arg: A; value: R } | null = null;

@@ -45,8 +45,16 @@ end
 -- The next sequence number of kSeq: above its last one, never below the clock, in its own
 -- sub-millisecond slots. A partition without an epoch (kEpoch) gets one first, below this id.
 local function nextSeq(kSeq, kEpoch)
-  if kEpoch and redis.call('EXISTS', kEpoch) == 0 then ensureEpoch(kSeq, kEpoch) end
-  local s = tonumber(redis.call('GET', kSeq) or '0') + 1
+  local last
+  if kEpoch then
+    -- one call for both: the same slot, and each call costs more than its reads
+    local got = redis.call('MGET', kSeq, kEpoch)
+    if not got[2] then ensureEpoch(kSeq, kEpoch) end
+    last = got[1]
+  else
+    last = redis.call('GET', kSeq)
+  end
+  local s = tonumber(last or '0') + 1
   local floor = clockSeq()
   if s < floor then s = floor end
   local base, c = s - s % 1024, s % 1024

@@ -12,7 +12,7 @@
        16 records  17 due  18 log  19 counts  20 purge  21 ready:WEBHOOK  22 ready:TELEGRAM  23 ready:WECOM
   KEYS 24 the partition's epoch (ids.lua nextSeq)
        25 the resend guard (P{p:N}:req:MINUTE: request id -> the first reply)
-  ARGV 19 the request id (unique per store call and user position)  20 how long the guard is kept (ms)
+  ARGV 19 the request id (unique per store call and user position)  20 how long from now its key is kept (ms, keys.ts requestGuardTtl)
   Runs once per request and user: a resend of the same command (ioredis replays one whose
   connection dropped before its reply, e.g. in a failover) finds the first reply and changes
   nothing. All KEYS carry the user's partition tag: one slot.
@@ -21,7 +21,8 @@
   preferences for the type (its own entry, else "*") ∩ its addresses: PENDING (queued on the
   channel's ready stream, or due at now + delay when escalating), else SKIPPED with the reason.
   The record is store/deliveries.ts Delivery as JSON. Mirrors deliveries.ts route().
-  Publishes {"kind":"notification","id","v"} when stored.
+  Publishes {"kind":"notification","id","v"} when stored, with the unread event after it in one
+  message (finish()).
   Returns {'ok', id} | {'dedup'} | {'muted'} | {'again'} (mark present: nothing done); a resend
   gets the first reply again.
 ]]
@@ -35,8 +36,11 @@ if first then
   return id ~= '' and {status, id} or {status}
 end
 local function remember(reply)
-  redis.call('HSET', K_REQ, REQ_FIELD, reply[1] .. ':' .. (reply[2] or ''))
-  redis.call('PEXPIRE', K_REQ, ARGV[20])
+  -- The '~' field is there from the guard's first write on: two new fields mean a new key,
+  -- which alone needs its lifetime (a call less per send than setting it every time).
+  if redis.call('HSET', K_REQ, REQ_FIELD, reply[1] .. ':' .. (reply[2] or ''), '~', '') == 2 then
+    redis.call('PEXPIRE', K_REQ, ARGV[20])
+  end
   return reply
 end
 
@@ -44,8 +48,12 @@ local function run()
 if not ensureUser() then settle() end
 local typ, expires = ARGV[5], ARGV[8]
 local function count(...)
-  for _, field in ipairs({...}) do redis.call('HINCRBY', K_STATS, field, 1) end
-  redis.call('PEXPIRE', K_STATS, ARGV[11])
+  local fresh = false
+  for _, field in ipairs({...}) do
+    if redis.call('HINCRBY', K_STATS, field, 1) == 1 then fresh = true end
+  end
+  -- Only a new field can mean a new key; every writer of the day's counters sets its lifetime so.
+  if fresh then redis.call('PEXPIRE', K_STATS, ARGV[11]) end
 end
 if ARGV[12] and ARGV[12] ~= '' then
   -- Scheduled delivery: a second delivery of the same scheduled send (after a crash between
@@ -116,8 +124,6 @@ end
 
 local seq = nextSeq(K_SEQ, K_EPOCH)
 local id = encodeId(seq)
--- The sender's own item is settled past too, so the watermark may move with it.
-redis.call('HSET', K_USER, 'wm', seq)
 redis.call('ZADD', K_INBOX, seq, id)
 redis.call('ZADD', K_UNREAD, seq, id)
 redis.call('ZADD', K_EXP, expires, id)
@@ -125,8 +131,13 @@ local value = typ .. '\t' .. ARGV[6] .. '\t' .. ARGV[7]
 redis.call('HSET', K_ITEMS, id, value)
 trim()
 local maxexp = redis.call('GET', K_MAXEXP)
-if not maxexp or tonumber(maxexp) < tonumber(expires) then redis.call('SET', K_MAXEXP, expires) end
-redis.call('SPUBLISH', CHANNEL, '{"kind":"notification","id":"' .. id .. '","v":' .. cjson.encode(value) .. '}')
+if not maxexp or tonumber(maxexp) < tonumber(expires) then
+  -- An upper bound is enough (log entries are kept up to a minute longer): rounded up to the
+  -- minute, it is written about once a minute, not on every send as time moves on.
+  redis.call('SET', K_MAXEXP, string.format('%.0f', math.ceil(tonumber(expires) / 60000) * 60000))
+end
+-- Leaves with finish()'s unread event, before it
+QUEUED[#QUEUED + 1] = '{"kind":"notification","id":"' .. id .. '","v":' .. cjson.encode(value) .. '}'
 queueDeliveries(id, value)
 count('sent', 'type:' .. typ)
 finish()

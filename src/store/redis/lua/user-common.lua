@@ -30,6 +30,8 @@ local CHANNEL = ARGV[4]
 local UNREAD_BEFORE = redis.call('ZCARD', K_UNREAD)
 -- What this script changed, published by finish() for inbox streams.
 local CHANGED_READ, CHANGED_UNREAD, CHANGED_REMOVED = {}, {}, {}
+-- Events that leave with finish()'s, in one message (see finish()).
+local QUEUED = {}
 
 -- Every id passed is in the inbox (callers take them from its indexes or check them).
 local function removeItems(ids)
@@ -89,13 +91,18 @@ end
 --[[
   Settle on touch: materialise, in order, the broadcasts committed since the watermark,
   exactly as a copy at commit time would have been stored (mute, expiry at that moment, cap);
-  then drop what has expired now. While inactive the watermark just moves on.
+  then drop what has expired now. While inactive the watermark just moves on. The watermark
+  (`wm`) is the sequence number of the last broadcast settled past; a partition's broadcasts
+  take its sequence numbers in commit order (broadcastPart.lua), so every broadcast committed
+  later is above it.
 ]]
 local function settle()
   local wm = redis.call('HGET', K_USER, 'wm')
   if not wm then return end
-  local seq = redis.call('GET', K_SEQ) or '0'
-  if tonumber(seq) > tonumber(wm) then
+  -- Only a broadcast past the watermark needs work. Compared with the partition's newest
+  -- broadcast, not its sequence, which every other user's send moves on.
+  local top = redis.call('ZRANGE', K_BLOG, -1, -1, 'WITHSCORES')[2]
+  if top and tonumber(top) > tonumber(wm) then
     if isActive() then
       local pending = redis.call('ZRANGEBYSCORE', K_BLOG, '(' .. wm, '+inf', 'WITHSCORES')
       if #pending > 0 then
@@ -114,16 +121,20 @@ local function settle()
         end
       end
     end
-    redis.call('HSET', K_USER, 'wm', seq)
+    redis.call('HSET', K_USER, 'wm', string.format('%.0f', tonumber(top)))
   end
   purgeAt(NOW)
 end
 
 -- The expiry index holds each user at its next expiry (item or dedup mark), or not at all.
 local function updateDue()
-  redis.call('ZREMRANGEBYSCORE', K_DEDUP, '-inf', NOW)
-  local nextExp = redis.call('ZRANGE', K_EXP, 0, 0, 'WITHSCORES')[2]
   local nextDedup = redis.call('ZRANGE', K_DEDUP, 0, 0, 'WITHSCORES')[2]
+  -- Marks are dropped only when one has passed: usually none has, and a read costs less.
+  if nextDedup and tonumber(nextDedup) <= NOW then
+    redis.call('ZREMRANGEBYSCORE', K_DEDUP, '-inf', NOW)
+    nextDedup = redis.call('ZRANGE', K_DEDUP, 0, 0, 'WITHSCORES')[2]
+  end
+  local nextExp = redis.call('ZRANGE', K_EXP, 0, 0, 'WITHSCORES')[2]
   local due = nextExp
   if nextDedup and (not due or tonumber(nextDedup) < tonumber(due)) then due = nextDedup end
   if due then
@@ -173,6 +184,9 @@ end
 
 -- Every script ends here: keep the expiry index right and tell every device about a new count
 -- and about read-state changes and removals (the inbox stream's readIds/unreadIds/removedIds).
+-- Queued events go first, in the same message: one event alone as itself, several as a JSON
+-- array in commit order (store/events.ts). A send's notification and its new count are one
+-- SPUBLISH, not two.
 local function finish()
   updateDue()
   local unread = redis.call('ZCARD', K_UNREAD)
@@ -182,7 +196,12 @@ local function finish()
     if #CHANGED_READ > 0 then ev = ev .. ',"read":' .. cjson.encode(CHANGED_READ) end
     if #CHANGED_UNREAD > 0 then ev = ev .. ',"unread":' .. cjson.encode(CHANGED_UNREAD) end
     if #CHANGED_REMOVED > 0 then ev = ev .. ',"removed":' .. cjson.encode(CHANGED_REMOVED) end
-    redis.call('SPUBLISH', CHANNEL, ev .. '}')
+    QUEUED[#QUEUED + 1] = ev .. '}'
+  end
+  if #QUEUED == 1 then
+    redis.call('SPUBLISH', CHANNEL, QUEUED[1])
+  elseif #QUEUED > 1 then
+    redis.call('SPUBLISH', CHANNEL, '[' .. table.concat(QUEUED, ',') .. ']')
   end
 end
 

@@ -1,0 +1,90 @@
+/**
+ * What one send costs Redis (sendNotification.lua), on a private server so that INFO
+ * commandstats counts this file's commands only. Each command a script runs costs Redis about
+ * as much as a small read, whatever it does (docs/performance.md), so the send path is held to
+ * its count; `npm run bench -- hotpaths` shows the CPU.
+ */
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { channels } from '../src/realtime/channels.js';
+import type { UserEvent } from '../src/store/events.js';
+import { keySpace, requestGuardTtl } from '../src/store/redis/keys.js';
+import { createRedisStore } from '../src/store/redis/redis-store.js';
+import type { Store } from '../src/store/store.js';
+import { newItem } from './helpers/store-backends.js';
+import { startRedisServer, type RedisServer } from './helpers/redis-server.js';
+
+const USERS = ['ann', 'bob', 'cy', 'dee', 'eve'];
+let server: RedisServer;
+let redis: Redis;
+let sub: Redis;
+let store: Store;
+const messages: string[] = [];
+const ch = channels('c:');
+
+/** Commands run since the last RESETSTAT, by name, without EVALSHA and INFO themselves. */
+async function commandCalls(): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const m of (await redis.info('commandstats')).matchAll(/^cmdstat_([\w|]+):calls=(\d+)/gm)) {
+    if (!/^(evalsha|info|config)/.test(m[1]!)) out[m[1]!] = Number(m[2]);
+  }
+  return out;
+}
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  redis = new Redis(server.url);
+  sub = new Redis(server.url);
+  sub.on('smessage', (_channel: string, msg: string) => void messages.push(msg));
+  for (const u of USERS) await sub.ssubscribe(ch.user(u));
+  store = createRedisStore({ redis, cap: 100, prefix: 'c:', channels: ch });
+});
+
+afterAll(async () => {
+  sub?.disconnect();
+  redis?.disconnect();
+  await server?.stop();
+});
+
+describe('a send to a user with nothing to settle', () => {
+  it('runs at most 24 commands inside its script, sets no lifetime again, and publishes one message: the notification, then the count', async () => {
+    const now = Date.now();
+    // The first sends create the users, the day's counters and the minute's resend guard.
+    for (const u of USERS) await store.send([u], newItem(now), now);
+    const before = messages.length;
+    await redis.config('RESETSTAT');
+    for (let i = 1; i <= 4; i++) for (const u of USERS) expect((await store.send([u], newItem(now + i), now + i))[0]!.status).toBe('stored');
+    const sends = 4 * USERS.length;
+
+    const calls = await commandCalls();
+    const total = Object.values(calls).reduce((a, b) => a + b, 0);
+    // 33 before the watermark, the lifetimes, the sequence's reads, the latest expiry and the
+    // unread event were folded in; what is left is listed in docs/performance.md.
+    expect(total / sends).toBeLessThanOrEqual(24);
+    expect(calls.pexpire ?? 0).toBe(0);
+    expect(calls.spublish).toBe(sends);
+
+    await new Promise((r) => setTimeout(r, 100));
+    const sent = messages.slice(before).map((m) => JSON.parse(m) as UserEvent[]);
+    expect(sent).toHaveLength(sends);
+    for (const evs of sent) {
+      expect(evs.map((e) => e.kind)).toEqual(['notification', 'unread']);
+    }
+    expect(sent.filter((evs) => evs[1]!.kind === 'unread' && evs[1]!.count === 5)).toHaveLength(USERS.length);
+  });
+
+  it("keeps its resend guard until REQUEST_KEEP_MS after the minute's start, set once", async () => {
+    // its own keys: the first test's sends made this minute's guard with other times
+    const guarded = createRedisStore({ redis, cap: 100, prefix: 'g:', channels: channels('g:') });
+    const now = Date.now();
+    await guarded.send(['ann'], newItem(now), now);
+    const key = keySpace('g:').partitionOf('ann').requests(now);
+    const ttl = await redis.pttl(key);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(requestGuardTtl(now));
+    // a later send of the same minute finds the lifetime set and leaves it
+    await redis.pexpire(key, 600_000);
+    await guarded.send(['ann'], newItem(now + 1), now + 1);
+    expect(await redis.pttl(key)).toBeGreaterThan(requestGuardTtl(now));
+  });
+});
