@@ -8,8 +8,9 @@
  *
  * | pattern                          | type   | holds                                                    | written by            |
  * |----------------------------------|--------|----------------------------------------------------------|-----------------------|
- * | P{p:N}:u:ID:user                 | hash   | name, active, created, wm (settled seq), rmid (highest   | user scripts          |
- * |                                  |        | id ever removed: resume watermark), muted, channels      |                       |
+ * | P{p:N}:u:ID:user                 | hash   | name, active, created, wm (last broadcast settled past), | user scripts          |
+ * |                                  |        | rmid (highest id ever removed: resume watermark), muted, |                       |
+ * |                                  |        | channels                                                 |                       |
  * | P{p:N}:u:ID:inbox                | zset   | item id by seq (own items and settled broadcasts)        | user scripts          |
  * | P{p:N}:u:ID:unread               | zset   | unread item id by seq                                    | user scripts          |
  * | P{p:N}:u:ID:exp                  | zset   | item id by expiresAt                                     | user scripts          |
@@ -24,7 +25,7 @@
  * | P{p:N}:bdrop                     | zset   | same members by the time the log entry can go            | broadcastPart, prune  |
  * | P{p:N}:bcast                     | hash   | broadcast id -> "type\trank\tjson" (body)                | broadcastPart, prune  |
  * | P{p:N}:bexp                      | zset   | broadcast id by expiresAt (when its body can go)         | broadcastPart, prune  |
- * | P{p:N}:maxexp                    | string | latest expiresAt issued so far (bounds log retention)    | send, broadcastPart   |
+ * | P{p:N}:maxexp                    | string | >= latest expiresAt issued (bounds log retention)        | send, broadcastPart   |
  * | P{p:N}:active                    | zset   | the partition's active user ids by activation time       | user scripts          |
  * | P{p:N}:mutecount                 | hash   | type -> active users of the partition who muted it       | user scripts          |
  * | P{p:N}:due                       | zset   | user id by next expiry (item/dedup), or sweep lease end  | user scripts, claimDue|
