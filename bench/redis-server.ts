@@ -88,28 +88,31 @@ export async function usedMemory(redis: RedisClient): Promise<number> {
   return each.reduce((a, b) => a + b, 0);
 }
 
-/** Redis's CPU time so far, summed over its masters, from INFO cpu (user + sys). */
-export async function redisCpuMs(redis: RedisClient): Promise<number> {
-  let ms = 0;
-  for (const node of mastersOf(redis)) {
-    const info = String(await node.info('cpu'));
+/** `read` of one INFO section, of the one node or summed over a cluster's masters. */
+async function sumOverMasters(redis: RedisClient, section: string, read: (info: string) => number): Promise<number> {
+  let sum = 0;
+  for (const node of mastersOf(redis)) sum += read(String(await node.info(section)));
+  return sum;
+}
+
+/** Redis's CPU time so far, from INFO cpu (user + sys). */
+export function redisCpuMs(redis: RedisClient): Promise<number> {
+  return sumOverMasters(redis, 'cpu', (info) => {
     const field = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1]);
-    ms += (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
-  }
-  return ms;
+    return (field('used_cpu_user') + field('used_cpu_sys')) * 1000;
+  });
 }
 
 /**
- * Calls of every command so far (INFO commandstats): of the one node, or summed over a cluster's
- * masters. A reading's own INFO (one per master) shows in the next one.
+ * Calls of every command so far (INFO commandstats). A reading's own INFO (one per master)
+ * shows in the next one.
  */
-export async function commandCalls(redis: RedisClient): Promise<number> {
-  let n = 0;
-  for (const node of mastersOf(redis)) {
-    const info = String(await node.info('commandstats'));
+export function commandCalls(redis: RedisClient): Promise<number> {
+  return sumOverMasters(redis, 'commandstats', (info) => {
+    let n = 0;
     for (const m of info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)) n += Number(m[1]);
-  }
-  return n;
+    return n;
+  });
 }
 
 /** Resolves once `client` is ready (a cluster has read its slot map). */

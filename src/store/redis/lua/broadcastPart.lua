@@ -47,7 +47,7 @@ if redis.call('EXISTS', KEYS[10]) == 0 then ensureEpoch(KEYS[1], KEYS[10]) end
 if tonumber(redis.call('GET', KEYS[1]) or '0') < tonumber(seq) then
   redis.call('SET', KEYS[1], seq)
 else
-  seq = nextSeq(KEYS[1], KEYS[10])
+  seq = nextSeq(KEYS[1], nil) -- the epoch was made above if missing: not read again
   json = string.sub(json, 1, -2) .. ',"broadcastId":"' .. ARGV[9] .. '"}'
 end
 local id = encodeId(seq)
