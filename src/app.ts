@@ -20,6 +20,7 @@ import { UserConnections } from './server/connection-limits.js';
 import { createMutationLimiter, type RateLimits } from './server/rate-limit.js';
 import { createGraphQLServer, type GraphQLServer } from './server/yoga.js';
 import { createFastPath } from './server/http-fast-path.js';
+import { createExecute } from './server/execute.js';
 import type { Store } from './store/store.js';
 import type { DeliveryStore } from './store/delivery-store.js';
 import { cacheKeys } from './store/redis/keys.js';
@@ -117,8 +118,9 @@ export function createApp(deps: AppDeps): App {
   });
   const mutationLimiter = deps.rateLimits ? createMutationLimiter({ limits: deps.rateLimits, redis: deps.l2?.redis ?? null, prefix: deps.l2?.prefix }) : null;
   const { persisted } = deps;
-  const yoga = createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken, persisted, metrics, mutationLimiter, bodyLimited: deps.maxBodyBytes !== undefined });
-  const graphql = createFastPath({ yoga, persisted, maxBodyBytes: deps.maxBodyBytes, logger });
+  const execute = createExecute({ metrics, limiter: mutationLimiter, logger });
+  const yoga = createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs: deps.jobs, topicRoles, auth, logger, graphiqlToken, persisted, metrics, execute, bodyLimited: deps.maxBodyBytes !== undefined });
+  const graphql = createFastPath({ yoga, execute, persisted, maxBodyBytes: deps.maxBodyBytes, logger });
   const limits = deps.connectionLimits && { total: deps.connectionLimits.total, open: connectedClients };
   const slots = deps.connectionLimits?.perUser ? new UserConnections(deps.connectionLimits.perUser) : null;
   const userConnections = slots && { slots, sub: async (h: string | undefined) => (await auth.verify(h))?.sub ?? null };
@@ -127,7 +129,7 @@ export function createApp(deps: AppDeps): App {
   const pages = webRoot === null ? undefined : webPages(webRoot);
   const { maxBufferedBytes } = deps;
   const server = createHttpServer({ yoga, graphql, ready: () => store.ping(), logger, maxBufferedBytes, metrics: route, maxBodyBytes: deps.maxBodyBytes, connectionLimit: limits, userConnections, pages });
-  const ws = attachWebSocket({ server, yoga, auth, logger, keepAliveMs: wsKeepAliveMs, persisted, maxBufferedBytes, metrics, limits, userConnections: slots, maxPayload: deps.maxBodyBytes });
+  const ws = attachWebSocket({ server, yoga, execute, auth, logger, keepAliveMs: wsKeepAliveMs, persisted, maxBufferedBytes, metrics, limits, userConnections: slots, maxPayload: deps.maxBodyBytes });
   metrics.onScrape(async () => {
     metrics.connections.set({ transport: 'ws' }, ws.connections());
     metrics.connections.set({ transport: 'sse' }, openEventStreams(server));

@@ -13,10 +13,11 @@ import { CLOSE_INSTANCE_FULL, CLOSE_USER_FULL } from '../src/server/websocket.js
 import { ADMIN, BACKENDS, SERVICE, asUser, useTestApp } from './helpers/app.js';
 import { subscribe, wsClient } from './helpers/ws.js';
 
-async function post(url: string, token: string, query: string, variables: Record<string, unknown> = {}) {
+/** With `origin`, a browser's request, which yoga answers itself (not the HTTP fast path). */
+async function post(url: string, token: string, query: string, variables: Record<string, unknown> = {}, origin?: string) {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...(origin ? { origin } : {}) },
     body: JSON.stringify({ query, variables }),
   });
   return { status: res.status, retryAfter: res.headers.get('retry-after'), body: (await res.json()) as { data?: any; errors?: any[] } };
@@ -44,6 +45,17 @@ describe.each(BACKENDS)('mutation rate limit (%s)', (backend) => {
     // Another principal has a budget of its own; queries are not counted.
     expect((await post(url, await t().token('u2'), markAllRead(1))).body.errors).toBeUndefined();
     expect((await post(url, token, '{ me { id } }')).body).toEqual({ data: { me: { id: 'u1' } } });
+  });
+
+  it('counts the mutations yoga answers itself (a browser request) in the same budget', async () => {
+    const url = (await t().listen()).http;
+    const token = await t().token('browser');
+    const fromBrowser = (query: string) => post(url, token, query, {}, 'http://app.example');
+    expect((await post(url, token, markAllRead(5))).body.errors).toBeUndefined();
+    expect((await fromBrowser(markAllRead(5))).body.errors).toBeUndefined();
+    const refused = await fromBrowser(markAllRead(1));
+    expect(refused.status).toBe(429);
+    expect(refused.body.errors?.map((e) => e.extensions.code)).toEqual(['RATE_LIMITED']);
   });
 
   it('refuses a whole operation over the budget: none of its mutations runs', async () => {

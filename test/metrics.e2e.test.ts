@@ -46,8 +46,8 @@ interface Built {
   scrape(headers?: Record<string, string>): Promise<Response>;
   /** GET /metrics, expected 200, parsed */
   samples(): Promise<Sample[]>;
-  /** a document (text) over HTTP */
-  post(query: string, variables: Record<string, unknown>, bearer: string | null): Promise<{ data?: any; errors?: { extensions?: { code?: string } }[] }>;
+  /** a document (text) over HTTP; with `origin`, a browser's request, which yoga answers itself (not the fast path) */
+  post(query: string, variables: Record<string, unknown>, bearer: string | null, origin?: string): Promise<{ data?: any; errors?: { extensions?: { code?: string } }[] }>;
 }
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -97,10 +97,10 @@ async function build(backend: BackendName, opts: { metricsToken?: string | null;
       expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
       return parse(await res.text());
     },
-    async post(query, variables, bearer) {
+    async post(query, variables, bearer, origin) {
       const res = await fetch(`${base}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}) },
+        headers: { 'content-type': 'application/json', ...(bearer ? { authorization: `Bearer ${bearer}` } : {}), ...(origin ? { origin } : {}) },
         body: JSON.stringify({ query, variables }),
       });
       return (await res.json()) as never;
@@ -165,6 +165,7 @@ describe.each(BACKENDS)('metrics after real operations (%s)', (backend) => {
     expect((await t.post('{ me { id } }', {}, 'not-a-token')).errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     await t.post('{ nope }', {}, await token('ann'));
     await t.post(print(MeQuery), {}, await token('ann'));
+    await t.post(print(MeQuery), {}, await token('ann'), 'http://app.example');
     // the same over WebSocket: a query through yoga's executor, and a document that fails validation
     const viaWs = subscribe(client, MeQuery, {});
     await viaWs.ended;
@@ -179,11 +180,11 @@ describe.each(BACKENDS)('metrics after real operations (%s)', (backend) => {
     expect(op('SendNotification', 'mutation', 'ok')).toBe(2);
     expect(op('SendNotification', 'mutation', 'error')).toBe(1);
     expect(op('Broadcast', 'mutation', 'ok')).toBe(1);
-    expect(op('Me', 'query', 'ok')).toBe(2); // one over HTTP, one over WebSocket
+    expect(op('Me', 'query', 'ok')).toBe(3); // over HTTP (fast path and yoga's own) and over WebSocket
     expect(op('NotificationReceived', 'subscription', 'ok')).toBe(1);
     expect(op('UnreadCountChanged', 'subscription', 'ok')).toBe(1);
     // the histogram has its buckets and sum
-    expect(value(s, 'ntf_graphql_operation_duration_seconds_bucket', { operation: 'Me', le: '+Inf' })).toBe(2);
+    expect(value(s, 'ntf_graphql_operation_duration_seconds_bucket', { operation: 'Me', le: '+Inf' })).toBe(3);
     expect(value(s, 'ntf_graphql_operation_duration_seconds_sum', { operation: 'Me' })).toBeGreaterThan(0);
 
     expect(value(s, 'ntf_graphql_errors_total', { code: 'BAD_USER_INPUT' })).toBe(1);

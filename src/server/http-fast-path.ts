@@ -6,11 +6,12 @@
  * size limit, the promise chain of its hooks) cost about as much CPU as the GraphQL work.
  *
  * The GraphQL work is the same as yoga's: its enveloped parse, validate (once per document
- * text), context and execute, so auth, query limits, rate limits, metrics and error masking
- * run exactly as they do through yoga. Only a result without errors is written here (200, the
- * content type yoga would choose, `JSON.stringify` of the result, which is what yoga writes
- * for it). Everything else goes to yoga, so its answers stay the single source of HTTP statuses
- * and error formats:
+ * text) and context, the execute yoga runs (execute.ts: metrics and rate limit, called here
+ * without envelop's hooks around it) and yoga's error masking, so auth, query limits, rate
+ * limits, metrics and error masking run exactly as they do through yoga. Only a result
+ * without errors is written here (200, the content type yoga would choose, `JSON.stringify`
+ * of the result, which is what yoga writes for it). Everything else goes to yoga, so its
+ * answers stay the single source of HTTP statuses and error formats:
  * - before execution (an unusual request, a parse, validation or auth error) the request is
  *   handed to yoga as it came, the body already read (`req.body`, which yoga's Node adapter takes);
  * - after execution (errors in the result) nothing runs twice: yoga gets the result through
@@ -20,8 +21,9 @@ import type http from 'node:http';
 import { GraphQLError, getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Logger } from 'pino';
 import type { Plugin } from 'graphql-yoga';
-import type { GraphQLServer } from './yoga.js';
+import { yogaMasking, type GraphQLServer } from './yoga.js';
 import { operationIdOf, type PersistedOperations } from './persisted-operations.js';
+import type { Execute } from './execute.js';
 
 /** Documents the fast path remembers as checked (yoga's own caches hold 1 024). */
 const CHECKED_DOCUMENTS = 1024;
@@ -60,6 +62,8 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 export interface FastPathDeps {
   yoga: GraphQLServer;
+  /** the execute yoga was given (execute.ts) */
+  execute: Execute;
   persisted?: PersistedOperations;
   /** MAX_BODY_BYTES (checked before, by body-limit.ts); absent: yoga's default */
   maxBodyBytes?: number;
@@ -73,7 +77,8 @@ function unexpected(err: unknown, logger: Logger): ExecutionResult {
 }
 
 /** Returns the HTTP handler: the fast path where it applies, else yoga. */
-export function createFastPath({ yoga, persisted, maxBodyBytes = YOGA_DEFAULT_BODY_LIMIT, logger }: FastPathDeps) {
+export function createFastPath({ yoga, execute, persisted, maxBodyBytes = YOGA_DEFAULT_BODY_LIMIT, logger }: FastPathDeps) {
+  const masked = yogaMasking(yoga);
   /**
    * Document texts that parsed and validated through the envelop, and their documents. The
    * rules don't depend on the request (graphql-js's and armor's fixed limits), so a document
@@ -113,7 +118,7 @@ export function createFastPath({ yoga, persisted, maxBodyBytes = YOGA_DEFAULT_BO
     const authorization = req.headers.authorization ?? null;
     // What the context function reads of the request (yoga.ts authorizationOf).
     const request = { method: 'POST', headers: { get: (name: string) => (name.toLowerCase() === 'authorization' ? authorization : null) } };
-    const { schema, parse, validate, contextFactory, execute } = yoga.getEnveloped({ req, res, request, params: { query, variables, operationName } });
+    const { schema, parse, validate, contextFactory } = yoga.getEnveloped({ req, res, request, params: { query, variables, operationName } });
     let document = checked.get(query);
     if (!document) {
       let parsed: DocumentNode;
@@ -136,7 +141,7 @@ export function createFastPath({ yoga, persisted, maxBodyBytes = YOGA_DEFAULT_BO
     }
     let result: ExecutionResult;
     try {
-      result = (await execute({ schema, document, variableValues: variables, operationName, contextValue })) as ExecutionResult;
+      result = masked((await execute({ schema, document, variableValues: variables, operationName, contextValue })) as ExecutionResult);
     } catch (err) {
       // Executed, or partly: yoga answers with the error, nothing runs twice.
       return toYoga(req, res, body, unexpected(err, logger));

@@ -1,11 +1,11 @@
 /**
- * GraphQL metrics as a yoga/envelop plugin: operations by name, type and outcome with their
- * duration (queries and mutations over HTTP and WebSocket, subscriptions over SSE), live SSE
+ * GraphQL metrics as a yoga/envelop plugin: subscriptions over SSE by name and outcome with
+ * their setup's duration (queries and mutations are timed in execute.ts), live SSE
  * subscriptions by root field, events written to SSE, and errors by code for every HTTP
  * response. WebSocket subscriptions and WebSocket errors are counted in websocket.ts, which
  * runs them without yoga's executor.
  */
-import { GraphQLError, getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
+import { GraphQLError, getOperationAST, type DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Metrics, OperationType } from '../metrics/metrics.js';
 import { DomainError } from '../notifications/errors.js';
@@ -44,21 +44,11 @@ export function operationOf(metrics: Metrics, document: DocumentNode, operationN
   };
 }
 
-const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> => isObject(v) && Symbol.asyncIterator in v;
+export const isAsyncIterable = (v: unknown): v is AsyncIterable<unknown> => isObject(v) && Symbol.asyncIterator in v;
 
 export function metricsPlugin(metrics: Metrics): Plugin {
   if (!metrics.enabled) return {};
   return {
-    onExecute({ args }) {
-      const start = performance.now();
-      const { type, label } = operationOf(metrics, args.document, args.operationName);
-      return {
-        onExecuteDone({ result }) {
-          const failed = !isAsyncIterable(result) && (result as ExecutionResult).errors !== undefined;
-          metrics.operationDuration.observe({ operation: label, type, outcome: failed ? 'error' : 'ok' }, (performance.now() - start) / 1000);
-        },
-      };
-    },
     // Subscriptions over HTTP (SSE); WebSocket ones don't come through here.
     onSubscribe({ args }) {
       const start = performance.now();

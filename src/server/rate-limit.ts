@@ -1,20 +1,16 @@
 /**
  * Mutations per principal (config RATE_LIMIT_SERVICE, RATE_LIMIT_USER), checked when an
- * operation is about to execute: over HTTP, SSE and WebSocket alike (websocket.ts executes
- * through yoga's enveloped execute), and before any resolver runs, so a refused operation
- * changes nothing.
+ * operation is about to execute (execute.ts): over HTTP, SSE and WebSocket alike, and before
+ * any resolver runs, so a refused operation changes nothing.
  *
  * Each principal has `rate` mutations per second plus a burst allowance of another `rate`,
  * refilled every {@link BURST_WINDOW_S} s (as rate-limiter-flexible's BurstyRateLimiter does): a burst
  * can reach twice the rate, the sustained ceiling is rate × (1 + 1/10). Counters live in Redis
  * (shared by every instance, keys from keys.ts) or, on the memory backend, in this process.
  */
-import { GraphQLError, Kind, getOperationAST, type DocumentNode, type SelectionSetNode } from 'graphql';
-import type { Plugin } from 'graphql-yoga';
+import { GraphQLError, Kind, type DocumentNode, type SelectionSetNode } from 'graphql';
 import type { Cluster, Redis } from 'ioredis';
-import type { Logger } from 'pino';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
-import type { Context } from '../schema/context.js';
 import { rateLimitKeys } from '../store/redis/keys.js';
 import type { Principal } from './auth.js';
 
@@ -131,14 +127,14 @@ export function createMutationLimiter({ limits, redis, prefix }: { limits: RateL
 }
 
 /** Root fields of the operation's selection, through fragments: what a mutation costs. */
-function rootFields(set: SelectionSetNode, document: DocumentNode): number {
+export function mutationCost(set: SelectionSetNode, document: DocumentNode): number {
   let n = 0;
   for (const s of set.selections) {
     if (s.kind === Kind.FIELD) n += s.name.value === '__typename' ? 0 : 1;
-    else if (s.kind === Kind.INLINE_FRAGMENT) n += rootFields(s.selectionSet, document);
+    else if (s.kind === Kind.INLINE_FRAGMENT) n += mutationCost(s.selectionSet, document);
     else {
       const fragment = document.definitions.find((d) => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === s.name.value);
-      if (fragment?.kind === Kind.FRAGMENT_DEFINITION) n += rootFields(fragment.selectionSet, document);
+      if (fragment?.kind === Kind.FRAGMENT_DEFINITION) n += mutationCost(fragment.selectionSet, document);
     }
   }
   return n;
@@ -149,26 +145,4 @@ export function rateLimited(retryAfterSeconds: number): GraphQLError {
   return new GraphQLError(`Too many mutations: rate limit reached, retry in ${retryAfterSeconds} s.`, {
     extensions: { code: 'RATE_LIMITED', retryAfterSeconds, http: { status: 429, headers: { 'retry-after': String(retryAfterSeconds) } } },
   });
-}
-
-/**
- * The yoga plugin. A limiter that fails (Redis away) lets the mutation through: it needs Redis
- * itself and reports that on its own, and a guard must not add an outage of its own.
- */
-export function rateLimitMutations(limiter: MutationLimiter, logger: Logger): Plugin<Context> {
-  return {
-    async onExecute({ args, setResultAndStopExecution }) {
-      const op = getOperationAST(args.document, args.operationName);
-      const principal = (args.contextValue as Partial<Context>).principal;
-      if (op?.operation !== 'mutation' || !principal) return;
-      let wait: number | null;
-      try {
-        wait = await limiter.take(principal, rootFields(op.selectionSet, args.document));
-      } catch (err) {
-        logger.warn({ err }, 'rate limiter unavailable; mutation allowed');
-        return;
-      }
-      if (wait !== null) setResultAndStopExecution({ errors: [rateLimited(wait)] });
-    },
-  };
 }

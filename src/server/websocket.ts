@@ -18,13 +18,16 @@ import { checkWebSocketBacklog } from './backpressure.js';
 import { corkForTurn } from './coalesce-writes.js';
 import { resolveOperation, type PersistedOperations } from './persisted-operations.js';
 import type { UserConnections } from './connection-limits.js';
-import { maskError, withCode, type GraphQLServer } from './yoga.js';
+import { maskError, withCode, yogaMasking, type GraphQLServer } from './yoga.js';
+import type { Execute } from './execute.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { countErrors } from './metrics-plugin.js';
+import { countErrors, isAsyncIterable } from './metrics-plugin.js';
 
 export interface WebSocketDeps {
   server: http.Server;
   yoga: GraphQLServer;
+  /** the execute yoga was given (execute.ts), for queries and mutations */
+  execute: Execute;
   auth: Auth;
   logger: Logger;
   /** ping interval; a peer that misses a pong is dropped. @default 12000 */
@@ -62,7 +65,7 @@ export interface WebSocketEndpoint extends Disposable {
  * connectionParams.authorization; a missing or bad one closes with 4403, and every
  * operation is authorised again through yoga's context, as over HTTP.
  */
-export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_000, persisted, maxBufferedBytes = 1024 * 1024, metrics, limits, userConnections, maxPayload = MAX_WS_MESSAGE_BYTES }: WebSocketDeps): WebSocketEndpoint {
+export function attachWebSocket({ server, yoga, execute, auth, logger, keepAliveMs = 12_000, persisted, maxBufferedBytes = 1024 * 1024, metrics, limits, userConnections, maxPayload = MAX_WS_MESSAGE_BYTES }: WebSocketDeps): WebSocketEndpoint {
   // noServer: the HTTP server's own errors (a port in use) stay with it instead of being
   // re-emitted here, where graphql-ws would print them as an internal error.
   const onSlow = (buffered: number) => logger.warn({ buffered }, 'closing a slow WebSocket client');
@@ -89,6 +92,7 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
   });
   // Shared executions live as long as their event object.
   const frames: SharedFrames = new WeakMap();
+  const masked = yogaMasking(yoga);
 
   const disposable = useServer(
     {
@@ -127,7 +131,7 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
         const params = query === payload.query ? payload : { ...payload, query };
         // Only what the context function reads (yoga.ts authorizationOf): the context lives as
         // long as the subscription, and graphql-ws's connection state has no use there.
-        const { schema, execute, contextFactory, parse, validate } = yoga.getEnveloped({ connectionParams: ctx.connectionParams, params });
+        const { schema, contextFactory, parse, validate } = yoga.getEnveloped({ connectionParams: ctx.connectionParams, params });
         // Refused before execution: counted here, as yoga counts them for HTTP.
         const refuse = (errors: readonly GraphQLError[], code: string) => (countErrors(metrics, errors, code), errors);
         let document;
@@ -157,11 +161,15 @@ export function attachWebSocket({ server, yoga, auth, logger, keepAliveMs = 12_0
           document,
           variableValues: params.variables,
           contextValue,
-          rootValue: { execute, sharedKey, socket: ctx.extra.socket, id, operation: metrics.operationLabel(op?.name?.value), field: root?.kind === 'Field' ? root.name.value : 'unknown' },
+          rootValue: { sharedKey, socket: ctx.extra.socket, id, operation: metrics.operationLabel(op?.name?.value), field: root?.kind === 'Field' ? root.name.value : 'unknown' },
         };
         return args;
       },
-      execute: (args: any) => args.rootValue.execute(args),
+      // yoga's execute (metrics, rate limit), called without envelop's hooks around it, as the HTTP fast path does.
+      execute: async (args: any) => {
+        const result = await execute(args);
+        return isAsyncIterable(result) ? result : masked(result);
+      },
       subscribe: (args: any) => {
         const { sharedKey, socket, id, operation, field } = args.rootValue as { sharedKey: string | null; socket: WebSocket; id: string; operation: string; field: string };
         // graphql-ws keeps `args` for the subscription's lifetime; drop yoga's per-operation closures.

@@ -1,6 +1,6 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { GraphQLError, type ValidationContext } from 'graphql';
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { GraphQLError, type ExecutionResult, type ValidationContext } from 'graphql';
+import { createYoga, type Plugin, type YogaMaskedErrorOpts, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { DomainError } from '../notifications/errors.js';
 import { RETRY_AFTER_S, isBackendUnavailable } from '../store/unavailable.js';
@@ -19,7 +19,7 @@ import { persistedOperationsPlugin, type PersistedOperations } from './persisted
 import { precomputedResults } from './http-fast-path.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { metricsPlugin } from './metrics-plugin.js';
-import { rateLimitMutations, type MutationLimiter } from './rate-limit.js';
+import { executePlugin, type Execute } from './execute.js';
 
 export interface GraphQLServerDeps {
   service: NotificationService;
@@ -37,8 +37,8 @@ export interface GraphQLServerDeps {
   /** ids clients may send instead of documents (PERSISTED_OPERATIONS); absent: documents only */
   persisted?: PersistedOperations;
   metrics: Metrics;
-  /** mutations per principal (src/server/rate-limit.ts); absent: no limit */
-  mutationLimiter?: MutationLimiter | null;
+  /** queries and mutations, with their metrics and rate limit (execute.ts) */
+  execute: Execute;
   /**
    * true when the HTTP server limits bodies itself (body-limit.ts, MAX_BODY_BYTES): yoga's own
    * limit, which pipes every body through a TransformStream, is then turned off.
@@ -58,7 +58,7 @@ function authorizationOf(init: Record<string, unknown>): string | null {
   return typeof fromParams === 'string' ? fromParams : null;
 }
 
-export function createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs = null, topicRoles, auth, logger, graphiqlToken, persisted, metrics, mutationLimiter, bodyLimited = false }: GraphQLServerDeps): GraphQLServer {
+export function createGraphQLServer({ service, deliveries, realtime, dashboard, dashboardFeed, jobs = null, topicRoles, auth, logger, graphiqlToken, persisted, metrics, execute, bodyLimited = false }: GraphQLServerDeps): GraphQLServer {
   const persistedPlugin = persisted ? persistedOperationsPlugin(persisted) : null;
   return createYoga<Record<string, unknown>, Context>({
     schema: buildSchema(),
@@ -85,7 +85,7 @@ export function createGraphQLServer({ service, deliveries, realtime, dashboard, 
       queryLimits(),
       ...(persistedPlugin ? [persistedPlugin] : []),
       metricsPlugin(metrics),
-      ...(mutationLimiter ? [rateLimitMutations(mutationLimiter, logger)] : []),
+      executePlugin(execute),
       // Last: a result the fast path computed is the one yoga answers with.
       precomputedResults(),
     ],
@@ -93,6 +93,18 @@ export function createGraphQLServer({ service, deliveries, realtime, dashboard, 
     // GraphQL-over-HTTP's persisted-document parameter, read by the plugin above.
     extraParamNames: persistedPlugin ? ['documentId'] : [],
   });
+}
+
+/**
+ * yoga's masking of the errors in a result (its maskedErrors option as yoga wraps it:
+ * {@link maskError}, yoga's log line for a masked error and its guard against masking twice),
+ * for a result executed without yoga's enveloped execute (the HTTP fast path, WebSocket).
+ * yoga doesn't type that field as public, so its absence fails at start, not per request.
+ */
+export function yogaMasking(yoga: GraphQLServer): (result: ExecutionResult) => ExecutionResult {
+  const opts = (yoga as unknown as { maskedErrorsOpts?: YogaMaskedErrorOpts | null }).maskedErrorsOpts;
+  if (!opts) throw new Error('yoga has no maskedErrors options');
+  return (result) => (result.errors ? { ...result, errors: result.errors.map((e) => opts.maskError(e, opts.errorMessage, opts.isDev) as GraphQLError) } : result);
 }
 
 /**
