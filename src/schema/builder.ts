@@ -3,6 +3,17 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError } from 'graphql';
 import type { Context } from './context.js';
 
+/** The scopes a request's principal holds (scope-auth's, and scope-precheck.ts's). */
+export function grantedScopes(ctx: Pick<Context, 'principal'>) {
+  const roles = ctx.principal?.roles ?? [];
+  return {
+    authenticated: ctx.principal !== null,
+    inbox: roles.includes('user'),
+    service: roles.includes('service') || roles.includes('admin'),
+    admin: roles.includes('admin'),
+  };
+}
+
 /** Plugins, scalars and the context type; no types here (see the domain modules). */
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -24,15 +35,7 @@ export const builder = new SchemaBuilder<{
   defaultFieldNullability: false,
   scopeAuth: {
     authorizeOnSubscribe: true,
-    authScopes: (ctx) => {
-      const roles = ctx.principal?.roles ?? [];
-      return {
-        authenticated: ctx.principal !== null,
-        inbox: roles.includes('user'),
-        service: roles.includes('service') || roles.includes('admin'),
-        admin: roles.includes('admin'),
-      };
-    },
+    authScopes: grantedScopes,
     unauthorizedError: (_parent, ctx, info) =>
       ctx.principal
         ? new GraphQLError(`${info.parentType.name}.${info.fieldName} needs a role this token doesn't have`, {

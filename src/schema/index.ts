@@ -1,5 +1,6 @@
 import type { GraphQLSchema } from 'graphql';
 import { builder } from './builder.js';
+import { installScopePrecheck } from './scope-precheck.js';
 import './scalars.js';
 import './enums.js';
 import './node.js';
@@ -18,8 +19,14 @@ builder.mutationType({});
 
 let schema: GraphQLSchema | undefined;
 
-/** The whole schema (built once; Pothos builders can't be built twice). Sorted lexicographically. */
+/**
+ * The whole schema (built once; Pothos builders can't be built twice), its single-role field
+ * scopes checkable once per operation (scope-precheck.ts). Sorted lexicographically.
+ */
 export function buildSchema(): GraphQLSchema {
-  schema ??= builder.toSchema();
+  if (!schema) {
+    schema = builder.toSchema();
+    installScopePrecheck(schema, builder.options.plugins ?? []);
+  }
   return schema;
 }

@@ -1,7 +1,8 @@
 /**
  * What runs around the execution of a query or mutation, whatever the transport: its duration
  * and outcome in the metrics, and, for a mutation, the principal's rate limit (refused: the
- * RATE_LIMITED result, no resolver runs). One function, used twice:
+ * RATE_LIMITED result, no resolver runs); and the operation's field scopes checked once, up
+ * front, where they can be (schema/scope-precheck.ts). One function, used twice:
  * - installed as yoga's execute ({@link executePlugin}), for the requests yoga answers itself;
  * - called directly by the HTTP fast path and the WebSocket server, which so skip envelop's
  *   hook machinery around each call (a promise chain, closures and arrays per plugin and
@@ -10,11 +11,13 @@
  * (yoga.ts yogaMasking).
  */
 import { normalizedExecutor } from '@graphql-tools/executor';
-import { getOperationAST, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { getOperationAST, type ExecutionArgs, type ExecutionResult, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/metrics.js';
 import type { Context } from '../schema/context.js';
+import { grantedScopes } from '../schema/builder.js';
+import { precheckScopes } from '../schema/scope-precheck.js';
 import { isAsyncIterable, operationOf } from './metrics-plugin.js';
 import { mutationCost, rateLimited, type MutationLimiter } from './rate-limit.js';
 
@@ -35,8 +38,7 @@ export interface ExecuteDeps {
  */
 export function createExecute({ metrics, limiter, logger }: ExecuteDeps): Execute {
   /** null: go ahead (a limiter that fails lets the mutation through: it needs Redis itself and reports that on its own) */
-  const refusal = async (args: ExecutionArgs): Promise<ExecutionResult | null> => {
-    const op = getOperationAST(args.document, args.operationName);
+  const refusal = async (args: ExecutionArgs, op: OperationDefinitionNode | null | undefined): Promise<ExecutionResult | null> => {
     const principal = (args.contextValue as Partial<Context> | undefined)?.principal;
     if (!limiter || op?.operation !== 'mutation' || !principal) return null;
     let wait: number | null;
@@ -51,7 +53,13 @@ export function createExecute({ metrics, limiter, logger }: ExecuteDeps): Execut
 
   return async (args) => {
     const start = performance.now();
-    const result = (await refusal(args)) ?? ((await normalizedExecutor(args)) as Executed);
+    const op = getOperationAST(args.document, args.operationName);
+    let result: Executed | null = await refusal(args, op);
+    if (!result) {
+      const context = args.contextValue as Context | undefined;
+      if (op && context) precheckScopes(args.schema, args.document, op, context, grantedScopes(context));
+      result = (await normalizedExecutor(args)) as Executed;
+    }
     if (metrics.enabled) {
       const { type, label } = operationOf(metrics, args.document, args.operationName);
       const failed = !isAsyncIterable(result) && result.errors !== undefined;
