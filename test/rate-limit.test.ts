@@ -4,7 +4,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { startRoundTripCounter } from '../bench/round-trips.js';
-import { createMutationLimiter } from '../src/server/rate-limit.js';
+import { LEASE_MIN_RATE, createMutationLimiter } from '../src/server/rate-limit.js';
+import { rateLimitKeys } from '../src/store/redis/keys.js';
 import type { Principal } from '../src/server/auth.js';
 import { deleteByPrefix, uniquePrefix, withRedis } from './helpers/redis.js';
 
@@ -48,4 +49,31 @@ it('concurrent takes of one principal cost one Redis round trip per bucket', asy
   expect(counter.stop()).toBe(1);
   expect(commands).toBe(1);
   expect(outcomes.every((w) => w === null)).toBe(true);
+});
+
+describe('leases (a class with a rate of LEASE_MIN_RATE or more)', () => {
+  const instance = (name: string) => createMutationLimiter({ limits: { service: LEASE_MIN_RATE, user: 1 }, redis, prefix: `${prefix}lease:${name}:` });
+
+  it('a settle far from the limit takes a hundredth of the rate more; the takes it covers cost no round trip, and Redis counts them all', async () => {
+    const a = instance('a');
+    await a.take(service('warm'), 1); // scripts loaded
+    const counter = startRoundTripCounter(redis);
+    for (let i = 0; i < 11; i++) expect(await a.take(service('e'), 1)).toBeNull();
+    expect(counter.commands).toBe(1);
+    counter.stop();
+    const windowCount = Number(await redis.get(`${rateLimitKeys(`${prefix}lease:a:`).window}:service:e`));
+    expect(windowCount).toBe(11);
+  });
+
+  it('past half the window, every take goes to Redis: a lease held elsewhere is at most a hundredth of the rate', async () => {
+    const a = instance('shared');
+    const b = instance('shared'); // another instance on the same Redis
+    await a.take(service('warm'), 1);
+    expect(await b.take(service('f'), LEASE_MIN_RATE / 2)).toBeNull(); // half the window, no lease (it would pass half)
+    const counter = startRoundTripCounter(redis);
+    // a hasn't seen the window yet: its first settle leases, then what it learned stops it.
+    for (let i = 0; i < 1 + LEASE_MIN_RATE / 100 + 2; i++) expect(await a.take(service('f'), 1)).toBeNull();
+    expect(counter.commands).toBe(3);
+    counter.stop();
+  });
 });
