@@ -60,7 +60,8 @@ interface Take {
  * over the takes the window refused, fits; every take counts in the window, refused ones too.
  *
  * A class whose rate is at least {@link LEASE_MIN_RATE} (services, by default) also leases: a
- * settle far from the limit (the window half empty after it) consumes {@link LEASE_SHARE} of
+ * settle far from the limit (the window at most half used after it, by the count this
+ * instance saw last) consumes {@link LEASE_SHARE} of
  * the rate more than its takes, and this instance spends that lease on the principal's next
  * takes without a round trip until the window ends. Every admitted take is still counted in
  * Redis, so no instance admits more than the window allows; an unused lease is budget other
@@ -80,7 +81,7 @@ export function createMutationLimiter({ limits, redis, prefix }: { limits: RateL
   const byClass = { service: make('service'), user: make('user') };
   type Bucket = NonNullable<typeof byClass.service>;
 
-  /** principal class and sub -> points of the window this instance holds, and the window's count when they were taken */
+  /** principal class and sub -> the share of the window this instance holds, until the window ends, and its count at the last settle */
   const leases = new Map<string, { points: number; until: number; count: number }>();
 
   /**
@@ -102,8 +103,9 @@ export function createMutationLimiter({ limits, redis, prefix }: { limits: RateL
   };
 
   /** The lease to ask for with `sum` points of takes: only far from the limit, by what this instance last saw of the window. */
+  const leasing = (bucket: Bucket) => redis !== null && bucket.rate >= LEASE_MIN_RATE;
   const leaseFor = (bucket: Bucket, key: string, sum: number, now: number) => {
-    if (!redis || bucket.rate < LEASE_MIN_RATE) return 0;
+    if (!leasing(bucket)) return 0;
     const size = Math.floor(bucket.rate * LEASE_SHARE);
     const last = leases.get(key);
     const count = last && last.until > now ? last.count : 0;
@@ -122,10 +124,14 @@ export function createMutationLimiter({ limits, redis, prefix }: { limits: RateL
       if (w.ok || count <= bucket.rate) t.resolve(null);
       else refused.push(t);
     }
-    if (extra > 0) {
-      // What of the lease fit in the window is this instance's until the window ends.
+    if (leasing(bucket)) {
+      // What of the lease fit in the window is this instance's until the window ends; the
+      // window's count is kept either way, so the next settle knows how far the limit is.
+      const held = leases.get(key);
+      const kept = held && held.until > now ? held.points : 0;
+      const granted = Math.max(0, Math.min(extra, bucket.rate - count));
       if (leases.size >= MAX_LEASES) for (const [k, l] of leases) if (l.until <= now) leases.delete(k);
-      leases.set(key, { points: Math.max(0, Math.min(extra, bucket.rate - count)), until: now + w.res.msBeforeNext, count: w.res.consumedPoints });
+      leases.set(key, { points: kept + granted, until: now + w.res.msBeforeNext, count: w.res.consumedPoints });
     }
     if (refused.length === 0) return;
     const b = await consume(bucket.burst, sub, refused);
