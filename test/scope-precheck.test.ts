@@ -30,8 +30,11 @@ describe('the scopes an operation asks for', () => {
 type Roles = { roles: string[] };
 const granted = (ctx: Roles) => ({ reader: ctx.roles.includes('reader'), admin: ctx.roles.includes('admin') });
 
-/** A schema of Pothos with scope-auth, counting how often scope-auth asks for a context's scopes. */
-function countingSchema() {
+/**
+ * A schema of Pothos with scope-auth, counting how often scope-auth asks for a context's
+ * scopes; `edit` changes the built schema before the precheck is installed.
+ */
+function countingSchema(edit?: (schema: GraphQLSchema) => void) {
   const asked = { n: 0 };
   const b = new SchemaBuilder<{ Context: Roles; AuthScopes: { reader: boolean; admin: boolean } }>({
     plugins: [ScopeAuthPlugin],
@@ -51,6 +54,7 @@ function countingSchema() {
     }),
   });
   const schema = b.toSchema();
+  edit?.(schema);
   installScopePrecheck(schema, b.options.plugins ?? []);
   return { schema, asked };
 }
@@ -81,6 +85,14 @@ describe('scope-auth skipped only where every scope is held', () => {
     const { schema, asked } = countingSchema();
     expect(scopesOf(schema, '{ read either }')).toBeNull();
     expect(await run(schema, '{ read either }', ['reader'])).toEqual({ data: { read: 'read', either: 'either' } });
+    expect(asked.n).toBe(1);
+  });
+
+  it("leaves a field to scope-auth when Pothos's record of the field's own resolver is missing", async () => {
+    const { schema, asked } = countingSchema((s) => {
+      delete (s.getQueryType()!.getFields().read!.extensions as Record<string, unknown>).pothosConfig;
+    });
+    expect(await run(schema, '{ read }', ['reader'])).toEqual({ data: { read: 'read' } });
     expect(asked.n).toBe(1);
   });
 

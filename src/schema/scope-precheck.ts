@@ -107,9 +107,10 @@ export function installScopePrecheck(schema: GraphQLSchema, plugins: readonly st
     if (!isObjectType(type) || type === schema.getSubscriptionType() || type.name.startsWith('__')) continue;
     for (const field of Object.values(type.getFields())) {
       const ext = field.extensions as PothosFieldExtensions;
-      if (!ext.pothosResolveWrapped || typeof fieldScope(field) !== 'string' || !field.resolve) continue;
+      // Without Pothos's record of the field's own resolver, the field stays scope-auth's.
+      if (!ext.pothosResolveWrapped || typeof fieldScope(field) !== 'string' || !field.resolve || !ext.pothosConfig) continue;
       const guarded = field.resolve;
-      const bare = ext.pothosConfig?.resolve ?? defaultFieldResolver;
+      const bare = ext.pothosConfig.resolve ?? defaultFieldResolver;
       field.resolve = (parent, args, context, info) =>
         (context as Marked | undefined)?.[PRECHECKED] === info.operation ? bare(parent, args, context, info) : guarded(parent, args, context, info);
     }
