@@ -61,7 +61,7 @@ export function createExecute({ metrics, limiter, logger }: ExecuteDeps): Execut
       result = (await normalizedExecutor(args)) as Executed;
     }
     if (metrics.enabled) {
-      const { type, label } = operationOf(metrics, args.document, args.operationName);
+      const { type, label } = operationOf(metrics, op);
       const failed = !isAsyncIterable(result) && result.errors !== undefined;
       metrics.operationDuration.observe({ operation: label, type, outcome: failed ? 'error' : 'ok' }, (performance.now() - start) / 1000);
     }

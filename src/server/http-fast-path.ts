@@ -141,7 +141,7 @@ export function createFastPath({ yoga, execute, persisted, maxBodyBytes = YOGA_D
     }
     let result: ExecutionResult;
     try {
-      result = masked((await execute({ schema, document, variableValues: variables, operationName, contextValue })) as ExecutionResult);
+      result = masked(await execute({ schema, document, variableValues: variables, operationName, contextValue })) as ExecutionResult;
     } catch (err) {
       // Executed, or partly: yoga answers with the error, nothing runs twice.
       return toYoga(req, res, body, unexpected(err, logger));

@@ -5,7 +5,7 @@
  * response. WebSocket subscriptions and WebSocket errors are counted in websocket.ts, which
  * runs them without yoga's executor.
  */
-import { GraphQLError, getOperationAST, type DocumentNode } from 'graphql';
+import { GraphQLError, getOperationAST, type OperationDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Metrics, OperationType } from '../metrics/metrics.js';
 import { DomainError } from '../notifications/errors.js';
@@ -33,9 +33,8 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 /** an error already serialised (`{ message, extensions: { code } }`) */
 const codeOfJson = (e: Record<string, unknown>) => (isObject(e.extensions) ? e.extensions.code : undefined);
 
-/** The executed operation's type and `operation` label. */
-export function operationOf(metrics: Metrics, document: DocumentNode, operationName: string | null | undefined): { type: OperationType; label: string; field: string } {
-  const op = getOperationAST(document, operationName);
+/** The executed operation's type and `operation` label (`op`: getOperationAST's, which callers have already). */
+export function operationOf(metrics: Metrics, op: OperationDefinitionNode | null | undefined): { type: OperationType; label: string; field: string } {
   const root = op?.selectionSet.selections[0];
   return {
     type: op?.operation ?? 'query',
@@ -52,7 +51,7 @@ export function metricsPlugin(metrics: Metrics): Plugin {
     // Subscriptions over HTTP (SSE); WebSocket ones don't come through here.
     onSubscribe({ args }) {
       const start = performance.now();
-      const { label, field } = operationOf(metrics, args.document, args.operationName);
+      const { label, field } = operationOf(metrics, getOperationAST(args.document, args.operationName));
       return {
         onSubscribeResult({ result }) {
           const live = isAsyncIterable(result);

@@ -84,12 +84,13 @@ export function createMutationLimiter({ limits, redis, prefix }: { limits: RateL
   /** principal class and sub -> the share of the window this instance holds, until the window ends, and its count at the last settle */
   const leases = new Map<string, { points: number; until: number; count: number }>();
 
+  const sumOf = (takes: Take[]) => takes.reduce((n, t) => n + t.points, 0);
+
   /**
-   * Consumes the sum of `takes`, plus `extra` after them; resolves with the count before them
-   * and the result (null: thrown by the store).
+   * Consumes `sum` (the points of `takes`) plus `extra` after them; resolves with the count
+   * before them and the result (null: thrown by the store).
    */
-  const consume = async (limiter: RateLimiterAbstract, sub: string, takes: Take[], extra = 0) => {
-    const sum = takes.reduce((n, t) => n + t.points, 0);
+  const consume = async (limiter: RateLimiterAbstract, sub: string, takes: Take[], sum: number, extra = 0) => {
     try {
       const res = await limiter.consume(sub, sum + extra);
       return { before: res.consumedPoints - sum - extra, res, ok: true };
@@ -114,8 +115,9 @@ export function createMutationLimiter({ limits, redis, prefix }: { limits: RateL
 
   const settle = async (bucket: Bucket, key: string, sub: string, takes: Take[]) => {
     const now = Date.now();
-    const extra = leaseFor(bucket, key, takes.reduce((n, t) => n + t.points, 0), now);
-    const w = await consume(bucket.window, sub, takes, extra);
+    const sum = sumOf(takes);
+    const extra = leaseFor(bucket, key, sum, now);
+    const w = await consume(bucket.window, sub, takes, sum, extra);
     if (!w) return;
     const refused: Take[] = [];
     let count = w.before;
@@ -134,7 +136,7 @@ export function createMutationLimiter({ limits, redis, prefix }: { limits: RateL
       leases.set(key, { points: kept + granted, until: now + w.res.msBeforeNext, count: w.res.consumedPoints });
     }
     if (refused.length === 0) return;
-    const b = await consume(bucket.burst, sub, refused);
+    const b = await consume(bucket.burst, sub, refused, sumOf(refused));
     if (!b) return;
     const wait = Math.max(1, Math.ceil(Math.min(w.res.msBeforeNext, b.res.msBeforeNext) / 1000));
     count = b.before;

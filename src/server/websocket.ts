@@ -21,7 +21,7 @@ import type { UserConnections } from './connection-limits.js';
 import { maskError, withCode, yogaMasking, type GraphQLServer } from './yoga.js';
 import type { Execute } from './execute.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { countErrors, isAsyncIterable } from './metrics-plugin.js';
+import { countErrors } from './metrics-plugin.js';
 
 export interface WebSocketDeps {
   server: http.Server;
@@ -166,10 +166,7 @@ export function attachWebSocket({ server, yoga, execute, auth, logger, keepAlive
         return args;
       },
       // yoga's execute (metrics, rate limit), called without envelop's hooks around it, as the HTTP fast path does.
-      execute: async (args: any) => {
-        const result = await execute(args);
-        return isAsyncIterable(result) ? result : masked(result);
-      },
+      execute: async (args: any) => masked(await execute(args)),
       subscribe: (args: any) => {
         const { sharedKey, socket, id, operation, field } = args.rootValue as { sharedKey: string | null; socket: WebSocket; id: string; operation: string; field: string };
         // graphql-ws keeps `args` for the subscription's lifetime; drop yoga's per-operation closures.

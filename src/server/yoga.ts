@@ -18,7 +18,7 @@ import { graphiqlOptions, renderGraphiQL } from './graphiql.js';
 import { persistedOperationsPlugin, type PersistedOperations } from './persisted-operations.js';
 import { precomputedResults } from './http-fast-path.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { metricsPlugin } from './metrics-plugin.js';
+import { isAsyncIterable, metricsPlugin } from './metrics-plugin.js';
 import { executePlugin, type Execute } from './execute.js';
 
 export interface GraphQLServerDeps {
@@ -101,10 +101,12 @@ export function createGraphQLServer({ service, deliveries, realtime, dashboard, 
  * for a result executed without yoga's enveloped execute (the HTTP fast path, WebSocket).
  * yoga doesn't type that field as public, so its absence fails at start, not per request.
  */
-export function yogaMasking(yoga: GraphQLServer): (result: ExecutionResult) => ExecutionResult {
+export function yogaMasking(yoga: GraphQLServer): <R extends ExecutionResult | AsyncIterable<ExecutionResult>>(result: R) => R {
   const opts = (yoga as unknown as { maskedErrorsOpts?: YogaMaskedErrorOpts | null }).maskedErrorsOpts;
   if (!opts) throw new Error('yoga has no maskedErrors options');
-  return (result) => (result.errors ? { ...result, errors: result.errors.map((e) => opts.maskError(e, opts.errorMessage, opts.isDev) as GraphQLError) } : result);
+  // A stream (@defer/@stream) passes as it is, as it did before.
+  return (result) =>
+    isAsyncIterable(result) || !result.errors ? result : { ...result, errors: result.errors.map((e) => opts.maskError(e, opts.errorMessage, opts.isDev) as GraphQLError) };
 }
 
 /**
