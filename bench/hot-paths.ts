@@ -24,7 +24,7 @@ import { intOption, int, section, type Scenario, UsageError } from './scenario.j
 import { gql, startServer, type ServerProcess } from './server-process.js';
 import { pacedBareRelay, relaySendHttp, relaySender, relaySocket, startRelay, topicPayload, type RelayProcess } from './bare-relay.js';
 import type { RedisClient } from '../src/store/redis/client.js';
-import { redisCpuMs } from './redis-server.js';
+import { redisCpuMs, redisReads } from './redis-server.js';
 
 const NOTIF_SUB = 'subscription{ notificationReceived { id title createdAt } }';
 const SEND = 'mutation($u:ID!,$t:String!){ sendNotification(input:{userIds:[$u], type:"task_assigned", title:$t, body:"bench"}){ notifications { id } } }';
@@ -123,6 +123,8 @@ interface SendFigures {
   cpuPerSendUs: number;
   /** Redis's own CPU per send (INFO cpu): the other process a send keeps busy on the same cores */
   redisCpuPerSendUs: number;
+  /** Redis's socket reads per send (INFO stats): how well a send's commands share a syscall */
+  redisReadsPerSend: number;
   onceEach: boolean;
 }
 
@@ -152,6 +154,7 @@ async function perUserSends(subject: Subject, redis: RedisClient, transport: 'ht
     let j = 0;
     const saveProfile = profileAs ? await profiled(subject, profileAs) : null;
     const redisCpu0 = await redisCpuMs(redis);
+    const reads0 = await redisReads(redis);
     const t0 = performance.now();
     const cpu0 = subject.cpuMs();
     await Promise.all(
@@ -165,11 +168,13 @@ async function perUserSends(subject: Subject, redis: RedisClient, transport: 'ht
     await until(() => got >= jobs.length, 60_000);
     const cpu = subject.cpuMs() - cpu0;
     const redisCpu = (await redisCpuMs(redis)) - redisCpu0;
+    const reads = (await redisReads(redis)) - reads0;
     await saveProfile?.();
     return {
       perSec: got / ((lastGot - t0) / 1000),
       cpuPerSendUs: (cpu * 1000) / jobs.length,
       redisCpuPerSendUs: (redisCpu * 1000) / jobs.length,
+      redisReadsPerSend: reads / jobs.length,
       onceEach: got === jobs.length && stored.length === jobs.length && stored.every((id) => seen.get(id) === 1),
     };
   };
@@ -336,6 +341,7 @@ export const hotPathsScenario: Scenario = {
             const cpu: Record<string, number> = {};
             const redisCpu: Record<string, number> = {};
             const bothCpu: Record<string, number> = {};
+            const reads: Record<string, number> = {};
             const line: string[] = [];
             for (const { name, subject } of started) {
               const f = await perUserSends(subject, cpuProbe, transport, U, K, inFlight, `${transport}u`);
@@ -344,6 +350,7 @@ export const hotPathsScenario: Scenario = {
               cpu[name] = f.cpuPerSendUs;
               redisCpu[name] = f.redisCpuPerSendUs;
               bothCpu[name] = f.cpuPerSendUs + f.redisCpuPerSendUs;
+              reads[name] = f.redisReadsPerSend;
               line.push(`${name} ${int(f.perSec)}/s ${f.cpuPerSendUs.toFixed(1)} µs/send (Redis ${f.redisCpuPerSendUs.toFixed(1)})`);
             }
             record(figures, label, 'sends/s', 0, perSec);
@@ -351,6 +358,7 @@ export const hotPathsScenario: Scenario = {
             record(figures, `  Redis CPU per send (${transport})`, 'µs', 1, redisCpu);
             // On a host whose cores the processes share, sends/s follows this sum.
             record(figures, `  server + Redis CPU per send (${transport})`, 'µs', 1, bothCpu);
+            record(figures, `  Redis reads per send (${transport})`, '', 2, reads);
             rows.push([label, `${line.join('   ')}   (each delivered once)`]);
           }
           if (parts.has('topic')) {

@@ -104,6 +104,14 @@ export function redisCpuMs(redis: RedisClient): Promise<number> {
 }
 
 /**
+ * Reads Redis has made from its clients' sockets so far (INFO stats `total_reads_processed`):
+ * commands that arrive together cost one read, and one reply write, between them.
+ */
+export function redisReads(redis: RedisClient): Promise<number> {
+  return sumOverMasters(redis, 'stats', (info) => Number(/^total_reads_processed:(\d+)/m.exec(info)?.[1]));
+}
+
+/**
  * Calls of every command so far (INFO commandstats). A reading's own INFO (one per master)
  * shows in the next one.
  */
