@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { channels } from '../src/realtime/channels.js';
 import type { UserEvent } from '../src/store/events.js';
 import { keySpace, requestGuardTtl } from '../src/store/redis/keys.js';
+import { SCRIPTS, scriptSource } from '../src/store/redis/scripts.js';
 import { createRedisStore } from '../src/store/redis/redis-store.js';
 import type { Store } from '../src/store/store.js';
 import { newItem } from './helpers/store-backends.js';
@@ -79,6 +80,36 @@ describe('a send to a user with nothing to settle', () => {
       expect(evs.map((e) => e.kind)).toEqual(['notification', 'unread']);
     }
     expect(sent.filter((evs) => evs[1]!.kind === 'unread' && evs[1]!.count === 5)).toHaveLength(USERS.length);
+  });
+
+  it('gives redis.call no Lua numbers (Redis 7.0 turns each into text with snprintf)', async () => {
+    const now = Date.now();
+    await store.send(['zed'], newItem(now), now);
+    // The script call of the next send, as the store writes it: sha, key count, keys, arguments.
+    let call: (string | number)[] | undefined;
+    const send = redis.sendCommand.bind(redis);
+    redis.sendCommand = (command, stream) => {
+      if (command.name === 'evalsha') call ??= [...command.args] as (string | number)[];
+      return send(command, stream);
+    };
+    try {
+      await store.send(['zed'], newItem(now + 1), now + 1);
+    } finally {
+      redis.sendCommand = send;
+    }
+    const [, keyCount, ...rest] = call!;
+    const args = rest.slice(Number(keyCount));
+    // a new request id, so that the resend guard lets the copy run
+    args[Object.keys(SCRIPTS.sendNotification.argv).indexOf('requestId')] = 'checked';
+    // The script again, with redis.call checking what it is given (a local shadows the global).
+    const checking = `local redis = setmetatable({call = function(cmd, ...)
+      for i = 1, select('#', ...) do
+        if type(select(i, ...)) == 'number' then error('redis.call ' .. cmd .. ' got a Lua number as argument ' .. i) end
+      end
+      return redis.call(cmd, ...)
+    end}, {__index = redis})\n`;
+    const reply = (await redis.eval(checking + scriptSource('sendNotification'), Number(keyCount), ...rest.slice(0, Number(keyCount)), ...args)) as string[];
+    expect(reply[0]).toBe('ok');
   });
 
   it("keeps its resend guard until REQUEST_KEEP_MS after the minute's start, set once", async () => {

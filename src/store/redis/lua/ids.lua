@@ -44,6 +44,7 @@ end
 
 -- The next sequence number of kSeq: above its last one, never below the clock, in its own
 -- sub-millisecond slots. A partition without an epoch (kEpoch) gets one first, below this id.
+-- Returns it as a number and as its decimal text (what redis.call should be given).
 local function nextSeq(kSeq, kEpoch)
   local last
   if kEpoch then
@@ -67,6 +68,7 @@ local function nextSeq(kSeq, kEpoch)
     c = 1023
   end
   s = base + c
-  redis.call('SET', kSeq, string.format('%.0f', s))
-  return s
+  local text = string.format('%.0f', s)
+  redis.call('SET', kSeq, text)
+  return s, text
 end

@@ -50,7 +50,7 @@ local typ, expires = ARGV[5], ARGV[8]
 local function count(...)
   local fresh = false
   for _, field in ipairs({...}) do
-    if redis.call('HINCRBY', K_STATS, field, 1) == 1 then fresh = true end
+    if redis.call('HINCRBY', K_STATS, field, '1') == 1 then fresh = true end
   end
   -- Only a new field can mean a new key; every writer of the day's counters sets its lifetime so.
   if fresh then redis.call('PEXPIRE', K_STATS, ARGV[11]) end
@@ -122,10 +122,10 @@ local function queueDeliveries(id, value)
   end
 end
 
-local seq = nextSeq(K_SEQ, K_EPOCH)
+local seq, seqText = nextSeq(K_SEQ, K_EPOCH)
 local id = encodeId(seq)
-redis.call('ZADD', K_INBOX, seq, id)
-redis.call('ZADD', K_UNREAD, seq, id)
+redis.call('ZADD', K_INBOX, seqText, id)
+redis.call('ZADD', K_UNREAD, seqText, id)
 redis.call('ZADD', K_EXP, expires, id)
 local value = typ .. '\t' .. ARGV[6] .. '\t' .. ARGV[7]
 redis.call('HSET', K_ITEMS, id, value)
