@@ -125,6 +125,11 @@ interface SendFigures {
   redisCpuPerSendUs: number;
   /** Redis's socket reads per send (INFO stats): how well a send's commands share a syscall */
   redisReadsPerSend: number;
+  /**
+   * This process's CPU per send (the load driver: HTTP or WebSocket senders, and every user's
+   * subscriber), which shares the cores with the subject and Redis
+   */
+  driverCpuPerSendUs: number;
   onceEach: boolean;
 }
 
@@ -155,6 +160,7 @@ async function perUserSends(subject: Subject, redis: RedisClient, transport: 'ht
     const saveProfile = profileAs ? await profiled(subject, profileAs) : null;
     const redisCpu0 = await redisCpuMs(redis);
     const reads0 = await redisReads(redis);
+    const self0 = process.cpuUsage();
     const t0 = performance.now();
     const cpu0 = subject.cpuMs();
     await Promise.all(
@@ -167,6 +173,7 @@ async function perUserSends(subject: Subject, redis: RedisClient, transport: 'ht
     );
     await until(() => got >= jobs.length, 60_000);
     const cpu = subject.cpuMs() - cpu0;
+    const driver = process.cpuUsage(self0);
     const redisCpu = (await redisCpuMs(redis)) - redisCpu0;
     const reads = (await redisReads(redis)) - reads0;
     await saveProfile?.();
@@ -175,6 +182,7 @@ async function perUserSends(subject: Subject, redis: RedisClient, transport: 'ht
       cpuPerSendUs: (cpu * 1000) / jobs.length,
       redisCpuPerSendUs: (redisCpu * 1000) / jobs.length,
       redisReadsPerSend: reads / jobs.length,
+      driverCpuPerSendUs: (driver.user + driver.system) / jobs.length,
       onceEach: got === jobs.length && stored.length === jobs.length && stored.every((id) => seen.get(id) === 1),
     };
   };
@@ -342,6 +350,7 @@ export const hotPathsScenario: Scenario = {
             const redisCpu: Record<string, number> = {};
             const bothCpu: Record<string, number> = {};
             const reads: Record<string, number> = {};
+            const driverCpu: Record<string, number> = {};
             const line: string[] = [];
             for (const { name, subject } of started) {
               const f = await perUserSends(subject, cpuProbe, transport, U, K, inFlight, `${transport}u`);
@@ -351,6 +360,7 @@ export const hotPathsScenario: Scenario = {
               redisCpu[name] = f.redisCpuPerSendUs;
               bothCpu[name] = f.cpuPerSendUs + f.redisCpuPerSendUs;
               reads[name] = f.redisReadsPerSend;
+              driverCpu[name] = f.driverCpuPerSendUs;
               line.push(`${name} ${int(f.perSec)}/s ${f.cpuPerSendUs.toFixed(1)} µs/send (Redis ${f.redisCpuPerSendUs.toFixed(1)})`);
             }
             record(figures, label, 'sends/s', 0, perSec);
@@ -359,6 +369,7 @@ export const hotPathsScenario: Scenario = {
             // On a host whose cores the processes share, sends/s follows this sum.
             record(figures, `  server + Redis CPU per send (${transport})`, 'µs', 1, bothCpu);
             record(figures, `  Redis reads per send (${transport})`, '', 2, reads);
+            record(figures, `  load driver CPU per send (${transport})`, 'µs', 1, driverCpu);
             rows.push([label, `${line.join('   ')}   (each delivered once)`]);
           }
           if (parts.has('topic')) {
