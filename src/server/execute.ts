@@ -8,7 +8,7 @@
  *   hook machinery around each call (a promise chain, closures and arrays per plugin and
  *   call: about 10 KB of the 73 KB a send allocated).
  * Errors are masked after it, by yoga's masked-errors plugin or with yoga's own masking
- * (yoga.ts yogaMasking).
+ * (yoga.ts maskedExecute).
  */
 import { normalizedExecutor } from '@graphql-tools/executor';
 import { getOperationAST, type ExecutionArgs, type ExecutionResult, type OperationDefinitionNode } from 'graphql';

@@ -21,7 +21,7 @@ import type http from 'node:http';
 import { GraphQLError, getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Logger } from 'pino';
 import type { Plugin } from 'graphql-yoga';
-import { yogaMasking, type GraphQLServer } from './yoga.js';
+import { maskedExecute, type GraphQLServer } from './yoga.js';
 import { operationIdOf, type PersistedOperations } from './persisted-operations.js';
 import type { Execute } from './execute.js';
 
@@ -78,7 +78,7 @@ function unexpected(err: unknown, logger: Logger): ExecutionResult {
 
 /** Returns the HTTP handler: the fast path where it applies, else yoga. */
 export function createFastPath({ yoga, execute, persisted, maxBodyBytes = YOGA_DEFAULT_BODY_LIMIT, logger }: FastPathDeps) {
-  const masked = yogaMasking(yoga);
+  const executeMasked = maskedExecute(yoga, execute);
   /**
    * Document texts that parsed and validated through the envelop, and their documents. The
    * rules don't depend on the request (graphql-js's and armor's fixed limits), so a document
@@ -141,7 +141,7 @@ export function createFastPath({ yoga, execute, persisted, maxBodyBytes = YOGA_D
     }
     let result: ExecutionResult;
     try {
-      result = masked(await execute({ schema, document, variableValues: variables, operationName, contextValue })) as ExecutionResult;
+      result = (await executeMasked({ schema, document, variableValues: variables, operationName, contextValue })) as ExecutionResult;
     } catch (err) {
       // Executed, or partly: yoga answers with the error, nothing runs twice.
       return toYoga(req, res, body, unexpected(err, logger));

@@ -18,7 +18,7 @@ import { checkWebSocketBacklog } from './backpressure.js';
 import { corkForTurn } from './coalesce-writes.js';
 import { resolveOperation, type PersistedOperations } from './persisted-operations.js';
 import type { UserConnections } from './connection-limits.js';
-import { maskError, withCode, yogaMasking, type GraphQLServer } from './yoga.js';
+import { maskError, maskedExecute, withCode, type GraphQLServer } from './yoga.js';
 import type { Execute } from './execute.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { countErrors } from './metrics-plugin.js';
@@ -92,7 +92,6 @@ export function attachWebSocket({ server, yoga, execute, auth, logger, keepAlive
   });
   // Shared executions live as long as their event object.
   const frames: SharedFrames = new WeakMap();
-  const masked = yogaMasking(yoga);
 
   const disposable = useServer(
     {
@@ -166,7 +165,7 @@ export function attachWebSocket({ server, yoga, execute, auth, logger, keepAlive
         return args;
       },
       // yoga's execute (metrics, rate limit), called without envelop's hooks around it, as the HTTP fast path does.
-      execute: async (args: any) => masked(await execute(args)),
+      execute: maskedExecute(yoga, execute),
       subscribe: (args: any) => {
         const { sharedKey, socket, id, operation, field } = args.rootValue as { sharedKey: string | null; socket: WebSocket; id: string; operation: string; field: string };
         // graphql-ws keeps `args` for the subscription's lifetime; drop yoga's per-operation closures.

@@ -1,5 +1,5 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import { GraphQLError, type ExecutionResult, type ValidationContext } from 'graphql';
+import { GraphQLError, type ValidationContext } from 'graphql';
 import { createYoga, type Plugin, type YogaMaskedErrorOpts, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import { DomainError } from '../notifications/errors.js';
@@ -96,17 +96,20 @@ export function createGraphQLServer({ service, deliveries, realtime, dashboard, 
 }
 
 /**
- * yoga's masking of the errors in a result (its maskedErrors option as yoga wraps it:
- * {@link maskError}, yoga's log line for a masked error and its guard against masking twice),
- * for a result executed without yoga's enveloped execute (the HTTP fast path, WebSocket).
- * yoga doesn't type that field as public, so its absence fails at start, not per request.
+ * `execute` with yoga's masking of the errors in its result (its maskedErrors option as yoga
+ * wraps it: {@link maskError}, yoga's log line for a masked error and its guard against masking
+ * twice), for the transports that call it without yoga's enveloped execute (the HTTP fast
+ * path, WebSocket). yoga doesn't type that field as public, so its absence fails at start,
+ * not per request.
  */
-export function yogaMasking(yoga: GraphQLServer): <R extends ExecutionResult | AsyncIterable<ExecutionResult>>(result: R) => R {
+export function maskedExecute(yoga: GraphQLServer, execute: Execute): Execute {
   const opts = (yoga as unknown as { maskedErrorsOpts?: YogaMaskedErrorOpts | null }).maskedErrorsOpts;
   if (!opts) throw new Error('yoga has no maskedErrors options');
-  // A stream (@defer/@stream) passes as it is, as it did before.
-  return (result) =>
-    isAsyncIterable(result) || !result.errors ? result : { ...result, errors: result.errors.map((e) => opts.maskError(e, opts.errorMessage, opts.isDev) as GraphQLError) };
+  return async (args) => {
+    const result = await execute(args);
+    // A stream (@defer/@stream) passes as it is, as it did before.
+    return isAsyncIterable(result) || !result.errors ? result : { ...result, errors: result.errors.map((e) => opts.maskError(e, opts.errorMessage, opts.isDev) as GraphQLError) };
+  };
 }
 
 /**
